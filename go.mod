@@ -1,0 +1,3 @@
+module github.com/cohortline/cohortline
+
+go 1.26.8
