@@ -2,4 +2,44 @@
 // event-time windows, per-user window state, the feature aggregates (one file
 // each) and the privacy machinery (contribution bounding, k-anonymity,
 // deterministic noise, ledger records). It does no Kafka or ClickHouse I/O.
+//
+// # Spec
+//
+// A Spec (spec.go) is parsed from strict YAML by ParseSpec. Its Hash is the
+// "spec hash" of the privacy ledger: it depends on what the spec means, not
+// on how the YAML is written.
+//
+// # Keys and ids
+//
+// A cohort is named by its canonical key string, the spec's dimensions in
+// the spec's order, "*" for a generalized one:
+//
+//	country=BR|lang=pt|age=25-34|platform=android
+//	country=BR|lang=pt|age=*|platform=*
+//
+// Values are spelled as in the event contract (country upper case, lang
+// lower case, age band, platform). The age band 13-17 never appears: minors
+// are excluded from every cohort.
+//
+// In memory a cohort is a Key, 64 bits, comparable, built from an event
+// without allocating. Key.ID is the published cohort_id: ClickHouse's
+// cityHash64 of the key string, so that a targeter can compute it in SQL,
+// fixed forever by testdata/cohort_ids.golden.
+//
+// # Generalization
+//
+// Key.Level is the set of generalized dimensions (the published `level`
+// column, spelled "age,platform" in the fixed order country, lang, age,
+// platform; "" for a finest cohort). Along the spec's generalize order the
+// chain level i of a cohort has the first i dimensions of Generalize set to
+// "*" (Spec.Ancestor, Spec.Ancestors, Spec.ChainLevel); a cohort below k is
+// merged into its parent one level up.
+//
+// # Windows
+//
+// Windows are event-time tumbling windows, [Start, End) in epoch
+// milliseconds, aligned to the epoch and hence to UTC days. With watermark W
+// meaning "every event before W has been seen", window w closes once
+// W ≥ w.End + AllowedLateness (Spec.Closes); an event whose window has
+// closed is late and is dropped and counted (Spec.Late).
 package cohorts
