@@ -17,7 +17,7 @@ const MaxUnits = 86400
 // valid only until the next call: copy them if they must outlive it. The
 // user token in particular is meant to be re-keyed right away and dropped.
 type Event struct {
-	ID       []byte // producer event id, 1–64 bytes
+	ID       []byte // producer event id, 1–64 Unicode code points (at most 256 bytes)
 	User     []byte // pseudonymous user token, 16–128 bytes of [A-Za-z0-9_-]
 	TS       int64  // event time, Unix epoch milliseconds
 	N        int32  // units: 1 per message, seconds for a call
