@@ -7,7 +7,7 @@ GO ?= go
 BIN := bin/cohortline
 STATE ?= $(CURDIR)/.state
 
-.PHONY: help build demo test test-unit bench services services-down
+.PHONY: help build demo test test-deps test-unit bench services services-down
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -22,10 +22,17 @@ build: ## build bin/cohortline
 demo: build ## run the main job on this machine (see README.md)
 	deploy/demo
 
-test: ## start Kafka and ClickHouse (deploy/dev/up), vet, run every test with -race
+test: test-deps ## start Kafka and ClickHouse (deploy/dev/up), vet, run every test with -race
 	services=$$(deploy/dev/up); eval "$$services"; \
 	$(GO) vet ./...; \
 	$(GO) test -race -count=1 -timeout 30m ./...
+
+# Debian's iso-codes is an independent copy of ISO 3166-1 and ISO 639-1 that
+# a schemas test checks our country and language tables against.
+test-deps:
+	@dpkg -s iso-codes >/dev/null 2>&1 || { \
+	  echo "make: installing Debian's iso-codes (test data)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iso-codes >/dev/null; }
 
 test-unit: ## hermetic tests only: no servers (integration tests skip)
 	$(GO) test -race -count=1 ./...

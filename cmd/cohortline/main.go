@@ -1,0 +1,103 @@
+// Command cohortline is Cohortline's single binary: the streaming daemon, the
+// batch jobs (backfill, publish, migrate), the synthetic activity generator,
+// the event validator and the demo. See README.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+)
+
+// Exit codes, documented in README.md.
+const (
+	exitOK      = 0
+	exitFailure = 1 // the command ran and found a problem (invalid events, a failed job)
+	exitUsage   = 2 // bad flags, arguments or configuration
+)
+
+// usageError marks errors the user can fix by changing the command line or
+// the configuration; they exit with exitUsage.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+func usageErrorf(format string, args ...any) error {
+	return usageError{fmt.Errorf(format, args...)}
+}
+
+// errFound is returned by commands that completed but must exit non-zero
+// having already printed why (validate with invalid lines).
+var errFound = errors.New("problems found")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes the command line args and returns the process exit code.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := newRootCmd()
+	root.SetArgs(args)
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.ExecuteContext(ctx)
+	var usage usageError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, errFound):
+		return exitFailure
+	case errors.As(err, &usage) || isCobraUsageError(err):
+		fmt.Fprintf(root.ErrOrStderr(), "cohortline: %v\nRun 'cohortline --help' for usage.\n", err)
+		return exitUsage
+	default:
+		fmt.Fprintf(root.ErrOrStderr(), "cohortline: %v\n", err)
+		return exitFailure
+	}
+}
+
+func newRootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "cohortline",
+		Short: "Privacy-preserving cohort enrichment from messaging activity",
+		Long: `Cohortline reads anonymized activity events from Kafka, aggregates them per
+cohort and event-time window, protects them (contribution bounding,
+k-anonymity, differential privacy) and writes cohort enrichments to ClickHouse.`,
+		SilenceUsage:  true, // errors are printed once, by run
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(
+		newValidateCmd(),
+		newGenCmd(),
+	)
+	return root
+}
+
+// usageArgs makes cobra's argument-count errors usage errors (exit 2).
+func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return usageError{err}
+		}
+		return nil
+	}
+}
+
+// isCobraUsageError recognizes the one usage error cobra builds itself and
+// that no hook can wrap: an unknown subcommand.
+func isCobraUsageError(err error) bool {
+	return strings.HasPrefix(err.Error(), "unknown command ")
+}
