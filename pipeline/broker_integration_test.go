@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/cohortline/cohortline/deploy/devenv"
 )
 
 // TestRealBroker proves that integration tests talk to a real Apache Kafka
@@ -15,7 +17,7 @@ import (
 // versions and broker configuration, then a keyed produce and consume round
 // trip with kafka-go.
 func TestRealBroker(t *testing.T) {
-	addr := kafkaAddr(t)
+	addr := devenv.Kafka(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 	client := &kafka.Client{Addr: kafka.TCP(addr), Timeout: 10 * time.Second}

@@ -3,36 +3,21 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/cohortline/cohortline/deploy/devenv"
 	"github.com/cohortline/cohortline/schemas"
 	"github.com/cohortline/cohortline/schemas/synth"
 )
-
-// genTestBroker returns the real broker of integration tests (COHORTLINE_KAFKA,
-// started by deploy/dev/up), skipping the test without one except in CI,
-// where a missing broker is a failure.
-func genTestBroker(t *testing.T) string {
-	t.Helper()
-	addr := os.Getenv("COHORTLINE_KAFKA")
-	if addr == "" {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("COHORTLINE_KAFKA not set: integration tests need a real broker (run deploy/dev/up)")
-		}
-		t.Skip("COHORTLINE_KAFKA not set: skipping Kafka integration test (run deploy/dev/up)")
-	}
-	return addr
-}
 
 // gen --kafka creates the topic, produces every record (bad ones too) keyed
 // by user token, and the same key always lands on the same partition: the
 // one Java's murmur2 partitioner picks.
 func TestGenKafka(t *testing.T) {
-	addr := genTestBroker(t)
+	addr := devenv.Kafka(t)
 	const events, partitions = 20000, 8
 	topic := fmt.Sprintf("cohortline-gen-test-%d", time.Now().UnixNano())
 	args := []string{"--events", "20000", "--users", "3000", "--seed", "5", "--bad", "0.01",

@@ -1,6 +1,3 @@
-// Command cohortline is Cohortline's single binary: the streaming daemon, the
-// batch jobs (backfill, publish, migrate), the synthetic activity generator,
-// the event validator and the demo. See README.md.
 package main
 
 import (

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
+
+	"github.com/cohortline/cohortline/deploy/devenv"
 )
 
 // TestRealServer proves that integration tests talk to a real ClickHouse
@@ -14,7 +16,7 @@ import (
 // on works on it: DDL, a columnar batch insert with an explicit column list
 // (required by 18.16), reading back, and dropping.
 func TestRealServer(t *testing.T) {
-	addr := clickhouseAddr(t)
+	addr := devenv.ClickHouse(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
 	defer cancel()
 	conn, err := ch.Open(&ch.Options{
