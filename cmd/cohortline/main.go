@@ -79,6 +79,7 @@ k-anonymity, differential privacy) and writes cohort enrichments to ClickHouse.`
 	root.AddCommand(
 		newValidateCmd(),
 		newGenCmd(),
+		newMigrateCmd(),
 	)
 	return root
 }

@@ -2,4 +2,35 @@
 // ClickHouse over the native protocol (clickhouse-go/v2): migrations,
 // columnar inserts from Arrow records, and the queries behind publish and
 // lookup. It works with ClickHouse 18.16 and current releases.
+//
+// Open connects (Config: addresses, the two databases, cluster mode,
+// retries). Migrate applies schemas/ddl. Client.Writer's WritePartials
+// writes one flush of a (window, topic, partition): its rows into
+// cohort_partials, then its window_progress row, which makes it visible.
+// CurrentPartials reads what is visible, summed over partitions;
+// LastProgress reads a partition's newest flush back for resuming.
+// DropPartitionsBefore is retention.
+//
+// # Exactly-once effect
+//
+// Writes are idempotent rather than transactional: ClickHouse 18.16 has no
+// insert deduplication token and no transactions. A flush carries a
+// flush_version; readers take, per (window, topic, partition), only the
+// rows of the highest version with a window_progress row, and fold
+// repeats of one flush. So a flush written twice counts once, a re-flush
+// with a new version replaces the old one whole, and a flush cut off
+// between its rows and its progress row is not read (its older version
+// still is, until the flush is written again).
+//
+// One window of inconsistency remains, and the pipeline closes it by
+// always finishing a flush: cohort_partials is a ReplacingMergeTree keyed
+// without the version, so a background merge may fold a cohort's row of
+// the current version into the row of a newer flush whose progress row is
+// not written yet; until it is, that cohort reads as missing.
+//
+// # Errors
+//
+// Writes and reads retry retryable errors (IsRetryable) with backoff up to
+// Config.Retry, and honour ctx while waiting. Errors say what was being
+// done, with the window, topic, partition and version.
 package clickhouse

@@ -1,0 +1,72 @@
+package schemas
+
+import (
+	"fmt"
+	"strings"
+	"text/template"
+)
+
+// ddlFuncs are the template functions of the DDL files: each renders the
+// single-server form, or the cluster form when o.Cluster is set (see
+// DDLOptions for what cluster mode creates).
+//
+//	{{onCluster}}                        "" | " ON CLUSTER `c`"
+//	{{local .DB "t"}}                    db.t | db.t_local: the table that holds the data
+//	{{sharded .DB "t" "Engine(args)"}}   Engine(args) | ReplicatedEngine('<zk>/{shard}/db/t_local', '{replica}', args)
+//	{{everywhere .DB "t" "Engine"}}      Engine | ReplicatedEngine('<zk>/all/db/t', '{replica}')
+//	{{distributed .DB "t" "key"}}        "" | CREATE TABLE db.t … ENGINE = Distributed(…, t_local, key);
+//	{{in}}                               IN | GLOBAL IN
+func ddlFuncs(o DDLOptions) template.FuncMap {
+	cluster := o.Cluster != ""
+	local := func(db, table string) string {
+		if cluster {
+			return db + "." + table + "_local"
+		}
+		return db + "." + table
+	}
+	return template.FuncMap{
+		"onCluster": func() string {
+			if cluster {
+				return " ON CLUSTER `" + o.Cluster + "`"
+			}
+			return ""
+		},
+		"local": local,
+		"sharded": func(db, table, engine string) string {
+			if !cluster {
+				return engine
+			}
+			return replicated(engine, o.ZooKeeperPath+"/{shard}/"+db+"/"+table+"_local")
+		},
+		"everywhere": func(db, table, engine string) string {
+			if !cluster {
+				return engine
+			}
+			return replicated(engine, o.ZooKeeperPath+"/all/"+db+"/"+table)
+		},
+		"distributed": func(db, table, shardingKey string) string {
+			if !cluster {
+				return ""
+			}
+			return fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s.%s ON CLUSTER `%s` AS %s\nENGINE = Distributed('%s', %s, %s_local, %s);",
+				db, table, o.Cluster, local(db, table), o.Cluster, db, table, shardingKey)
+		},
+		"in": func() string {
+			if cluster {
+				return "GLOBAL IN" // each shard would otherwise query the Distributed table again
+			}
+			return "IN"
+		},
+	}
+}
+
+// replicated turns "ReplacingMergeTree(v)" into
+// "ReplicatedReplacingMergeTree('path', '{replica}', v)".
+func replicated(engine, zkPath string) string {
+	name, args, _ := strings.Cut(strings.TrimSuffix(engine, ")"), "(")
+	out := "Replicated" + name + "('" + zkPath + "', '{replica}'"
+	if args != "" {
+		out += ", " + args
+	}
+	return out + ")"
+}

@@ -1,0 +1,125 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"sort"
+
+	"github.com/cohortline/cohortline/schemas"
+)
+
+// Migrate creates the databases and the schema_migrations table if they are
+// missing, then applies the numbered migrations of schemas/ddl that
+// schema_migrations does not list, in version order, recording each after
+// its last statement succeeded. It returns the names of the files it
+// applied: none when the schema is up to date.
+//
+// It refuses to go on when an applied migration's file has changed since
+// (migrations are append-only: add a file instead), or when the database
+// has a migration this build does not know (a newer cohortline migrated
+// it). Two migrates at once are harmless (every statement is IF NOT
+// EXISTS), but may record a version twice; readers of schema_migrations
+// take distinct versions.
+func (c *Client) Migrate(ctx context.Context) (applied []string, err error) {
+	ddl, err := schemas.RenderDDL(c.cfg.ddlOptions())
+	if err != nil {
+		return nil, err
+	}
+	for _, stmt := range ddl.Bootstrap.Statements {
+		if err := c.exec(ctx, stmt); err != nil {
+			return nil, fmt.Errorf("migrating: creating databases on %s: %w", c.addrs(), err)
+		}
+	}
+	done, err := c.appliedMigrations(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkApplied(done, ddl.Migrations); err != nil {
+		return nil, err
+	}
+	for _, m := range ddl.Migrations {
+		if _, ok := done[m.Version]; ok {
+			continue
+		}
+		for i, stmt := range m.Statements {
+			if err := c.exec(ctx, stmt); err != nil {
+				return applied, fmt.Errorf("applying %s (statement %d of %d): %w", m.Name, i+1, len(m.Statements), err)
+			}
+		}
+		if err := c.recordMigration(ctx, m); err != nil {
+			return applied, fmt.Errorf("recording %s in schema_migrations: %w", m.Name, err)
+		}
+		applied = append(applied, m.Name)
+	}
+	return applied, nil
+}
+
+// checkApplied compares what the database says was applied with the files.
+func checkApplied(done map[int]string, files []schemas.Migration) error {
+	known := map[int]bool{}
+	for _, m := range files {
+		known[m.Version] = true
+		if sum, ok := done[m.Version]; ok && sum != m.Checksum {
+			return fmt.Errorf("migration %s was applied with checksum %.12s… but the file now has %.12s…: applied migrations must not change; add a new numbered file instead", m.Name, sum, m.Checksum)
+		}
+	}
+	var unknown []int
+	for v := range done {
+		if !known[v] {
+			unknown = append(unknown, v)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Ints(unknown)
+		return fmt.Errorf("the database has migrations %v that this cohortline does not know: a newer version migrated it", unknown)
+	}
+	return nil
+}
+
+// appliedMigrations returns version → checksum from schema_migrations.
+func (c *Client) appliedMigrations(ctx context.Context) (map[int]string, error) {
+	q := "SELECT version, any(checksum) FROM " + c.cfg.Database + ".schema_migrations GROUP BY version"
+	done := map[int]string{}
+	err := retry(ctx, c.cfg.Retry, func(ctx context.Context) error {
+		clear(done)
+		rows, err := c.conn.Query(ctx, q)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var v uint32
+			var sum string
+			if err := rows.Scan(&v, &sum); err != nil {
+				return err
+			}
+			done[int(v)] = sum
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading %s.schema_migrations: %w", c.cfg.Database, err)
+	}
+	return done, nil
+}
+
+func (c *Client) recordMigration(ctx context.Context, m schemas.Migration) error {
+	insert := "INSERT INTO " + c.cfg.Database + ".schema_migrations (version, name, checksum, applied_at)"
+	return retry(ctx, c.cfg.Retry, func(ctx context.Context) error {
+		batch, err := c.conn.PrepareBatch(ctx, insert)
+		if err != nil {
+			return err
+		}
+		defer batch.Close()
+		if err := batch.Append(uint32(m.Version), m.Name, m.Checksum, c.now()); err != nil {
+			return err
+		}
+		return batch.Send()
+	})
+}
+
+// exec runs one DDL statement, retrying retryable failures. DDL is safe to
+// repeat here: every statement is IF NOT EXISTS.
+func (c *Client) exec(ctx context.Context, stmt string) error {
+	return retry(ctx, c.cfg.Retry, func(ctx context.Context) error { return c.conn.Exec(ctx, stmt) })
+}

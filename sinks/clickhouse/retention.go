@@ -1,0 +1,80 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Retention drops whole days: cohort_partials, window_progress and
+// cohort_enrichment are partitioned by toDate(window_start), whose
+// partition id is the day as YYYYMMDD, and DROP PARTITION is cheap and
+// immediate on every release (a DELETE would be a mutation rewriting
+// parts). privacy_ledger is an audit record and is kept; so are
+// feature_dictionary and schema_migrations.
+//
+// The three tables lose the same days together, so no reader meets
+// partials without their window_progress row or the reverse.
+
+// retentionTables are the daily-partitioned tables, as (database, table)
+// via the getters below, in the order they are dropped: progress before
+// partials, so that a day half-dropped by a failure reads as missing
+// rather than as a flush without its rows.
+func (c *Client) retentionTables() [][2]string {
+	return [][2]string{
+		{c.cfg.Database, "window_progress"},
+		{c.cfg.Database, "cohort_partials"},
+		{c.cfg.PublishedDatabase, "cohort_enrichment"},
+	}
+}
+
+// DropPartitionsBefore drops the partitions of days before day (its UTC
+// date; windows of day itself are kept) and returns what it dropped, as
+// "db.table 20261030". Running it again drops nothing more. In cluster mode
+// it finds the days on every node and drops them ON CLUSTER.
+func (c *Client) DropPartitionsBefore(ctx context.Context, day time.Time) ([]string, error) {
+	if day.IsZero() {
+		return nil, fmt.Errorf("dropping partitions: no day given")
+	}
+	cutoff := day.UTC().Format("20060102")
+	parts := "system.parts"
+	if c.cfg.Cluster != "" {
+		parts = fmt.Sprintf("cluster('%s', system.parts)", c.cfg.Cluster)
+	}
+	var dropped []string
+	for _, t := range c.retentionTables() {
+		db, name := t[0], c.localName(t[1])
+		var ids []string
+		q := fmt.Sprintf(`SELECT DISTINCT partition_id FROM %s
+			WHERE database = '%s' AND table = '%s' AND active AND partition_id < '%s'
+			ORDER BY partition_id`, parts, db, name, cutoff)
+		err := retry(ctx, c.cfg.Retry, func(ctx context.Context) error {
+			ids = ids[:0]
+			rows, err := c.conn.Query(ctx, q)
+			if err != nil {
+				return err
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var id string
+				if err := rows.Scan(&id); err != nil {
+					return err
+				}
+				ids = append(ids, id)
+			}
+			return rows.Err()
+		})
+		if err != nil {
+			return dropped, fmt.Errorf("listing partitions of %s.%s before %s: %w", db, name, cutoff, err)
+		}
+		for _, id := range ids {
+			stmt := fmt.Sprintf("ALTER TABLE %s.%s%s DROP PARTITION ID '%s'", db, name, c.onCluster(), id)
+			err := retry(ctx, c.cfg.Retry, func(ctx context.Context) error { return c.conn.Exec(ctx, stmt) })
+			if err != nil {
+				return dropped, fmt.Errorf("dropping partition %s of %s.%s: %w", id, db, name, err)
+			}
+			dropped = append(dropped, db+"."+name+" "+id)
+		}
+	}
+	return dropped, nil
+}
