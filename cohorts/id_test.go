@@ -11,7 +11,7 @@ import (
 	"testing"
 )
 
-var update = flag.Bool("update", false, "add new keys to testdata/cohort_ids.golden (existing ids never change)")
+var update = flag.Bool("update", false, "append to golden files in testdata/ (cohort ids, feature slots); pinned entries never change")
 
 const goldenIDs = "testdata/cohort_ids.golden"
 

@@ -1,0 +1,174 @@
+// Package cohortsref is a deliberately naive restatement of how Cohortline
+// aggregates one window's events into cohort partials (feature set v1), for
+// tests only: plain maps keyed by raw tokens, raw event ids, key strings and
+// feature names. It shares no code with package cohorts (not even its
+// types), so a test that compares the two, or the whole pipeline's output
+// with this, checks the compact state, the re-keying, the slot layout and
+// everything downstream together. Never use it in production code: it keeps
+// raw tokens in memory.
+package cohortsref
+
+import (
+	"strings"
+	"time"
+
+	"github.com/cohortline/cohortline/schemas"
+)
+
+// Params are the parts of a cohort spec the aggregation depends on.
+type Params struct {
+	Dimensions       []string // in key order: "country", "lang", "age", "platform"
+	Window           time.Duration
+	BoundEvents      int64 // per user and window
+	BoundCallSeconds int64 // per user and window
+}
+
+// Event is a decoded event with its token and id copied out of the
+// decoder's buffers.
+type Event struct {
+	User, ID string
+	E        schemas.Event
+}
+
+// Cohort is one cohort's partial in one window.
+type Cohort struct {
+	Users, Events uint64
+	Values        map[string]uint64 // by feature name (cohorts.FeatureSetV1), zeros left out
+}
+
+// Outcome names, matching cohorts.Outcome's String.
+const (
+	Counted   = "counted"
+	Duplicate = "duplicate"
+	Minor     = "minor"
+	Sensitive = "sensitive"
+	Bounded   = "bounded"
+)
+
+type user struct {
+	cohort string
+	events int64 // deduplicated, bounded ones included
+	calls  int64 // call seconds counted
+	did    map[string]bool
+}
+
+type window struct {
+	seen    map[string]bool
+	users   map[string]*user
+	cohorts map[string]*Cohort
+}
+
+// Key spells the canonical cohort key of e by hand.
+func Key(dimensions []string, e *schemas.Event) string {
+	var parts []string
+	for _, d := range dimensions {
+		v := map[string]string{
+			"country": string(e.Country[:]), "lang": string(e.Lang[:]),
+			"age": e.Age.String(), "platform": e.Platform.String(),
+		}[d]
+		parts = append(parts, d+"="+v)
+	}
+	return strings.Join(parts, "|")
+}
+
+func bucket(n int64) string {
+	switch {
+	case n == 1:
+		return "1"
+	case n <= 5:
+		return "2_5"
+	case n <= 20:
+		return "6_20"
+	case n <= 100:
+		return "21_100"
+	}
+	return "101_plus"
+}
+
+// WindowStart is the start (epoch ms) of the tumbling window of ts.
+func WindowStart(ts int64, size time.Duration) int64 {
+	ms := size.Milliseconds()
+	start := ts - ts%ms
+	if ts < 0 && ts%ms != 0 {
+		start -= ms
+	}
+	return start
+}
+
+// Aggregate returns, per window start (epoch ms), the cohorts by key string,
+// and the count of events per outcome. Events are taken in the order given:
+// a user's first counted event fixes the cohort, later copies of an event id
+// in the same window count once, a user's events beyond BoundEvents add to
+// no sum (but to reach and the histogram), call seconds are clamped per
+// user, and minors and sensitive categories are left out entirely.
+func Aggregate(p Params, evs []Event) (map[int64]map[string]*Cohort, map[string]int) {
+	windows := map[int64]*window{}
+	outcomes := map[string]int{}
+	for _, ev := range evs {
+		e := ev.E
+		if e.Age == schemas.AgeMinor {
+			outcomes[Minor]++
+			continue
+		}
+		if e.Category.Sensitive() {
+			outcomes[Sensitive]++
+			continue
+		}
+		start := WindowStart(e.TS, p.Window)
+		win := windows[start]
+		if win == nil {
+			win = &window{seen: map[string]bool{}, users: map[string]*user{}, cohorts: map[string]*Cohort{}}
+			windows[start] = win
+		}
+		if win.seen[ev.ID] {
+			outcomes[Duplicate]++
+			continue
+		}
+		win.seen[ev.ID] = true
+		u := win.users[ev.User]
+		if u == nil {
+			u = &user{cohort: Key(p.Dimensions, &e), did: map[string]bool{}}
+			win.users[ev.User] = u
+			if win.cohorts[u.cohort] == nil {
+				win.cohorts[u.cohort] = &Cohort{Values: map[string]uint64{}}
+			}
+			win.cohorts[u.cohort].Users++
+		}
+		c := win.cohorts[u.cohort]
+		u.events++
+		did := []string{"kind." + e.Kind.String(), "peer." + e.Peer.String(), "media." + e.Media.String()}
+		if e.Category != schemas.CategoryNone {
+			did = append(did, "category."+e.Category.String())
+		}
+		for _, d := range did {
+			if !u.did[d] {
+				u.did[d] = true
+				c.Values["reach."+d]++
+			}
+		}
+		if u.events > p.BoundEvents {
+			outcomes[Bounded]++
+			continue
+		}
+		outcomes[Counted]++
+		c.Events++
+		for _, d := range did {
+			c.Values["sum."+d]++
+		}
+		if e.Kind == schemas.KindCall {
+			add := min(int64(e.N), p.BoundCallSeconds-u.calls)
+			u.calls += add
+			if add > 0 {
+				c.Values["sum.call_seconds"] += uint64(add)
+			}
+		}
+	}
+	out := map[int64]map[string]*Cohort{}
+	for start, win := range windows {
+		for _, u := range win.users {
+			win.cohorts[u.cohort].Values["hist.events."+bucket(u.events)]++
+		}
+		out[start] = win.cohorts
+	}
+	return out, outcomes
+}

@@ -1,0 +1,302 @@
+package cohorts
+
+import (
+	"maps"
+	"slices"
+	"testing"
+
+	"github.com/cohortline/cohortline/schemas"
+)
+
+// Focused cases of WindowState.Add, one rule each. reference_test.go
+// checks the whole on generated data.
+
+const testHour = int64(1793491200000) // 2026-11-01T00:00:00Z
+
+var testWindow = Window{Start: testHour, End: testHour + 3600000}
+
+// event returns a plain private text message from a Brazilian adult on
+// Android; mods change it.
+func event(mods ...func(*schemas.Event)) *schemas.Event {
+	e := &schemas.Event{
+		TS: testHour + 1000, N: 1,
+		Kind: schemas.KindMessageSent, Peer: schemas.PeerIndividual, Media: schemas.MediaText,
+		Country: schemas.Country{'B', 'R'}, Lang: schemas.Lang{'p', 't'},
+		Age: schemas.Age25to34, Platform: schemas.PlatformAndroid,
+	}
+	for _, m := range mods {
+		m(e)
+	}
+	return e
+}
+
+func call(sec int32) func(*schemas.Event) {
+	return func(e *schemas.Event) { e.Kind, e.Media, e.N = schemas.KindCall, schemas.MediaVoice, sec }
+}
+
+func platform(p schemas.Platform) func(*schemas.Event) {
+	return func(e *schemas.Event) { e.Platform = p }
+}
+
+func business(slug string) func(*schemas.Event) {
+	return func(e *schemas.Event) {
+		c, ok := schemas.ParseCategory([]byte(slug))
+		if !ok {
+			panic(slug)
+		}
+		e.Kind, e.Peer, e.Media, e.Category = schemas.KindCatalogViewed, schemas.PeerBusiness, schemas.MediaImage, c
+	}
+}
+
+var minor = func(e *schemas.Event) { e.Age = schemas.AgeMinor }
+
+// add is one Add call: user, event id, event and the expected outcome.
+type add struct {
+	user UserID
+	id   uint64
+	e    *schemas.Event
+	want Outcome
+}
+
+// cohortView is a Partial with its values by feature name, zeros left out,
+// so that expectations read like the feature dictionary.
+type cohortView struct {
+	Key           string
+	Users, Events uint64
+	Values        map[string]uint64
+}
+
+func view(ps []Partial) []cohortView {
+	fs := FeatureSetV1()
+	var out []cohortView
+	for _, p := range ps {
+		v := cohortView{Key: p.Key.String(), Users: p.Users, Events: p.Events, Values: map[string]uint64{}}
+		for i, x := range p.Values {
+			if x != 0 {
+				v.Values[fs[i].Name] = x
+			}
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+func TestWindowStateAdd(t *testing.T) {
+	const brAndroid = "country=BR|lang=pt|age=25-34|platform=android"
+	const brIOS = "country=BR|lang=pt|age=25-34|platform=ios"
+	msg := map[string]uint64{
+		"reach.kind.message_sent": 1, "reach.peer.individual": 1, "reach.media.text": 1,
+	}
+	with := func(base map[string]uint64, kv ...any) map[string]uint64 {
+		m := maps.Clone(base)
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i].(string)] = uint64(kv[i+1].(int))
+		}
+		return m
+	}
+	tests := []struct {
+		name   string
+		bounds Bounds
+		adds   []add
+		want   []cohortView
+	}{
+		{
+			name: "one event",
+			adds: []add{{1, 10, event(), Counted}},
+			want: []cohortView{{brAndroid, 1, 1, with(msg, "sum.kind.message_sent", 1, "sum.peer.individual", 1, "sum.media.text", 1, "hist.events.1", 1)}},
+		},
+		{
+			name: "first event fixes the cohort",
+			adds: []add{{1, 10, event(), Counted}, {1, 11, event(platform(schemas.PlatformIOS)), Counted}},
+			want: []cohortView{{brAndroid, 1, 2, with(msg, "sum.kind.message_sent", 2, "sum.peer.individual", 2, "sum.media.text", 2, "hist.events.2_5", 1)}},
+		},
+		{
+			name: "another user, another cohort",
+			adds: []add{{1, 10, event(), Counted}, {2, 11, event(platform(schemas.PlatformIOS)), Counted}},
+			want: []cohortView{
+				{brAndroid, 1, 1, with(msg, "sum.kind.message_sent", 1, "sum.peer.individual", 1, "sum.media.text", 1, "hist.events.1", 1)},
+				{brIOS, 1, 1, with(msg, "sum.kind.message_sent", 1, "sum.peer.individual", 1, "sum.media.text", 1, "hist.events.1", 1)},
+			},
+		},
+		{
+			name: "duplicate id counts once, whatever its content",
+			adds: []add{{1, 10, event(), Counted}, {1, 10, event(), Duplicate}, {1, 10, event(call(60)), Duplicate}, {2, 10, event(), Duplicate}},
+			want: []cohortView{{brAndroid, 1, 1, with(msg, "sum.kind.message_sent", 1, "sum.peer.individual", 1, "sum.media.text", 1, "hist.events.1", 1)}},
+		},
+		{
+			name:   "events beyond the bound count for reach and histogram only",
+			bounds: Bounds{Events: 2, CallSeconds: 3600},
+			adds:   []add{{1, 10, event(), Counted}, {1, 11, event(), Counted}, {1, 12, event(call(50)), Bounded}, {1, 12, event(call(50)), Duplicate}},
+			want: []cohortView{{brAndroid, 1, 2, with(msg, "sum.kind.message_sent", 2, "sum.peer.individual", 2, "sum.media.text", 2,
+				"reach.kind.call", 1, "reach.media.voice", 1, "hist.events.2_5", 1)}},
+		},
+		{
+			name:   "call seconds clamped per user",
+			bounds: Bounds{Events: 100, CallSeconds: 100},
+			adds:   []add{{1, 10, event(call(60)), Counted}, {1, 11, event(call(60)), Counted}, {1, 12, event(call(60)), Counted}, {2, 13, event(call(99)), Counted}},
+			want: []cohortView{{brAndroid, 2, 4, map[string]uint64{
+				"reach.kind.call": 2, "reach.peer.individual": 2, "reach.media.voice": 2,
+				"sum.kind.call": 4, "sum.peer.individual": 4, "sum.media.voice": 4,
+				"sum.call_seconds": 100 + 99, "hist.events.1": 1, "hist.events.2_5": 1,
+			}}},
+		},
+		{
+			name: "business category",
+			adds: []add{{1, 10, event(business("retail_fashion")), Counted}, {1, 11, event(business("retail_fashion")), Counted}},
+			want: []cohortView{{brAndroid, 1, 2, map[string]uint64{
+				"reach.kind.catalog_viewed": 1, "reach.peer.business": 1, "reach.media.image": 1, "reach.category.retail_fashion": 1,
+				"sum.kind.catalog_viewed": 2, "sum.peer.business": 2, "sum.media.image": 2, "sum.category.retail_fashion": 2,
+				"hist.events.2_5": 1,
+			}}},
+		},
+		{
+			name: "minors are excluded and their ids not stored",
+			adds: []add{{1, 10, event(minor), Minor}, {1, 10, event(minor), Minor}, {2, 10, event(), Counted}},
+			want: []cohortView{{brAndroid, 1, 1, with(msg, "sum.kind.message_sent", 1, "sum.peer.individual", 1, "sum.media.text", 1, "hist.events.1", 1)}},
+		},
+		{
+			name: "a minor event does not fix the cohort",
+			adds: []add{{1, 10, event(minor, platform(schemas.PlatformIOS)), Minor}, {1, 11, event(), Counted}},
+			want: []cohortView{{brAndroid, 1, 1, with(msg, "sum.kind.message_sent", 1, "sum.peer.individual", 1, "sum.media.text", 1, "hist.events.1", 1)}},
+		},
+		{
+			name: "sensitive categories are excluded and their ids not stored",
+			adds: []add{{1, 10, event(business("health")), Sensitive}, {1, 11, event(business("religion")), Sensitive}, {1, 10, event(), Counted}},
+			want: []cohortView{{brAndroid, 1, 1, with(msg, "sum.kind.message_sent", 1, "sum.peer.individual", 1, "sum.media.text", 1, "hist.events.1", 1)}},
+		},
+		{
+			name: "only excluded events: no user, no partial",
+			adds: []add{{1, 10, event(minor), Minor}, {2, 11, event(business("politics")), Sensitive}},
+		},
+		{
+			name: "zero user and zero event id are ordinary values",
+			adds: []add{{0, 0, event(), Counted}, {0, 0, event(), Duplicate}, {0, 1, event(), Counted}},
+			want: []cohortView{{brAndroid, 1, 2, with(msg, "sum.kind.message_sent", 2, "sum.peer.individual", 2, "sum.media.text", 2, "hist.events.2_5", 1)}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			spec := DefaultSpec()
+			if tt.bounds != (Bounds{}) {
+				spec.Bounds = tt.bounds
+			}
+			s := NewWindowState(&spec, testWindow)
+			users := map[UserID]bool{}
+			for i, a := range tt.adds {
+				if got := s.Add(a.user, a.id, a.e); got != a.want {
+					t.Errorf("Add #%d = %s, want %s", i, got, a.want)
+				}
+				if a.want == Counted || a.want == Bounded {
+					users[a.user] = true
+				}
+			}
+			if s.Users() != len(users) {
+				t.Errorf("Users() = %d, want %d", s.Users(), len(users))
+			}
+			if got := view(s.Partials()); !equalViews(got, tt.want) {
+				t.Errorf("partials\n got %+v\nwant %+v", got, tt.want)
+			}
+		})
+	}
+}
+
+func equalViews(a, b []cohortView) bool {
+	return slices.EqualFunc(a, b, func(x, y cohortView) bool {
+		return x.Key == y.Key && x.Users == y.Users && x.Events == y.Events && maps.Equal(x.Values, y.Values)
+	})
+}
+
+// TestHistogramBoundaries puts one user at each side of every bucket
+// boundary; a tight events bound shows the histogram counts raw events.
+func TestHistogramBoundaries(t *testing.T) {
+	spec := DefaultSpec()
+	spec.Bounds.Events = 3
+	s := NewWindowState(&spec, testWindow)
+	id := uint64(0)
+	for _, n := range []int{1, 2, 5, 6, 20, 21, 100, 101, 1000} {
+		for range n {
+			id++
+			s.Add(UserID(n), id, event())
+		}
+	}
+	got := view(s.Partials())[0].Values
+	want := map[string]uint64{"1": 1, "2_5": 2, "6_20": 2, "21_100": 2, "101_plus": 2}
+	for name, n := range want {
+		if got["hist.events."+name] != n {
+			t.Errorf("hist.events.%s = %d, want %d", name, got["hist.events."+name], n)
+		}
+	}
+	// Bounded: 1 + 2 + 3·7 events count.
+	if got["sum.kind.message_sent"] != 24 {
+		t.Errorf("sum.kind.message_sent = %d, want 24", got["sum.kind.message_sent"])
+	}
+}
+
+func TestPartialsOrderAndIdempotence(t *testing.T) {
+	spec := DefaultSpec()
+	s := NewWindowState(&spec, testWindow)
+	for u := range 40 {
+		e := event(platform(schemas.Platform(u%4)), func(e *schemas.Event) { e.Age = schemas.AgeBand(1 + u%7) })
+		s.Add(UserID(u), uint64(u), e)
+	}
+	a, b := s.Partials(), s.Partials()
+	if len(a) != 28 {
+		t.Fatalf("%d partials, want 28", len(a))
+	}
+	for i := range a {
+		if a[i].ID != a[i].Key.ID() {
+			t.Errorf("partial %d: ID %d, Key.ID() %d", i, a[i].ID, a[i].Key.ID())
+		}
+		if i > 0 && a[i-1].ID >= a[i].ID {
+			t.Errorf("partials not ordered by id at %d", i)
+		}
+	}
+	if !equalViews(view(a), view(b)) {
+		t.Error("a second Partials call differs")
+	}
+	a[0].Values[0] = 12345 // the caller owns the result
+	if view(s.Partials())[0].Values[FeatureSetV1()[0].Name] == 12345 {
+		t.Error("Partials shares memory with the state")
+	}
+}
+
+func TestAddOutsideWindowPanics(t *testing.T) {
+	spec := DefaultSpec()
+	s := NewWindowState(&spec, testWindow)
+	defer func() {
+		if recover() == nil {
+			t.Error("no panic for an event after the window")
+		}
+	}()
+	s.Add(1, 1, event(func(e *schemas.Event) { e.TS = testWindow.End }))
+}
+
+// TestAddNoAllocs: in steady state (tables reserved, cohort known) Add
+// does not allocate.
+func TestAddNoAllocs(t *testing.T) {
+	spec := DefaultSpec()
+	s := NewWindowState(&spec, testWindow)
+	s.Reserve(Size{Users: 1000, Events: 10000, Cohorts: 1})
+	e := event()
+	s.Add(0, 0, e)
+	id := uint64(0)
+	n := testing.AllocsPerRun(5000, func() {
+		id++
+		s.Add(UserID(id%1000), id, e)
+	})
+	if n != 0 {
+		t.Errorf("%v allocations per Add", n)
+	}
+}
+
+func TestOutcomeString(t *testing.T) {
+	want := []string{"counted", "duplicate", "minor", "sensitive", "bounded"}
+	for o := range Outcome(NumOutcomes) {
+		if o.String() != want[o] {
+			t.Errorf("Outcome(%d) = %s, want %s", o, o, want[o])
+		}
+	}
+	if Outcome(NumOutcomes).String() != "invalid" {
+		t.Error("out of range outcome")
+	}
+}
