@@ -1,0 +1,52 @@
+package pipeline
+
+import (
+	"sync/atomic"
+
+	"github.com/cohortline/cohortline/schemas"
+)
+
+// Counters count what happened to each message of one partition worker. The
+// worker is their only writer; metrics exporters read them concurrently,
+// hence the atomics. They never carry a per-person value: only counts.
+type Counters struct {
+	Messages    atomic.Uint64 // every message handled
+	Counted     atomic.Uint64 // added to a window's features
+	Bounded     atomic.Uint64 // added, but over the user's contribution bound: no sum
+	Duplicates  atomic.Uint64 // event id already seen in its window
+	Late        atomic.Uint64 // its window had already closed
+	Minors      atomic.Uint64 // age 13-17: excluded from every cohort
+	Sensitive   atomic.Uint64 // sensitive business category: excluded
+	KeyMismatch atomic.Uint64 // message key differs from the event's user token
+	Rejected    atomic.Uint64 // sent to the dead-letter topic
+	Flushes     atomic.Uint64 // windows written to the sink
+	rejected    [numRejectClasses]atomic.Uint64
+}
+
+// The reason classes dead-letter counts are kept by: the code before the
+// colon (missing_field:ts counts as missing_field), so the set is fixed and
+// small, as a metric label set must be.
+var rejectClasses = [...]string{"malformed_json", "too_large", "ts_out_of_range", "pii_suspected", "missing_field", "bad_value", "duplicate_field", "other"}
+
+const numRejectClasses = len(rejectClasses)
+
+func rejectClass(r schemas.Reason) int {
+	s := string(r)
+	for i, c := range rejectClasses[:numRejectClasses-1] {
+		if len(s) >= len(c) && s[:len(c)] == c && (len(s) == len(c) || s[len(c)] == ':') {
+			return i
+		}
+	}
+	return numRejectClasses - 1
+}
+
+// RejectedBy returns the number of dead-lettered messages per reason class.
+func (c *Counters) RejectedBy() map[string]uint64 {
+	out := make(map[string]uint64, numRejectClasses)
+	for i, name := range rejectClasses {
+		if n := c.rejected[i].Load(); n > 0 {
+			out[name] = n
+		}
+	}
+	return out
+}

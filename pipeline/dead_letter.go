@@ -1,0 +1,93 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/cohortline/cohortline/schemas"
+)
+
+// DeadLetter is a rejected message on its way to the dead-letter topic.
+type DeadLetter struct {
+	Topic     string
+	Partition int
+	Offset    int64
+	Reason    schemas.Reason
+	// Key and Value are the original message's, or nil for pii_suspected:
+	// a message suspected of carrying a phone number or e-mail address is
+	// dead-lettered by position and reason only.
+	Key, Value []byte
+}
+
+// DeadLetters receives a worker's rejected messages. Add may buffer; Flush
+// makes everything added so far durable. The worker flushes before it
+// commits offsets, so a rejected message is never lost to a commit (it may
+// be dead-lettered twice after a crash: at least once, by design).
+type DeadLetters interface {
+	Add(ctx context.Context, dl DeadLetter) error
+	Flush(ctx context.Context) error
+}
+
+// Headers of dead-letter messages. They let an operator find the original
+// message and re-drive it after fixing the producer.
+const (
+	HeaderReason    = "cohortline-reason"
+	HeaderTopic     = "cohortline-topic"
+	HeaderPartition = "cohortline-partition"
+	HeaderOffset    = "cohortline-offset"
+)
+
+// kafkaDeadLetters buffers one worker's dead letters and writes them with a
+// kafka-go Writer shared by all workers (a Writer is safe for concurrent
+// use). Buffering matters: a synchronous write per message would cap the
+// worker at a few hundred bad messages per second.
+type kafkaDeadLetters struct {
+	writer *kafka.Writer
+	buf    []kafka.Message
+	limit  int
+}
+
+func newKafkaDeadLetters(w *kafka.Writer, limit int) *kafkaDeadLetters {
+	return &kafkaDeadLetters{writer: w, limit: limit}
+}
+
+func (d *kafkaDeadLetters) Add(ctx context.Context, dl DeadLetter) error {
+	d.buf = append(d.buf, kafka.Message{
+		Key:   cloneBytes(dl.Key),
+		Value: cloneBytes(dl.Value),
+		Headers: []kafka.Header{
+			{Key: HeaderReason, Value: []byte(dl.Reason)},
+			{Key: HeaderTopic, Value: []byte(dl.Topic)},
+			{Key: HeaderPartition, Value: strconv.AppendInt(nil, int64(dl.Partition), 10)},
+			{Key: HeaderOffset, Value: strconv.AppendInt(nil, dl.Offset, 10)},
+		},
+	})
+	if len(d.buf) >= d.limit {
+		return d.Flush(ctx)
+	}
+	return nil
+}
+
+func (d *kafkaDeadLetters) Flush(ctx context.Context) error {
+	if len(d.buf) == 0 {
+		return nil
+	}
+	if err := d.writer.WriteMessages(ctx, d.buf...); err != nil {
+		return fmt.Errorf("writing %d dead letters to %q: %w", len(d.buf), d.writer.Topic, err)
+	}
+	clear(d.buf)
+	d.buf = d.buf[:0]
+	return nil
+}
+
+// cloneBytes copies b, keeping nil as nil: the worker's message buffers are
+// reused, dead letters outlive them.
+func cloneBytes(b []byte) []byte {
+	if b == nil {
+		return nil
+	}
+	return append([]byte(nil), b...)
+}

@@ -1,0 +1,236 @@
+package pipeline
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/apache/arrow/go/v15/arrow/memory"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/cohortline/cohortline/cohorts"
+	"github.com/cohortline/cohortline/schemas"
+)
+
+// Committer commits a partition's offset in the consumer group: the offset
+// of the next message a new owner of the partition should read.
+type Committer func(ctx context.Context, offset int64) error
+
+// partitionWorker turns the messages of one Kafka partition into flushed
+// windows. It runs on one goroutine; nothing in it is shared.
+//
+// The exactly-once effect rests on three rules (DESIGN.md, "Delivery
+// guarantee"):
+//  1. a window is written to the sink only when the watermark closes it,
+//     and its flush version is the offset after the message that closed it,
+//     so a replay writes the same rows with the same version;
+//  2. the committed offset is the low watermark: the first offset of the
+//     oldest window still open (or the next offset when none is), so every
+//     message an unflushed window needs is read again after a crash;
+//  3. a worker taking over a partition first restores the watermark of the
+//     partition's last flush (resume), so the replayed messages meet the
+//     same watermark they met the first time: a message of a window that was
+//     already flushed is skipped as it was then counted (or dropped as late),
+//     and every window still open is rebuilt from all of its messages.
+type partitionWorker struct {
+	topic     string
+	partition int
+	spec      *cohorts.Spec
+	rekey     *cohorts.Rekeyer
+	sink      Sink
+	dead      DeadLetters
+	commit    Committer
+	counters  *Counters
+	mem       memory.Allocator
+
+	decoder    schemas.Decoder
+	event      schemas.Event
+	wm         watermark
+	open       []*openWindow // by window start
+	nextOffset int64         // offset after the last message handled; -1 before the first
+	committed  int64         // last offset committed; -1 before the first
+}
+
+// openWindow is one window of this partition that has not been flushed yet.
+type openWindow struct {
+	window                  cohorts.Window
+	state                   *cohorts.WindowState
+	firstOffset, lastOffset int64
+}
+
+// workerConfig is what a partitionWorker needs besides its partition.
+type workerConfig struct {
+	Spec          *cohorts.Spec
+	Rekey         *cohorts.Rekeyer
+	MaxOutOfOrder time.Duration
+	// MinTS and MaxTS bound accepted event times (0: the contract's
+	// defaults); see schemas.Decoder.
+	MinTS, MaxTS int64
+}
+
+func newPartitionWorker(cfg workerConfig, topic string, partition int, sink Sink, dead DeadLetters, commit Committer, counters *Counters) *partitionWorker {
+	w := &partitionWorker{
+		topic: topic, partition: partition,
+		spec: cfg.Spec, rekey: cfg.Rekey,
+		sink: sink, dead: dead, commit: commit, counters: counters,
+		mem:        memory.NewGoAllocator(),
+		wm:         newWatermark(cfg.MaxOutOfOrder),
+		nextOffset: -1, committed: -1,
+	}
+	w.decoder.MinTS, w.decoder.MaxTS = cfg.MinTS, cfg.MaxTS
+	return w
+}
+
+// resume restores the watermark of the partition's last flush; call it once,
+// before the first message. See rule 3 on partitionWorker.
+func (w *partitionWorker) resume(ctx context.Context) error {
+	last, ok, err := w.sink.LastFlush(ctx, w.topic, w.partition)
+	if err != nil {
+		return fmt.Errorf("reading the last flush of %s/%d: %w", w.topic, w.partition, err)
+	}
+	if ok {
+		w.wm.advanceTo(last.Watermark)
+	}
+	return nil
+}
+
+// handle processes one message, then flushes the windows it closed and
+// commits. An error means the sink, the dead-letter topic or the commit
+// failed after their own retries: the caller stops the worker, and the
+// partition is replayed from the last commit.
+func (w *partitionWorker) handle(ctx context.Context, m kafka.Message) error {
+	w.counters.Messages.Add(1)
+	w.nextOffset = m.Offset + 1
+	ev := &w.event
+	if err := w.decoder.Decode(m.Value, ev); err != nil {
+		return w.reject(ctx, m, err)
+	}
+	if !bytes.Equal(m.Key, ev.User) {
+		// Partitioning by another key breaks per-partition exactness; the
+		// event still counts, the operator sees the counter.
+		w.counters.KeyMismatch.Add(1)
+	}
+	w.wm.observe(ev.TS)
+	switch {
+	case ev.Age == schemas.AgeMinor:
+		w.counters.Minors.Add(1)
+	case ev.Category.Sensitive():
+		w.counters.Sensitive.Add(1)
+	case w.spec.Late(ev.TS, w.wm.value):
+		w.counters.Late.Add(1)
+	default:
+		w.add(m.Offset, ev)
+	}
+	return w.closeReady(ctx)
+}
+
+func (w *partitionWorker) add(offset int64, ev *schemas.Event) {
+	ow := w.window(w.spec.WindowOf(ev.TS), offset)
+	ow.lastOffset = offset
+	switch ow.state.Add(w.rekey.User(ev.User), w.rekey.EventID(ev.ID), ev) {
+	case cohorts.Counted:
+		w.counters.Counted.Add(1)
+	case cohorts.Bounded:
+		w.counters.Bounded.Add(1)
+	case cohorts.Duplicate:
+		w.counters.Duplicates.Add(1)
+	case cohorts.Minor:
+		w.counters.Minors.Add(1)
+	case cohorts.Sensitive:
+		w.counters.Sensitive.Add(1)
+	}
+}
+
+// window returns the open window win, opening it at offset if needed.
+func (w *partitionWorker) window(win cohorts.Window, offset int64) *openWindow {
+	i, found := slices.BinarySearchFunc(w.open, win.Start, func(ow *openWindow, start int64) int {
+		return cmp.Compare(ow.window.Start, start)
+	})
+	if found {
+		return w.open[i]
+	}
+	ow := &openWindow{window: win, state: cohorts.NewWindowState(w.spec, win), firstOffset: offset}
+	w.open = slices.Insert(w.open, i, ow)
+	return ow
+}
+
+func (w *partitionWorker) reject(ctx context.Context, m kafka.Message, err error) error {
+	reason, ok := schemas.ReasonOf(err)
+	if !ok {
+		return fmt.Errorf("BUG: decoder returned %v, not a rejection", err)
+	}
+	w.counters.Rejected.Add(1)
+	w.counters.rejected[rejectClass(reason)].Add(1)
+	dl := DeadLetter{Topic: w.topic, Partition: w.partition, Offset: m.Offset, Reason: reason, Key: m.Key, Value: m.Value}
+	if reason == schemas.ReasonPIISuspected {
+		dl.Key, dl.Value = nil, nil
+	}
+	if err := w.dead.Add(ctx, dl); err != nil {
+		return err
+	}
+	return w.closeReady(ctx)
+}
+
+// closeReady flushes, oldest first, every open window the watermark has
+// closed, then commits the low watermark if it moved.
+func (w *partitionWorker) closeReady(ctx context.Context) error {
+	flushed := 0
+	for _, ow := range w.open {
+		if !w.spec.Closes(ow.window, w.wm.value) {
+			break // windows are in start order and all have the same size
+		}
+		if err := w.flush(ctx, ow); err != nil {
+			return err
+		}
+		flushed++
+	}
+	if flushed == 0 {
+		return nil
+	}
+	clear(w.open[:flushed]) // drop per-user state: privacy invariant 2
+	w.open = w.open[flushed:]
+	return w.commitLowWatermark(ctx)
+}
+
+func (w *partitionWorker) flush(ctx context.Context, ow *openWindow) error {
+	version := uint64(w.nextOffset)
+	rec := cohorts.PartialsRecord(w.mem, ow.window, w.topic, int32(w.partition), version, ow.state.Partials())
+	defer rec.Release()
+	f := Flush{
+		WindowStart: ow.window.Start, WindowEnd: ow.window.End,
+		Topic: w.topic, Partition: w.partition,
+		Version: version, Rows: int(rec.NumRows()),
+		FirstOffset: ow.firstOffset, LastOffset: ow.lastOffset,
+		Watermark: w.wm.value,
+	}
+	if err := w.sink.WritePartials(ctx, rec, f); err != nil {
+		return fmt.Errorf("flushing window %s of %s/%d: %w", ow.window, w.topic, w.partition, err)
+	}
+	w.counters.Flushes.Add(1)
+	return nil
+}
+
+// commitLowWatermark commits the smallest first offset of the open windows
+// (not necessarily the oldest window's: an out-of-order event can open an
+// older window after a newer one), or the next offset when no window is
+// open, once the dead letters up to it are durable.
+func (w *partitionWorker) commitLowWatermark(ctx context.Context) error {
+	offset := w.nextOffset
+	for _, ow := range w.open {
+		offset = min(offset, ow.firstOffset)
+	}
+	if offset <= w.committed {
+		return nil
+	}
+	if err := w.dead.Flush(ctx); err != nil {
+		return err
+	}
+	if err := w.commit(ctx, offset); err != nil {
+		return fmt.Errorf("committing offset %d of %s/%d: %w", offset, w.topic, w.partition, err)
+	}
+	w.committed = offset
+	return nil
+}

@@ -1,0 +1,223 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow/go/v15/arrow"
+	"github.com/apache/arrow/go/v15/arrow/array"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/cohortline/cohortline/cohorts"
+	"github.com/cohortline/cohortline/schemas"
+	"github.com/cohortline/cohortline/schemas/synth"
+)
+
+// memorySink keeps what a reader of the real sink would see: per (window,
+// partition), the rows of the highest flush version.
+type memorySink struct {
+	flushes map[[2]int64]Flush // by (window start, partition)
+	rows    map[[2]int64]map[uint64]string
+	writes  int
+	failAt  int // WritePartials call that fails (1-based), 0: never
+}
+
+func newMemorySink() *memorySink {
+	return &memorySink{flushes: map[[2]int64]Flush{}, rows: map[[2]int64]map[uint64]string{}}
+}
+
+var errInjected = errors.New("injected failure")
+
+func (s *memorySink) WritePartials(_ context.Context, rec arrow.Record, f Flush) error {
+	s.writes++
+	if s.writes == s.failAt {
+		return errInjected
+	}
+	key := [2]int64{f.WindowStart, int64(f.Partition)}
+	if old, ok := s.flushes[key]; ok && old.Version > f.Version {
+		return nil // an older re-flush: readers keep the newer rows
+	}
+	s.flushes[key] = f
+	s.rows[key] = partialRows(rec)
+	return nil
+}
+
+func (s *memorySink) LastFlush(_ context.Context, topic string, partition int) (Flush, bool, error) {
+	var last Flush
+	found := false
+	for _, f := range s.flushes {
+		if f.Topic == topic && f.Partition == partition && (!found || f.Version > last.Version) {
+			last, found = f, true
+		}
+	}
+	return last, found, nil
+}
+
+// partialRows renders each row of a partials record as text, by cohort id.
+func partialRows(rec arrow.Record) map[uint64]string {
+	ids := rec.Column(schemas.PartialCohortID).(*array.Uint64)
+	keys := rec.Column(schemas.PartialCohortKey).(*array.String)
+	users := rec.Column(schemas.PartialUsers).(*array.Uint64)
+	events := rec.Column(schemas.PartialEvents).(*array.Uint64)
+	values := rec.Column(schemas.PartialValues).(*array.List)
+	flat := values.ListValues().(*array.Uint64)
+	out := make(map[uint64]string, rec.NumRows())
+	for i := range int(rec.NumRows()) {
+		start, end := values.ValueOffsets(i)
+		out[ids.Value(i)] = fmt.Sprintf("%s users=%d events=%d values=%v", keys.Value(i), users.Value(i), events.Value(i), flat.Uint64Values()[start:end])
+	}
+	return out
+}
+
+type memoryDeadLetters struct{ pending, durable []DeadLetter }
+
+func (d *memoryDeadLetters) Add(_ context.Context, dl DeadLetter) error {
+	d.pending = append(d.pending, dl)
+	return nil
+}
+
+func (d *memoryDeadLetters) Flush(context.Context) error {
+	d.durable = append(d.durable, d.pending...)
+	d.pending = nil
+	return nil
+}
+
+// testMessages generates one partition's worth of messages: every fault the
+// generator makes (late, out-of-order, duplicate, bad records) included.
+func testMessages(t *testing.T, events int64) []kafka.Message {
+	t.Helper()
+	cfg := synth.DefaultConfig()
+	cfg.Seed, cfg.Users, cfg.Events, cfg.Span = 11, 400, events, 6*time.Hour
+	cfg.Bad = 0.01
+	g, err := synth.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []kafka.Message
+	for rec, ok := g.Next(); ok; rec, ok = g.Next() {
+		msgs = append(msgs, kafka.Message{
+			Topic: "activity", Partition: 0, Offset: int64(len(msgs)),
+			Key: slices.Clone(rec.Key), Value: slices.Clone(rec.Line),
+		})
+	}
+	return msgs
+}
+
+func testWorkerConfig(t *testing.T, window, lateness time.Duration) workerConfig {
+	t.Helper()
+	spec := cohorts.DefaultSpec()
+	spec.Window, spec.AllowedLateness = window, lateness
+	spec.Bounds.Events = 20 // small enough to bite
+	rekey, err := cohorts.NewRekeyer([]byte("test secret, 32 bytes long......"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return workerConfig{Spec: &spec, Rekey: rekey, MaxOutOfOrder: 10 * time.Second}
+}
+
+// consume runs a worker over msgs from offset from, as a consumer would
+// after reading the committed offset, and returns the worker's error.
+func consume(t *testing.T, cfg workerConfig, msgs []kafka.Message, from int64, sink *memorySink, dead DeadLetters, committed *int64, commitFailAt int) error {
+	t.Helper()
+	commits := 0
+	commit := func(_ context.Context, offset int64) error {
+		commits++
+		if commits == commitFailAt {
+			return errInjected
+		}
+		if offset < *committed {
+			t.Fatalf("commit went back from %d to %d", *committed, offset)
+		}
+		*committed = offset
+		return nil
+	}
+	w := newPartitionWorker(cfg, "activity", 0, sink, dead, commit, &Counters{})
+	if err := w.resume(t.Context()); err != nil {
+		return err
+	}
+	for _, m := range msgs[from:] {
+		if err := w.handle(t.Context(), m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// A crash anywhere (mid-window, right after a sink write and before its
+// commit) followed by a restart from the committed offset leaves exactly
+// what a fault-free run leaves.
+func TestCrashAndResumeEqualsFaultFreeRun(t *testing.T) {
+	msgs := testMessages(t, 30000)
+	// Hour windows keep at most two open at once; minute windows with five
+	// minutes of lateness keep several open, where an out-of-order event can
+	// open an older window after a newer one.
+	for _, spec := range []struct{ window, lateness time.Duration }{{time.Hour, 5 * time.Minute}, {time.Minute, 5 * time.Minute}} {
+		t.Run(fmt.Sprintf("window %v lateness %v", spec.window, spec.lateness), func(t *testing.T) {
+			testCrashAndResume(t, testWorkerConfig(t, spec.window, spec.lateness), msgs)
+		})
+	}
+}
+
+func testCrashAndResume(t *testing.T, cfg workerConfig, msgs []kafka.Message) {
+
+	want, wantDead := newMemorySink(), &memoryDeadLetters{}
+	var committed int64
+	if err := consume(t, cfg, msgs, 0, want, wantDead, &committed, 0); err != nil {
+		t.Fatal(err)
+	}
+	if len(want.flushes) < 4 {
+		t.Fatalf("fault-free run flushed %d windows; the test needs several", len(want.flushes))
+	}
+
+	crashes := []struct {
+		name                 string
+		stopAfter            int // messages handled before a kill -9 (0: none)
+		sinkFailAt, commitAt int // injected failures (0: none)
+	}{
+		{name: "mid-window early", stopAfter: 1234},
+		{name: "mid-window late", stopAfter: 23456},
+		{name: "sink write fails", sinkFailAt: 3},
+		{name: "after a sink write, before its commit", commitAt: 2},
+		{name: "after several windows, before a commit", commitAt: 4},
+	}
+	for _, c := range crashes {
+		t.Run(c.name, func(t *testing.T) {
+			sink, dead := newMemorySink(), &memoryDeadLetters{}
+			sink.failAt = c.sinkFailAt
+			var committed int64
+			first := msgs
+			if c.stopAfter > 0 {
+				first = msgs[:c.stopAfter]
+			}
+			err := consume(t, cfg, first, 0, sink, dead, &committed, c.commitAt)
+			if c.stopAfter == 0 && !errors.Is(err, errInjected) {
+				t.Fatalf("first run: %v, want the injected failure", err)
+			}
+			dead.pending = nil // what was not flushed dies with the process
+			if err := consume(t, cfg, msgs, committed, sink, dead, &committed, 0); err != nil {
+				t.Fatalf("restart from offset %d: %v", committed, err)
+			}
+			if !maps.EqualFunc(sink.rows, want.rows, maps.Equal) {
+				t.Errorf("partials after crash and restart differ from the fault-free run (%d vs %d windows)", len(sink.rows), len(want.rows))
+			}
+			if got, want := deadOffsets(dead.durable), deadOffsets(wantDead.durable); !slices.Equal(got, want) {
+				t.Errorf("dead-lettered offsets %v, want %v (each at least once)", got, want)
+			}
+		})
+	}
+}
+
+// deadOffsets are the distinct offsets dead-lettered, sorted.
+func deadOffsets(dls []DeadLetter) []int64 {
+	var out []int64
+	for _, dl := range dls {
+		out = append(out, dl.Offset)
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
