@@ -80,6 +80,7 @@ k-anonymity, differential privacy) and writes cohort enrichments to ClickHouse.`
 		newValidateCmd(),
 		newGenCmd(),
 		newMigrateCmd(),
+		newRunCmd(),
 	)
 	return root
 }

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/cohortline/cohortline/cohorts"
+	"github.com/cohortline/cohortline/pipeline"
+	"github.com/cohortline/cohortline/sinks/clickhouse"
+)
+
+// envSecret carries the re-keying and noise secret, so it never sits in a
+// config file (like envClickHousePassword, which overrides the file).
+const envSecret = "COHORTLINE_SECRET"
+
+// developmentSecret keys tokens in development mode only. It is public, so
+// re-keyed tokens made with it protect nothing: production mode refuses to
+// start without COHORTLINE_SECRET.
+const developmentSecret = "cohortline development secret: never use in production"
+
+// fileConfig is the YAML config file of `run` (deploy/cohortline.example.yaml
+// documents every key). Decoding is strict: an unknown key fails with its
+// name and line.
+type fileConfig struct {
+	// Mode is "production" (the default: a secret is required) or
+	// "development" (the public development secret is used when
+	// COHORTLINE_SECRET is unset).
+	Mode       string            `yaml:"mode"`
+	Kafka      pipeline.Config   `yaml:"kafka"`
+	Cohorts    yaml.Node         `yaml:"cohorts"` // the cohort spec, checked by cohorts.ParseSpec
+	ClickHouse clickhouse.Config `yaml:"clickhouse"`
+}
+
+// config is a loaded, checked configuration.
+type config struct {
+	file   fileConfig
+	spec   cohorts.Spec
+	secret []byte
+}
+
+// loadConfig reads and checks the config file at path; every error names the
+// file and the key.
+func loadConfig(path string, getenv func(string) string) (*config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, usageErrorf("reading config: %w", err)
+	}
+	cfg, err := parseConfig(data, getenv)
+	if err != nil {
+		return nil, usageErrorf("config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+func parseConfig(data []byte, getenv func(string) string) (*config, error) {
+	var f fileConfig
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, errors.New("empty file")
+		}
+		return nil, err
+	}
+	cfg := &config{file: f}
+	if f.Mode == "" {
+		cfg.file.Mode = "production"
+	}
+	if m := cfg.file.Mode; m != "production" && m != "development" {
+		return nil, fmt.Errorf("mode: %q is neither production nor development", m)
+	}
+	if err := cfg.file.Kafka.Validate(); err != nil {
+		return nil, err
+	}
+	if f.Cohorts.Kind == 0 {
+		cfg.spec = cohorts.DefaultSpec()
+	} else {
+		specYAML, err := yaml.Marshal(&f.Cohorts)
+		if err != nil {
+			return nil, fmt.Errorf("cohorts: %w", err)
+		}
+		if cfg.spec, err = cohorts.ParseSpec(specYAML); err != nil {
+			return nil, fmt.Errorf("cohorts: %w", err)
+		}
+	}
+	if pw := getenv(envClickHousePassword); pw != "" {
+		cfg.file.ClickHouse.Password = pw
+	}
+	if err := cfg.file.ClickHouse.Validate(); err != nil {
+		return nil, fmt.Errorf("clickhouse: %w", err)
+	}
+	secret := getenv(envSecret)
+	switch {
+	case secret == "" && cfg.file.Mode == "production":
+		return nil, fmt.Errorf("mode production: %s is not set: set it to 32 or more random bytes (development mode uses a public secret)", envSecret)
+	case secret == "":
+		secret = developmentSecret
+	}
+	if len(secret) < 32 {
+		return nil, fmt.Errorf("%s: %d bytes, want at least 32 random bytes", envSecret, len(secret))
+	}
+	cfg.secret = []byte(secret)
+	return cfg, nil
+}

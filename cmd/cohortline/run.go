@@ -1,0 +1,72 @@
+package main
+
+import (
+	"log/slog"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cohortline/cohortline/cohorts"
+	"github.com/cohortline/cohortline/pipeline"
+	"github.com/cohortline/cohortline/sinks/clickhouse"
+)
+
+func newRunCmd() *cobra.Command {
+	var path string
+	cmd := &cobra.Command{
+		Use:   "run --config FILE",
+		Short: "Run the streaming pipeline: Kafka activity to cohort partials in ClickHouse",
+		Long: `Run joins the Kafka consumer group, runs one worker per assigned partition,
+aggregates events per cohort and event-time window, and writes the partials
+of each closed window to ClickHouse before it commits offsets: after any
+crash, restart or rebalance the results equal a fault-free run. It applies
+pending ClickHouse migrations first. It stops on SIGINT or SIGTERM, dropping
+windows still open (their messages are read again on restart).
+
+The config file is YAML (see deploy/cohortline.example.yaml); unknown keys
+are errors. Secrets come from the environment: COHORTLINE_SECRET (required in
+production mode, 32+ random bytes) and COHORTLINE_CLICKHOUSE_PASSWORD.
+Logs are JSON lines on standard error.`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if path == "" {
+				return usageErrorf("run: --config FILE is required")
+			}
+			return runPipeline(cmd, path)
+		},
+	}
+	cmd.Flags().StringVar(&path, "config", "", "YAML config file (required)")
+	return cmd
+}
+
+func runPipeline(cmd *cobra.Command, path string) error {
+	ctx := cmd.Context()
+	cfg, err := loadConfig(path, os.Getenv)
+	if err != nil {
+		return err
+	}
+	log := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))
+	if string(cfg.secret) == developmentSecret {
+		log.Warn("development mode without " + envSecret + ": tokens are keyed with the public development secret")
+	}
+	rekey, err := cohorts.NewRekeyer(cfg.secret)
+	if err != nil {
+		return err
+	}
+	client, err := clickhouse.Open(ctx, cfg.file.ClickHouse)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	applied, err := client.Migrate(ctx)
+	if err != nil {
+		return err
+	}
+	log.Info("clickhouse ready", "clickhouse", cfg.file.ClickHouse, "migrations_applied", applied)
+	consumer, err := pipeline.NewConsumer(cfg.file.Kafka, &cfg.spec, rekey, clickhouseSink{client}, log)
+	if err != nil {
+		return err
+	}
+	log.Info("consuming", "topic", cfg.file.Kafka.Topic, "group", cfg.file.Kafka.Group, "spec_hash", cfg.spec.Hash())
+	return consumer.Run(ctx)
+}

@@ -1,0 +1,247 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/cohortline/cohortline/cohorts"
+	"github.com/cohortline/cohortline/cohorts/cohortsref"
+	"github.com/cohortline/cohortline/deploy/devenv"
+	"github.com/cohortline/cohortline/schemas"
+	"github.com/cohortline/cohortline/sinks/clickhouse"
+)
+
+// The streaming settings of the end-to-end test, shared by the config file
+// given to `run` and by the reference computation.
+const (
+	e2ePartitions    = 4
+	e2eMaxOutOfOrder = 10 * time.Second
+	e2eLateness      = 5 * time.Minute
+	e2eBoundEvents   = 20
+	e2eBoundCallSecs = 600
+)
+
+// TestRunEndToEnd generates a data set with late, out-of-order, duplicate and
+// bad records into a real Kafka topic, runs the pipeline (`run`) into a real
+// ClickHouse until every window is flushed, and compares every partial (users,
+// events, each reach and sum slot, per cohort and window) with an independent
+// reference computed in this test over the same NDJSON: exact equality.
+func TestRunEndToEnd(t *testing.T) {
+	kafkaAddr, chAddr := devenv.Kafka(t), devenv.ClickHouse(t)
+	suffix := time.Now().UnixNano()
+	topic := fmt.Sprintf("it-run-%d", suffix)
+	db := fmt.Sprintf("it_run_%d", suffix)
+	dir := t.TempDir()
+
+	genFlags := []string{"--seed", "21", "--users", "3000", "--events", "60000", "--span", "4h",
+		"--late", "0.02", "--duplicates", "0.02", "--bad", "0.01", "--drift-share", "0.2"}
+	ndjson := filepath.Join(dir, "events.ndjson")
+	for _, out := range [][]string{{"--out", ndjson}, {"--kafka", kafkaAddr, "--topic", topic, "--partitions", fmt.Sprint(e2ePartitions)}} {
+		if code, _, errOut := runCLI(t, "", append(append([]string{"gen"}, genFlags...), out...)...); code != exitOK {
+			t.Fatalf("gen %v: exit %d: %s", out, code, errOut)
+		}
+	}
+	t.Cleanup(func() { deleteTopics(kafkaAddr, topic, topic+".dlq") })
+
+	config := filepath.Join(dir, "cohortline.yaml")
+	writeTestFile(t, config, fmt.Sprintf(`mode: development
+kafka:
+  brokers: [%s]
+  topic: %s
+  group: %s
+  max_out_of_order: %s
+  idle_timeout: 2s
+cohorts:
+  window: 1h
+  allowed_lateness: %s
+  bounds: {events: %d, call_seconds: %d}
+clickhouse:
+  addr: [%s]
+  database: %s
+  published_database: %s_published
+`, kafkaAddr, topic, topic, e2eMaxOutOfOrder, e2eLateness, e2eBoundEvents, e2eBoundCallSecs, chAddr, db, db))
+	cfg, err := loadConfig(config, func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := clickhouse.Open(t.Context(), cfg.file.ClickHouse)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	t.Cleanup(func() { dropDatabases(t, chAddr, db, db+"_published") })
+
+	want := streamingReference(t, ndjson, cfg.spec)
+	ctx, stop := context.WithCancel(t.Context())
+	exit := make(chan int, 1)
+	var logs strings.Builder
+	go func() { exit <- run(ctx, []string{"run", "--config", config}, strings.NewReader(""), &logs, &logs) }()
+
+	got, err := waitForPartials(t, client, want, 120*time.Second, exit)
+	stop()
+	if code := <-exit; code != exitOK {
+		t.Errorf("run exited %d after SIGTERM-like cancel; logs:\n%s", code, logs.String())
+	}
+	if err != nil {
+		t.Fatalf("%v\nlogs:\n%s", err, tail(logs.String(), 20))
+	}
+	if diff := diffPartials(got, want); diff != "" {
+		t.Fatalf("partials in ClickHouse differ from the reference:\n%s", diff)
+	}
+	t.Logf("%d partials in ClickHouse equal the reference", len(got))
+}
+
+// partialText renders one cohort's partial of one window for comparison.
+func partialText(window time.Time, key string, users, events uint64, values map[string]uint64) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s users=%d events=%d", window.UTC().Format(time.RFC3339), key, users, events)
+	for _, name := range slices.Sorted(func(yield func(string) bool) {
+		for k := range values {
+			if !yield(k) {
+				return
+			}
+		}
+	}) {
+		if values[name] != 0 {
+			fmt.Fprintf(&b, " %s=%d", name, values[name])
+		}
+	}
+	return b.String()
+}
+
+// streamingReference restates the pipeline's per-partition rules as plainly
+// as possible over the NDJSON file: Java's murmur2 partitioning of the user
+// token, a watermark per partition (newest event time minus the bound), late
+// events dropped when their window's end plus the lateness is at or behind
+// the watermark, and every window closed in the end (the idle timeout). The
+// window aggregation itself is cohortsref's naive restatement.
+func streamingReference(t *testing.T, ndjson string, spec cohorts.Spec) []string {
+	t.Helper()
+	f, err := os.Open(ndjson)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	newest := make([]int64, e2ePartitions)
+	for i := range newest {
+		newest[i] = math.MinInt64
+	}
+	partitions := make([]int, e2ePartitions)
+	for i := range partitions {
+		partitions[i] = i
+	}
+	var accepted []cohortsref.Event
+	var dec schemas.Decoder
+	scanner := bufio.NewScanner(f)
+	scanner.Buffer(nil, 1<<20)
+	for scanner.Scan() {
+		var e schemas.Event
+		if dec.Decode(scanner.Bytes(), &e) != nil {
+			continue // dead-lettered
+		}
+		p := kafka.Murmur2Balancer{}.Balance(kafka.Message{Key: e.User}, partitions...)
+		newest[p] = max(newest[p], e.TS)
+		watermark := newest[p] - e2eMaxOutOfOrder.Milliseconds()
+		windowEnd := e.TS - e.TS%spec.Window.Milliseconds() + spec.Window.Milliseconds()
+		if e.Age != schemas.AgeMinor && !e.Category.Sensitive() && windowEnd+e2eLateness.Milliseconds() <= watermark {
+			continue // late
+		}
+		accepted = append(accepted, cohortsref.Event{User: string(e.User), ID: string(e.ID), E: e})
+		accepted[len(accepted)-1].E.User, accepted[len(accepted)-1].E.ID = nil, nil // they alias the decoder's buffers
+	}
+	if err := scanner.Err(); err != nil {
+		t.Fatal(err)
+	}
+	dims := make([]string, len(spec.Dimensions))
+	for i, d := range spec.Dimensions {
+		dims[i] = string(d)
+	}
+	params := cohortsref.Params{Dimensions: dims, Window: spec.Window, BoundEvents: spec.Bounds.Events, BoundCallSeconds: spec.Bounds.CallSeconds}
+	var out []string
+	windows, _ := cohortsref.Aggregate(params, accepted)
+	for start, byKey := range windows {
+		for key, c := range byKey {
+			out = append(out, partialText(time.UnixMilli(start), key, c.Users, c.Events, c.Values))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// waitForPartials polls ClickHouse until what readers see equals want, the
+// deadline passes or run exits early.
+func waitForPartials(t *testing.T, client *clickhouse.Client, want []string, timeout time.Duration, exit chan int) ([]string, error) {
+	t.Helper()
+	dictionary := cohorts.FeatureSetV1()
+	deadline := time.Now().Add(timeout)
+	var got []string
+	var lastErr error
+	for time.Now().Before(deadline) {
+		// Until run has migrated, the tables do not exist: keep polling.
+		rows, err := client.CurrentPartials(t.Context(), time.Unix(0, 0), time.Now().Add(24*time.Hour*365*10))
+		lastErr = err
+		got = got[:0]
+		for _, r := range rows {
+			values := map[string]uint64{}
+			for i, v := range r.Values {
+				values[dictionary[i].Name] = v
+			}
+			got = append(got, partialText(r.WindowStart, r.CohortKey, r.Users, r.Events, values))
+		}
+		slices.Sort(got)
+		if slices.Equal(got, want) {
+			return got, nil
+		}
+		select {
+		case code := <-exit:
+			exit <- code
+			return got, fmt.Errorf("run exited %d before every window was flushed", code)
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	return got, fmt.Errorf("after %v ClickHouse has %d partials (last error: %v), the reference %d:\n%s", timeout, len(got), lastErr, len(want), diffPartials(got, want))
+}
+
+// diffPartials lists the partials only one side has, at most 20 of each.
+func diffPartials(got, want []string) string {
+	var b strings.Builder
+	onlyIn := func(label string, a, other []string) {
+		n := 0
+		for _, s := range a {
+			if _, found := slices.BinarySearch(other, s); !found && n < 20 {
+				fmt.Fprintf(&b, "%s %s\n", label, s)
+				n++
+			}
+		}
+	}
+	onlyIn("clickhouse only:", got, want)
+	onlyIn("reference only: ", want, got)
+	return b.String()
+}
+
+func writeTestFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func deleteTopics(addr string, topics ...string) {
+	client := &kafka.Client{Addr: kafka.TCP(addr), Timeout: 10 * time.Second}
+	client.DeleteTopics(context.Background(), &kafka.DeleteTopicsRequest{Topics: topics})
+}
+
+func tail(s string, lines int) string {
+	all := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(all[max(0, len(all)-lines):], "\n")
+}
