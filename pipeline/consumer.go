@@ -58,6 +58,9 @@ func NewConsumer(cfg Config, spec *cohorts.Spec, rekey *cohorts.Rekeyer, sink Si
 // partition goroutine has stopped. Windows still open are dropped, not
 // flushed: their messages are after the last commit and will be read again.
 func (c *Consumer) Run(ctx context.Context) error {
+	if err := ensureDeadLetterTopic(ctx, c.cfg.Brokers, c.cfg.Topic, c.cfg.DeadLetterTopic); err != nil {
+		return err
+	}
 	group, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
 		ID: c.cfg.Group, Brokers: c.cfg.Brokers, Topics: []string{c.cfg.Topic},
 		StartOffset: kafka.FirstOffset,
