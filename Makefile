@@ -37,8 +37,9 @@ test-deps:
 test-unit: ## hermetic tests only: no servers (integration tests skip)
 	$(GO) test -race -count=1 ./...
 
-bench: build ## print the benchmark figures (decoder, generator)
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+bench: build ## print the benchmark figures (decoder, aggregation, generator, end to end on the real servers)
+	services=$$(deploy/dev/up); eval "$$services"; \
+	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./...
 	mkdir -p $(STATE)
 	$(BIN) gen --events 5000000 --out $(STATE)/bench-events.ndjson
 	rm -f $(STATE)/bench-events.ndjson

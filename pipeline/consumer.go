@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -21,7 +22,8 @@ import (
 // them before the next generation starts. A partition goroutine owns its
 // reader, worker and dead-letter buffer; the only shared things are the
 // sink, the dead-letter writer (both safe for concurrent use) and the
-// counters map (guarded by mu).
+// counters and gauges maps (guarded by mu), which the metrics collector
+// reads (metrics.go).
 type Consumer struct {
 	cfg    Config
 	worker workerConfig
@@ -31,7 +33,9 @@ type Consumer struct {
 	now    func() time.Time
 
 	mu       sync.Mutex
-	counters map[int]*Counters // by partition, kept across generations
+	counters map[int]*Counters        // by partition, kept across generations
+	gauges   map[int]*partitionGauges // by partition, while assigned
+	joined   atomic.Bool              // see Joined
 }
 
 // NewConsumer checks cfg and prepares a consumer; Run starts it.
@@ -51,6 +55,7 @@ func NewConsumer(cfg Config, spec *cohorts.Spec, rekey *cohorts.Rekeyer, sink Si
 		log:      log,
 		now:      time.Now,
 		counters: map[int]*Counters{},
+		gauges:   map[int]*partitionGauges{},
 	}, nil
 }
 
@@ -70,11 +75,13 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}
 	defer group.Close()
 	defer c.dead.Close()
+	defer c.joined.Store(false)
 	for {
 		gen, err := group.Next(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
+		c.joined.Store(err == nil)
 		if err != nil {
 			c.log.Warn("consumer group: waiting for the next generation", "group", c.cfg.Group, "err", err)
 			if !sleep(ctx, c.cfg.RestartBackoff) {
@@ -96,14 +103,19 @@ func (c *Consumer) Run(ctx context.Context) error {
 // gen.Start returns, so a worker that fails is restarted here, from the last
 // committed offset, after a backoff: as if the process had crashed.
 func (c *Consumer) runPartition(ctx context.Context, gen *kafka.Generation, partition int, offset int64) {
+	c.log.Info("partition assigned", "topic", c.cfg.Topic, "partition", partition, "offset", offset, "generation", gen.ID)
+	g := c.attach(partition)
+	defer c.detach(partition, g)
+	defer c.log.Info("partition revoked", "topic", c.cfg.Topic, "partition", partition, "generation", gen.ID)
 	for {
-		committed, err := c.consumePartition(ctx, gen, partition, offset)
+		committed, err := c.consumePartition(ctx, gen, partition, offset, g)
 		if ctx.Err() != nil {
 			return
 		}
 		if committed >= 0 {
 			offset = committed
 		}
+		c.countersOf(partition).Restarts.Add(1)
 		c.log.Error("partition worker failed; restarting from the last commit",
 			"topic", c.cfg.Topic, "partition", partition, "offset", offset, "backoff", c.cfg.RestartBackoff, "err", err)
 		if !sleep(ctx, c.cfg.RestartBackoff) {
@@ -115,7 +127,7 @@ func (c *Consumer) runPartition(ctx context.Context, gen *kafka.Generation, part
 // consumePartition reads the partition from offset through a fresh worker.
 // It returns the last offset the worker committed (-1 if none) and why it
 // stopped; it stops only on ctx or an error.
-func (c *Consumer) consumePartition(ctx context.Context, gen *kafka.Generation, partition int, offset int64) (int64, error) {
+func (c *Consumer) consumePartition(ctx context.Context, gen *kafka.Generation, partition int, offset int64, g *partitionGauges) (int64, error) {
 	reader := kafka.NewReader(kafka.ReaderConfig{
 		Brokers: c.cfg.Brokers, Topic: c.cfg.Topic, Partition: partition,
 		MinBytes: 1, MaxBytes: 8 << 20, MaxWait: 250 * time.Millisecond,
@@ -127,26 +139,49 @@ func (c *Consumer) consumePartition(ctx context.Context, gen *kafka.Generation, 
 	commit := func(_ context.Context, offset int64) error {
 		return gen.CommitOffsets(map[string]map[int]int64{c.cfg.Topic: {partition: offset}})
 	}
-	dead := newKafkaDeadLetters(c.dead, c.cfg.DeadLetterBatch)
+	dead := newKafkaDeadLetters(c.dead, c.cfg.DeadLetterBatch, partition, c.log)
 	w := newPartitionWorker(c.worker, c.cfg.Topic, partition, c.sink, dead, commit, c.countersOf(partition))
+	w.gauges, w.log = g, c.log
 	if err := w.resume(ctx); err != nil {
 		return w.committed, err
 	}
+	lagKnown := false // see partitionGauges.reader
+	// One deadline per idle period, not per message: a context per fetch
+	// cost a fifth of the CPU. The partition is idle when a whole period
+	// passed without a message, so idle windows close between one and two
+	// idle timeouts after the last message.
+	var period context.Context
+	endPeriod := context.CancelFunc(func() {})
+	newPeriod := func() {
+		endPeriod()
+		period, endPeriod = context.WithTimeout(ctx, c.cfg.IdleTimeout)
+	}
+	newPeriod()
+	defer func() { endPeriod() }()
+	fetched := 0 // messages in the current period
 	for n := 0; ; n++ {
 		if n%4096 == 0 {
 			// Events too far in the future are rejected relative to the clock.
 			w.decoder.MaxTS = c.now().Add(c.cfg.MaxFutureSkew).UnixMilli()
 		}
-		fetchCtx, cancel := context.WithTimeout(ctx, c.cfg.IdleTimeout)
-		m, err := reader.FetchMessage(fetchCtx)
-		cancel()
+		m, err := reader.FetchMessage(period)
 		switch {
 		case err == nil:
+			fetched++
+			if !lagKnown {
+				g.reader.Store(reader)
+				lagKnown = true
+			}
 			err = w.handle(ctx, m)
 		case ctx.Err() != nil:
 			return w.committed, ctx.Err()
 		case errors.Is(err, context.DeadlineExceeded):
-			err = w.idle(ctx, c.now())
+			err = nil
+			if fetched == 0 {
+				err = w.idle(ctx, c.now())
+			}
+			newPeriod()
+			fetched = 0
 		default:
 			err = fmt.Errorf("reading %s/%d: %w", c.cfg.Topic, partition, err)
 		}

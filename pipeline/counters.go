@@ -20,7 +20,10 @@ type Counters struct {
 	KeyMismatch atomic.Uint64 // message key differs from the event's user token
 	Rejected    atomic.Uint64 // sent to the dead-letter topic
 	Flushes     atomic.Uint64 // windows written to the sink
+	Commits     atomic.Uint64 // offsets committed to the consumer group
+	Restarts    atomic.Uint64 // workers restarted after a failure
 	rejected    [numRejectClasses]atomic.Uint64
+	flushTime   latencyHistogram // sink write latency per flush
 }
 
 // The reason classes dead-letter counts are kept by: the code before the

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"strconv"
 
 	"github.com/segmentio/kafka-go"
@@ -45,13 +46,16 @@ const (
 // use). Buffering matters: a synchronous write per message would cap the
 // worker at a few hundred bad messages per second.
 type kafkaDeadLetters struct {
-	writer *kafka.Writer
-	buf    []kafka.Message
-	limit  int
+	writer    *kafka.Writer
+	buf       []kafka.Message
+	limit     int
+	partition int                   // the source partition, for the log
+	classes   [numRejectClasses]int // of buf, by reason class, for the log
+	log       *slog.Logger
 }
 
-func newKafkaDeadLetters(w *kafka.Writer, limit int) *kafkaDeadLetters {
-	return &kafkaDeadLetters{writer: w, limit: limit}
+func newKafkaDeadLetters(w *kafka.Writer, limit, partition int, log *slog.Logger) *kafkaDeadLetters {
+	return &kafkaDeadLetters{writer: w, limit: limit, partition: partition, log: log}
 }
 
 func (d *kafkaDeadLetters) Add(ctx context.Context, dl DeadLetter) error {
@@ -65,6 +69,7 @@ func (d *kafkaDeadLetters) Add(ctx context.Context, dl DeadLetter) error {
 			{Key: HeaderOffset, Value: strconv.AppendInt(nil, dl.Offset, 10)},
 		},
 	})
+	d.classes[rejectClass(dl.Reason)]++
 	if len(d.buf) >= d.limit {
 		return d.Flush(ctx)
 	}
@@ -78,6 +83,7 @@ func (d *kafkaDeadLetters) Flush(ctx context.Context) error {
 	if err := d.writer.WriteMessages(ctx, d.buf...); err != nil {
 		return fmt.Errorf("writing %d dead letters to %q: %w", len(d.buf), d.writer.Topic, err)
 	}
+	d.logWritten()
 	clear(d.buf)
 	d.buf = d.buf[:0]
 	return nil
@@ -90,4 +96,18 @@ func cloneBytes(b []byte) []byte {
 		return nil
 	}
 	return append([]byte(nil), b...)
+}
+
+// logWritten logs a batch just written: how many, by reason class (a fixed
+// set), never a key or payload.
+func (d *kafkaDeadLetters) logWritten() {
+	reasons := make([]any, 0, numRejectClasses)
+	for i, n := range d.classes {
+		if n > 0 {
+			reasons = append(reasons, slog.Int(rejectClasses[i], n))
+		}
+	}
+	d.log.Info("dead letters written", "dead_letter_topic", d.writer.Topic, "partition", d.partition,
+		"count", len(d.buf), slog.Group("reasons", reasons...))
+	d.classes = [numRejectClasses]int{}
 }

@@ -5,6 +5,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
@@ -44,6 +45,8 @@ type partitionWorker struct {
 	dead      DeadLetters
 	commit    Committer
 	counters  *Counters
+	gauges    *partitionGauges // what the metrics collector reads; see publish
+	log       *slog.Logger
 	mem       memory.Allocator
 
 	decoder    schemas.Decoder
@@ -76,6 +79,8 @@ func newPartitionWorker(cfg workerConfig, topic string, partition int, sink Sink
 		topic: topic, partition: partition,
 		spec: cfg.Spec, rekey: cfg.Rekey,
 		sink: sink, dead: dead, commit: commit, counters: counters,
+		gauges:     newPartitionGauges(),
+		log:        slog.New(slog.DiscardHandler),
 		mem:        memory.NewGoAllocator(),
 		wm:         newWatermark(cfg.MaxOutOfOrder),
 		nextOffset: -1, committed: -1,
@@ -94,6 +99,7 @@ func (w *partitionWorker) resume(ctx context.Context) error {
 	if ok {
 		w.wm.advanceTo(last.Watermark)
 	}
+	w.publish()
 	return nil
 }
 
@@ -177,6 +183,7 @@ func (w *partitionWorker) reject(ctx context.Context, m kafka.Message, err error
 // closeReady flushes, oldest first, every open window the watermark has
 // closed, then commits the low watermark if it moved.
 func (w *partitionWorker) closeReady(ctx context.Context) error {
+	w.publish()
 	flushed := 0
 	for _, ow := range w.open {
 		if !w.spec.Closes(ow.window, w.wm.value) {
@@ -192,6 +199,7 @@ func (w *partitionWorker) closeReady(ctx context.Context) error {
 	}
 	clear(w.open[:flushed]) // drop per-user state: privacy invariant 2
 	w.open = w.open[flushed:]
+	w.publish()
 	return w.commitLowWatermark(ctx)
 }
 
@@ -204,13 +212,35 @@ func (w *partitionWorker) flush(ctx context.Context, ow *openWindow) error {
 		Topic: w.topic, Partition: w.partition,
 		Version: version, Rows: int(rec.NumRows()),
 		FirstOffset: ow.firstOffset, LastOffset: ow.lastOffset,
-		Watermark: w.wm.value,
+		Watermark: w.resumeWatermark(ow),
 	}
+	start := time.Now()
 	if err := w.sink.WritePartials(ctx, rec, f); err != nil {
 		return fmt.Errorf("flushing window %s of %s/%d: %w", ow.window, w.topic, w.partition, err)
 	}
+	latency := time.Since(start)
 	w.counters.Flushes.Add(1)
+	w.counters.flushTime.observe(latency)
+	w.log.Info("window flushed", "topic", w.topic, "partition", w.partition, "window", ow.window.String(),
+		"rows", f.Rows, "version", f.Version, "latency_ms", float64(latency.Microseconds())/1000)
 	return nil
+}
+
+// resumeWatermark is the watermark recorded with ow's flush, the one a
+// worker taking the partition over restores (rule 3). It is the current
+// watermark, unless the next open window closes at it too: that window's
+// flush is still to come, and a crash before it must not resume at a
+// watermark that makes its messages late (they would be skipped and the
+// window never flushed). Then it is the smallest watermark that closes ow:
+// every message before this one met a lower watermark (ow was open), and it
+// closes no later window. The last window of the batch records the current
+// watermark, and Sink.LastFlush prefers it on the version tie.
+func (w *partitionWorker) resumeWatermark(ow *openWindow) int64 {
+	i := slices.Index(w.open, ow)
+	if i+1 < len(w.open) && w.spec.Closes(w.open[i+1].window, w.wm.value) {
+		return ow.window.End + w.spec.AllowedLateness.Milliseconds() // no overflow: the decoder bounds ts
+	}
+	return w.wm.value
 }
 
 // commitLowWatermark commits the smallest first offset of the open windows
@@ -232,5 +262,6 @@ func (w *partitionWorker) commitLowWatermark(ctx context.Context) error {
 		return fmt.Errorf("committing offset %d of %s/%d: %w", offset, w.topic, w.partition, err)
 	}
 	w.committed = offset
+	w.counters.Commits.Add(1)
 	return nil
 }

@@ -51,7 +51,8 @@ func (s *memorySink) LastFlush(_ context.Context, topic string, partition int) (
 	var last Flush
 	found := false
 	for _, f := range s.flushes {
-		if f.Topic == topic && f.Partition == partition && (!found || f.Version > last.Version) {
+		newer := f.Version > last.Version || f.Version == last.Version && f.WindowStart > last.WindowStart
+		if f.Topic == topic && f.Partition == partition && (!found || newer) {
 			last, found = f, true
 		}
 	}

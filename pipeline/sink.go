@@ -37,7 +37,8 @@ type Sink interface {
 	// partition (rec has schemas.PartialsSchema, possibly zero rows), then
 	// its Flush record. It retries what is retryable and returns the rest.
 	WritePartials(ctx context.Context, rec arrow.Record, flush Flush) error
-	// LastFlush returns the newest flush of the partition, or ok=false when
-	// it has none.
+	// LastFlush returns the newest flush of the partition: the highest
+	// Version, and of the windows flushed with it the latest (WindowStart),
+	// whose Watermark is the one to resume at; ok=false when it has none.
 	LastFlush(ctx context.Context, topic string, partition int) (f Flush, ok bool, err error)
 }

@@ -34,6 +34,7 @@ type fileConfig struct {
 	Kafka      pipeline.Config   `yaml:"kafka"`
 	Cohorts    yaml.Node         `yaml:"cohorts"` // the cohort spec, checked by cohorts.ParseSpec
 	ClickHouse clickhouse.Config `yaml:"clickhouse"`
+	HTTP       httpConfig        `yaml:"http"` // metrics and probes (ops.go)
 }
 
 // config is a loaded, checked configuration.
@@ -58,7 +59,7 @@ func loadConfig(path string, getenv func(string) string) (*config, error) {
 }
 
 func parseConfig(data []byte, getenv func(string) string) (*config, error) {
-	var f fileConfig
+	f := fileConfig{HTTP: httpConfig{Listen: defaultHTTPListen}} // absent keys keep their defaults
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil {
@@ -93,6 +94,9 @@ func parseConfig(data []byte, getenv func(string) string) (*config, error) {
 	}
 	if err := cfg.file.ClickHouse.Validate(); err != nil {
 		return nil, fmt.Errorf("clickhouse: %w", err)
+	}
+	if err := cfg.file.HTTP.Validate(); err != nil {
+		return nil, err
 	}
 	secret := getenv(envSecret)
 	switch {

@@ -76,6 +76,7 @@ k-anonymity, differential privacy) and writes cohort enrichments to ClickHouse.`
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	addProfilingFlag(root)
 	root.AddCommand(
 		newValidateCmd(),
 		newGenCmd(),

@@ -96,7 +96,7 @@ func closedAddr(t *testing.T) string {
 	return addr
 }
 
-func dropDatabases(t *testing.T, addr string, dbs ...string) {
+func dropDatabases(t testing.TB, addr string, dbs ...string) {
 	conn, err := ch.Open(&ch.Options{Addr: []string{addr}, Protocol: ch.Native})
 	if err != nil {
 		t.Error(err)

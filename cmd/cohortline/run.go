@@ -26,7 +26,12 @@ windows still open (their messages are read again on restart).
 The config file is YAML (see deploy/cohortline.example.yaml); unknown keys
 are errors. Secrets come from the environment: COHORTLINE_SECRET (required in
 production mode, 32+ random bytes) and COHORTLINE_CLICKHOUSE_PASSWORD.
-Logs are JSON lines on standard error.`,
+Logs are JSON lines on standard error.
+
+It serves Prometheus metrics on /metrics and the probes /healthz (200 while
+running) and /readyz (200 once ClickHouse is migrated and the consumer has
+joined its group, else 503 with the reason) on http.listen (default
+127.0.0.1:9464; "" disables).`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if path == "" {
@@ -46,6 +51,13 @@ func runPipeline(cmd *cobra.Command, path string) error {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))
+	reg, ready := newOpsRegistry(&cfg.file.ClickHouse), &readiness{}
+	ops, err := listenOps(cfg.file.HTTP, reg, ready, log)
+	if err != nil {
+		return err
+	}
+	stopOps := ops.start(ctx)
+	defer stopOps()
 	if string(cfg.secret) == developmentSecret {
 		log.Warn("development mode without " + envSecret + ": tokens are keyed with the public development secret")
 	}
@@ -63,10 +75,13 @@ func runPipeline(cmd *cobra.Command, path string) error {
 		return err
 	}
 	log.Info("clickhouse ready", "clickhouse", cfg.file.ClickHouse, "migrations_applied", applied)
+	ready.setMigrated()
 	consumer, err := pipeline.NewConsumer(cfg.file.Kafka, &cfg.spec, rekey, clickhouseSink{client}, log)
 	if err != nil {
 		return err
 	}
+	reg.MustRegister(pipeline.NewMetrics(consumer))
+	ready.setConsumer(consumer)
 	log.Info("consuming", "topic", cfg.file.Kafka.Topic, "group", cfg.file.Kafka.Group, "spec_hash", cfg.spec.Hash())
 	return consumer.Run(ctx)
 }

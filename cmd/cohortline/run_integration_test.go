@@ -69,6 +69,8 @@ clickhouse:
   addr: [%s]
   database: %s
   published_database: %s_published
+http:
+  listen: 127.0.0.1:0 # not the default port: other test processes may run
 `, kafkaAddr, topic, topic, e2eMaxOutOfOrder, e2eLateness, e2eBoundEvents, e2eBoundCallSecs, chAddr, db, db))
 	cfg, err := loadConfig(config, func(string) string { return "" })
 	if err != nil {

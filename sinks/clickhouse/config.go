@@ -49,6 +49,10 @@ type RetryConfig struct {
 	MaxAttempts    int           `yaml:"max_attempts"`    // tries in all, first one included; default 8
 	InitialBackoff time.Duration `yaml:"initial_backoff"` // default 100ms
 	MaxBackoff     time.Duration `yaml:"max_backoff"`     // default 10s
+	// OnRetry, when set, is called before each wait to try an operation
+	// again (not for its first try): the CLI counts retries in a metric
+	// with it. It must be safe for concurrent use and quick.
+	OnRetry func() `yaml:"-"`
 }
 
 // Defaults of Config.

@@ -87,6 +87,9 @@ func retry(ctx context.Context, cfg RetryConfig, op func(context.Context) error)
 		if attempt >= cfg.MaxAttempts {
 			return fmt.Errorf("gave up after %d attempts: %w", attempt, err)
 		}
+		if cfg.OnRetry != nil {
+			cfg.OnRetry()
+		}
 		timer := time.NewTimer(backoff(cfg, attempt))
 		select {
 		case <-ctx.Done():

@@ -1,0 +1,69 @@
+package pipeline
+
+import (
+	"math"
+	"sync/atomic"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// partitionGauges are the current state of one assigned partition, for the
+// metrics collector: its worker's goroutine stores them, a scrape loads
+// them. They live while the partition is assigned (across worker restarts)
+// and go when it is revoked. No per-person value: times and counts only.
+type partitionGauges struct {
+	watermark   atomic.Int64 // event time, epoch ms; math.MinInt64 before the first event
+	openWindows atomic.Int64
+	// reader is the worker's reader once it has fetched a message: its Lag
+	// (high-water mark minus the offset after the last fetched message) is
+	// the partition's. Before that a fresh reader's lag is 0, not known.
+	reader atomic.Pointer[kafka.Reader]
+}
+
+func newPartitionGauges() *partitionGauges {
+	g := &partitionGauges{}
+	g.watermark.Store(math.MinInt64)
+	return g
+}
+
+// publish makes the worker's watermark and open window count visible to
+// the collector: two atomic stores, cheap enough to run per message.
+func (w *partitionWorker) publish() {
+	w.gauges.watermark.Store(w.wm.value)
+	w.gauges.openWindows.Store(int64(len(w.open)))
+}
+
+// attach registers the gauges of a partition just assigned.
+func (c *Consumer) attach(partition int) *partitionGauges {
+	g := newPartitionGauges()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gauges[partition] = g
+	return g
+}
+
+// detach removes the gauges of a partition being revoked, unless another
+// assignment replaced them already.
+func (c *Consumer) detach(partition int, g *partitionGauges) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gauges[partition] == g {
+		delete(c.gauges, partition)
+	}
+}
+
+// assigned returns a snapshot of the gauges of the assigned partitions.
+func (c *Consumer) assigned() map[int]*partitionGauges {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make(map[int]*partitionGauges, len(c.gauges))
+	for p, g := range c.gauges {
+		out[p] = g
+	}
+	return out
+}
+
+// Joined reports whether the consumer has joined its group and received a
+// generation (an assignment, possibly empty) that is still current: what
+// readiness needs from Kafka. It turns false when Run returns.
+func (c *Consumer) Joined() bool { return c.joined.Load() }

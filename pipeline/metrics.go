@@ -1,0 +1,126 @@
+package pipeline
+
+import (
+	"math"
+	"strconv"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics exports a Consumer to Prometheus. It is a collector: every value
+// is read at scrape time from the atomic Counters and gauges the workers
+// keep anyway, so the hot path does no work for it and nothing is counted
+// twice. Register it on the registry the caller serves:
+//
+//	reg.MustRegister(pipeline.NewMetrics(consumer))
+//
+// Label values come from fixed sets (outcome, reason class) or are
+// partition numbers: never a per-person value (privacy invariant 1).
+// Counters are per process and per partition handled: a partition replayed
+// after a restart or a rebalance counts its replayed messages again.
+type Metrics struct {
+	consumer *Consumer
+
+	events, keyMismatch, deadLetters         *prometheus.Desc
+	flushes, commits, restarts, flushSeconds *prometheus.Desc
+	watermark, openWindows, lag              *prometheus.Desc
+}
+
+// eventOutcomes are the values of the outcome label of
+// cohortline_events_total and the counters behind them. They partition the
+// messages: each message handled has exactly one.
+var eventOutcomes = [...]struct {
+	name    string
+	counter func(*Counters) *atomic.Uint64
+}{
+	{"counted", func(c *Counters) *atomic.Uint64 { return &c.Counted }},
+	{"bounded", func(c *Counters) *atomic.Uint64 { return &c.Bounded }},
+	{"duplicate", func(c *Counters) *atomic.Uint64 { return &c.Duplicates }},
+	{"late", func(c *Counters) *atomic.Uint64 { return &c.Late }},
+	{"minor", func(c *Counters) *atomic.Uint64 { return &c.Minors }},
+	{"sensitive", func(c *Counters) *atomic.Uint64 { return &c.Sensitive }},
+	{"rejected", func(c *Counters) *atomic.Uint64 { return &c.Rejected }},
+}
+
+// NewMetrics returns the collector of c's metrics.
+func NewMetrics(c *Consumer) *Metrics {
+	partition := []string{"partition"}
+	desc := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc(name, help, labels, nil)
+	}
+	return &Metrics{
+		consumer: c,
+		events: desc("cohortline_events_total",
+			"Messages handled by the partition workers, by outcome: counted, bounded (over the user's contribution bound), duplicate, late, minor, sensitive (excluded), rejected (dead-lettered).",
+			"partition", "outcome"),
+		keyMismatch: desc("cohortline_key_mismatch_total",
+			"Messages whose Kafka key differs from the event's user token (the event still counts; per-partition exactness is at risk).",
+			partition...),
+		deadLetters: desc("cohortline_dead_letters_total",
+			"Messages sent to the dead-letter topic, by reason class (the reason code before its colon).",
+			"partition", "reason"),
+		flushes: desc("cohortline_flushes_total",
+			"Windows of a partition written to the sink.", partition...),
+		commits: desc("cohortline_commits_total",
+			"Offsets committed to the consumer group (each once the sink acknowledged what they cover).", partition...),
+		restarts: desc("cohortline_worker_restarts_total",
+			"Partition workers restarted from the last commit after a failure.", partition...),
+		flushSeconds: desc("cohortline_window_flush_seconds",
+			"Sink write latency of one window flush of one partition, retries included."),
+		watermark: desc("cohortline_watermark_seconds",
+			"Event-time watermark of an assigned partition, Unix seconds: newest event time minus max_out_of_order, or wall clock minus it when idle.",
+			partition...),
+		openWindows: desc("cohortline_open_windows",
+			"Windows of an assigned partition that are open (not yet flushed).", partition...),
+		lag: desc("cohortline_lag_messages",
+			"Messages of an assigned partition after the last one its worker fetched (high-water mark minus next offset).",
+			partition...),
+	}
+}
+
+// Describe sends the descriptors of every metric Collect may send.
+func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{
+		m.events, m.keyMismatch, m.deadLetters, m.flushes, m.commits, m.restarts,
+		m.flushSeconds, m.watermark, m.openWindows, m.lag,
+	} {
+		ch <- d
+	}
+}
+
+// Collect reads the counters of every partition this process has handled
+// and the gauges of the partitions assigned now.
+func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
+	buckets := make(map[float64]uint64, len(flushBuckets))
+	var count uint64
+	var sum float64
+	counter := func(d *prometheus.Desc, v *atomic.Uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v.Load()), labels...)
+	}
+	for p, c := range m.consumer.Counters() {
+		partition := strconv.Itoa(p)
+		for _, o := range eventOutcomes {
+			counter(m.events, o.counter(c), partition, o.name)
+		}
+		for i, reason := range rejectClasses {
+			counter(m.deadLetters, &c.rejected[i], partition, reason)
+		}
+		counter(m.keyMismatch, &c.KeyMismatch, partition)
+		counter(m.flushes, &c.Flushes, partition)
+		counter(m.commits, &c.Commits, partition)
+		counter(m.restarts, &c.Restarts, partition)
+		c.flushTime.addTo(buckets, &count, &sum)
+	}
+	ch <- prometheus.MustNewConstHistogram(m.flushSeconds, count, sum, buckets)
+	for p, g := range m.consumer.assigned() {
+		partition := strconv.Itoa(p)
+		if wm := g.watermark.Load(); wm != math.MinInt64 {
+			ch <- prometheus.MustNewConstMetric(m.watermark, prometheus.GaugeValue, float64(wm)/1000, partition)
+		}
+		ch <- prometheus.MustNewConstMetric(m.openWindows, prometheus.GaugeValue, float64(g.openWindows.Load()), partition)
+		if r := g.reader.Load(); r != nil {
+			ch <- prometheus.MustNewConstMetric(m.lag, prometheus.GaugeValue, float64(max(r.Lag(), 0)), partition)
+		}
+	}
+}
