@@ -18,7 +18,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/segmentio/kafka-go"
 
-	"github.com/cohortline/cohortline/schemas"
 	"github.com/cohortline/cohortline/schemas/synth"
 )
 
@@ -95,22 +94,7 @@ func gathered(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 // key mismatch, the flush and its commit, the watermark and open windows.
 func TestMetricsCollectorOutput(t *testing.T) {
 	r := newMetricsRig(t, testWorkerConfig(t, time.Hour, 0), 3)
-	pii := eventMessage(2, user, time.Minute, nil)
-	pii.Value = []byte(`{"v":1,"id":"x","user":"call me at +55 11 98765-4321"}`)
-	mismatch := eventMessage(5, user, 3*time.Minute, nil)
-	mismatch.Key = []byte("another-key-entirely")
-	r.feed(t,
-		eventMessage(0, user, time.Minute, nil),
-		kafka.Message{Topic: "activity", Offset: 1, Key: []byte(user), Value: []byte(`{"v":1`)},
-		pii,
-		eventMessage(3, "MinorUserToken00001", 2*time.Minute, func(e *schemas.Event) { e.Age = schemas.AgeMinor }),
-		eventMessage(4, "SensitiveUserToken01", 2*time.Minute, func(e *schemas.Event) {
-			e.Peer, e.Category = schemas.PeerBusiness, mustCategory(t, "health")
-		}),
-		mismatch,
-		eventMessage(6, user, 61*time.Minute, nil), // closes window 00:00, opens 01:00
-		eventMessage(7, user, 30*time.Minute, nil), // late
-	)
+	r.feed(t, policyMessages(t)...)
 	const want = `
 # HELP cohortline_commits_total Offsets committed to the consumer group (each once the sink acknowledged what they cover).
 # TYPE cohortline_commits_total counter

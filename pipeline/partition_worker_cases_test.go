@@ -84,22 +84,7 @@ func TestCommitIsLowWatermarkAcrossOpenWindows(t *testing.T) {
 // reaches a partial.
 func TestPolicyOutcomesAndDeadLetters(t *testing.T) {
 	r := newRecordingWorker(t, time.Hour, 0, 0)
-	pii := eventMessage(2, user, time.Minute, nil)
-	pii.Value = []byte(`{"v":1,"id":"x","user":"call me at +55 11 98765-4321"}`)
-	mismatch := eventMessage(5, user, 3*time.Minute, nil)
-	mismatch.Key = []byte("another-key-entirely")
-	r.feed(t,
-		eventMessage(0, user, time.Minute, nil),
-		kafka.Message{Topic: "activity", Offset: 1, Key: []byte(user), Value: []byte(`{"v":1`)},
-		pii,
-		eventMessage(3, "MinorUserToken00001", 2*time.Minute, func(e *schemas.Event) { e.Age = schemas.AgeMinor }),
-		eventMessage(4, "SensitiveUserToken01", 2*time.Minute, func(e *schemas.Event) {
-			e.Peer, e.Category = schemas.PeerBusiness, mustCategory(t, "health")
-		}),
-		mismatch,
-		eventMessage(6, user, 61*time.Minute, nil), // closes window 00:00 (no lateness)
-		eventMessage(7, user, 30*time.Minute, nil), // late
-	)
+	r.feed(t, policyMessages(t)...)
 	if err := r.dead.Flush(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -131,6 +116,30 @@ func TestPolicyOutcomesAndDeadLetters(t *testing.T) {
 		if want := "country=BR|lang=pt|age=25-34|platform=android users=1 events=2"; row[:len(want)] != want {
 			t.Errorf("partial %q, want it to start with %q", row, want)
 		}
+	}
+}
+
+// policyMessages is one of each message kind the worker treats specially,
+// for hour windows without lateness: a counted event (offset 0), malformed
+// JSON (1), suspected PII (2), a minor (3), a sensitive category (4), a key
+// mismatch that still counts (5), the event that closes window 00:00 (6)
+// and a late one (7).
+func policyMessages(t *testing.T) []kafka.Message {
+	pii := eventMessage(2, user, time.Minute, nil)
+	pii.Value = []byte(`{"v":1,"id":"x","user":"call me at +55 11 98765-4321"}`)
+	mismatch := eventMessage(5, user, 3*time.Minute, nil)
+	mismatch.Key = []byte("another-key-entirely")
+	return []kafka.Message{
+		eventMessage(0, user, time.Minute, nil),
+		{Topic: "activity", Offset: 1, Key: []byte(user), Value: []byte(`{"v":1`)},
+		pii,
+		eventMessage(3, "MinorUserToken00001", 2*time.Minute, func(e *schemas.Event) { e.Age = schemas.AgeMinor }),
+		eventMessage(4, "SensitiveUserToken01", 2*time.Minute, func(e *schemas.Event) {
+			e.Peer, e.Category = schemas.PeerBusiness, mustCategory(t, "health")
+		}),
+		mismatch,
+		eventMessage(6, user, 61*time.Minute, nil), // closes window 00:00 (no lateness)
+		eventMessage(7, user, 30*time.Minute, nil), // late
 	}
 }
 
