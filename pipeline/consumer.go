@@ -73,8 +73,11 @@ func (c *Consumer) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("joining consumer group %q on %v: %w", c.cfg.Group, c.cfg.Brokers, err)
 	}
-	defer group.Close()
+	// Deferred calls run last-in first-out: the group closes first and waits
+	// for the partition goroutines, so no worker writes to a closed
+	// dead-letter writer.
 	defer c.dead.Close()
+	defer group.Close()
 	defer c.joined.Store(false)
 	for {
 		gen, err := group.Next(ctx)
