@@ -1,0 +1,351 @@
+package main
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/cohortline/cohortline/deploy/devenv"
+	"github.com/cohortline/cohortline/sinks/clickhouse"
+)
+
+// Helpers of the fault tests (crash, rebalance, ClickHouse outage, dead
+// letters, shutdown): each test gets a data set in a topic of its own, runs
+// `run` against it under one fault, and compares what ClickHouse then holds
+// with the reference of TestRunEndToEnd (streamingReference), exactly.
+
+// faultSet is one test's data: a fresh topic of e2ePartitions partitions
+// holding a generated data set, the same records as NDJSON, and the
+// partials the reference computes from them.
+type faultSet struct {
+	kafka, clickhouse string // the real servers
+	name              string // unique: topic and consumer group
+	db                string // unique database (and db + "_published")
+	dir, ndjson       string
+	want              []string
+	conn              driver.Conn // direct to ClickHouse, for the tests' own queries
+}
+
+// newFaultSet generates genFlags' data set into a new topic and a file, and
+// computes the reference; everything is removed at cleanup.
+func newFaultSet(t *testing.T, kind string, genFlags ...string) *faultSet {
+	t.Helper()
+	s := &faultSet{kafka: devenv.Kafka(t), clickhouse: devenv.ClickHouse(t), dir: t.TempDir()}
+	suffix := time.Now().UnixNano()
+	s.name, s.db = fmt.Sprintf("it-%s-%d", kind, suffix), fmt.Sprintf("it_%s_%d", kind, suffix)
+	s.ndjson = filepath.Join(s.dir, "events.ndjson")
+	t.Cleanup(func() { deleteTopics(s.kafka, s.name, s.name+".dlq") })
+	for _, out := range [][]string{{"--out", s.ndjson}, {"--kafka", s.kafka, "--topic", s.name, "--partitions", fmt.Sprint(e2ePartitions)}} {
+		if code, _, errOut := runCLI(t, "", append(append([]string{"gen"}, genFlags...), out...)...); code != exitOK {
+			t.Fatalf("gen %v: exit %d: %s", out, code, errOut)
+		}
+	}
+	conn, err := ch.Open(&ch.Options{Addr: []string{s.clickhouse}, Protocol: ch.Native})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.conn = conn
+	t.Cleanup(func() { conn.Close() })
+	t.Cleanup(func() { dropDatabases(t, s.clickhouse, s.db, s.db+"_published") })
+	cfg, err := loadConfig(s.writeConfig(t, "spec.yaml", runOptions{}), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.want = streamingReference(t, s.ndjson, cfg.spec)
+	return s
+}
+
+// runOptions are what a fault test changes in the config of `run`.
+type runOptions struct {
+	group      string // default: the set's name
+	database   string // default: the set's database
+	clickhouse string // default: the real server; a chProxy to watch or cut it
+	deadLetter string // kafka.dead_letter_topic; default: the pipeline's
+	// restartBackoff is kafka.restart_backoff; 0 keeps the default.
+	restartBackoff time.Duration
+	// retry is clickhouse.retry as a YAML flow mapping; "" keeps the
+	// defaults.
+	retry string
+}
+
+// writeConfig writes a config file for `run` into the set's directory: the
+// streaming settings of TestRunEndToEnd (which the reference restates), a 2s
+// idle timeout to flush the tail, and o.
+func (s *faultSet) writeConfig(t *testing.T, file string, o runOptions) string {
+	t.Helper()
+	o.group, o.database, o.clickhouse = cmp.Or(o.group, s.name), cmp.Or(o.database, s.db), cmp.Or(o.clickhouse, s.clickhouse)
+	o.retry = cmp.Or(o.retry, "{}")
+	deadLetter := ""
+	if o.deadLetter != "" {
+		deadLetter = "\n  dead_letter_topic: " + o.deadLetter
+	}
+	path := filepath.Join(s.dir, file)
+	writeTestFile(t, path, fmt.Sprintf(`mode: development
+kafka:
+  brokers: [%s]
+  topic: %s
+  group: %s%s
+  max_out_of_order: %s
+  idle_timeout: 2s
+  restart_backoff: %s
+cohorts:
+  window: 1h
+  allowed_lateness: %s
+  bounds: {events: %d, call_seconds: %d}
+clickhouse:
+  addr: [%s]
+  database: %s
+  published_database: %s_published
+  retry: %s
+http:
+  listen: 127.0.0.1:0 # not the default port: other test processes may run
+`, s.kafka, s.name, o.group, deadLetter, e2eMaxOutOfOrder, o.restartBackoff, e2eLateness, e2eBoundEvents, e2eBoundCallSecs,
+		o.clickhouse, o.database, o.database, o.retry))
+	return path
+}
+
+// client opens the clickhouse package's client on database db (the set's
+// when empty) for waitForPartials.
+func (s *faultSet) client(t *testing.T, db string) *clickhouse.Client {
+	t.Helper()
+	db = cmp.Or(db, s.db)
+	c, err := clickhouse.Open(t.Context(), clickhouse.Config{Addr: []string{s.clickhouse}, Database: db, PublishedDatabase: db + "_published"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// flushes counts the rows of db's window_progress: one per flush written
+// (0 before run has created the table).
+func (s *faultSet) flushes(t *testing.T, db string) uint64 {
+	t.Helper()
+	var n uint64
+	row := s.conn.QueryRow(t.Context(), "SELECT count() FROM "+cmp.Or(db, s.db)+".window_progress")
+	if err := row.Scan(&n); err != nil {
+		return 0
+	}
+	return n
+}
+
+// flushVersions lists, per window and partition, the newest flush version
+// in db's window_progress: the version readers use. It fails while run has
+// not created the table yet.
+func (s *faultSet) flushVersions(ctx context.Context, db string) ([]string, error) {
+	rows, err := s.conn.Query(ctx, `SELECT window_start, partition, max(flush_version)
+		FROM `+db+`.window_progress GROUP BY window_start, partition ORDER BY window_start, partition`)
+	if err != nil {
+		return nil, fmt.Errorf("reading flush versions of %s: %w", db, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var start time.Time
+		var partition int32
+		var version uint64
+		if err := rows.Scan(&start, &partition, &version); err != nil {
+			return nil, err
+		}
+		out = append(out, fmt.Sprintf("%s/%d v%d", start.UTC().Format(time.RFC3339), partition, version))
+	}
+	return out, rows.Err()
+}
+
+// buildCohortline builds this command into a temporary directory.
+func buildCohortline(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "cohortline")
+	began := time.Now()
+	out, err := exec.CommandContext(t.Context(), "go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	t.Logf("built %s in %v", bin, time.Since(began).Round(time.Millisecond))
+	return bin
+}
+
+// daemon is `cohortline run` in a process of its own.
+type daemon struct {
+	cmd  *exec.Cmd
+	log  string   // its standard error (JSON log lines)
+	exit chan int // its exit code once it exited (-1: killed by a signal); for waitForPartials
+	done chan struct{}
+}
+
+// startDaemon starts `bin run --config config`, logging into logFile in
+// dir; it is killed at cleanup if still running.
+func startDaemon(t *testing.T, bin, config, logFile string) *daemon {
+	t.Helper()
+	log, err := os.Create(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &daemon{cmd: exec.Command(bin, "run", "--config", config), log: logFile, exit: make(chan int, 1), done: make(chan struct{})}
+	d.cmd.Env = append(os.Environ(), envSecret+"=", envClickHousePassword+"=") // development mode's secret
+	d.cmd.Stdout, d.cmd.Stderr = log, log
+	if err := d.cmd.Start(); err != nil {
+		log.Close()
+		t.Fatal(err)
+	}
+	go func() {
+		d.cmd.Wait()
+		log.Close()
+		d.exit <- d.cmd.ProcessState.ExitCode()
+		close(d.done)
+	}()
+	t.Cleanup(d.kill)
+	return d
+}
+
+// kill sends SIGKILL and waits until the process is gone.
+func (d *daemon) kill() {
+	d.cmd.Process.Signal(syscall.SIGKILL)
+	<-d.done
+}
+
+// stop sends SIGTERM and waits up to timeout for the exit; it returns the
+// exit code and how long the exit took, or ok=false on timeout.
+func (d *daemon) stop(timeout time.Duration) (code int, took time.Duration, ok bool) {
+	began := time.Now()
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.done:
+		return d.cmd.ProcessState.ExitCode(), time.Since(began), true
+	case <-time.After(timeout):
+		return 0, time.Since(began), false
+	}
+}
+
+// logTail returns the last lines of the daemon's log.
+func (d *daemon) logTail(lines int) string {
+	b, _ := os.ReadFile(d.log)
+	return tail(string(b), lines)
+}
+
+// groupMembers returns the consumer group's state and, per member, the
+// partitions assigned to it (sorted).
+func groupMembers(ctx context.Context, addr, group string) (state string, members []kafka.DescribeGroupsResponseMember, err error) {
+	client := &kafka.Client{Addr: kafka.TCP(addr), Timeout: 10 * time.Second}
+	resp, err := client.DescribeGroups(ctx, &kafka.DescribeGroupsRequest{GroupIDs: []string{group}})
+	if err != nil {
+		return "", nil, err
+	}
+	if len(resp.Groups) != 1 {
+		return "", nil, fmt.Errorf("describing group %q: %d groups in the answer", group, len(resp.Groups))
+	}
+	g := resp.Groups[0]
+	return g.GroupState, g.Members, g.Error
+}
+
+// partitionsOf returns each member's partitions of topic, sorted.
+func partitionsOf(members []kafka.DescribeGroupsResponseMember, topic string) [][]int {
+	var out [][]int
+	for _, m := range members {
+		var ps []int
+		for _, tp := range m.MemberAssignments.Topics {
+			if tp.Topic == topic {
+				ps = append(ps, tp.Partitions...)
+			}
+		}
+		slices.Sort(ps)
+		out = append(out, ps)
+	}
+	return out
+}
+
+// waitForSplit polls the group until it is stable with one member per
+// element of sizes, holding that many partitions of topic each, and returns
+// the assignment.
+func waitForSplit(t *testing.T, addr, group, topic string, sizes []int, timeout time.Duration) [][]int {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	var last string
+	for time.Now().Before(deadline) {
+		state, members, err := groupMembers(t.Context(), addr, group)
+		parts := partitionsOf(members, topic)
+		last = fmt.Sprintf("state %q, assignment %v, err %v", state, parts, err)
+		var got []int
+		for _, ps := range parts {
+			got = append(got, len(ps))
+		}
+		if err == nil && state == "Stable" && slices.Equal(got, sizes) {
+			return parts
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("group %s: after %v %s, want Stable with members of %v partitions", group, timeout, last, sizes)
+	return nil
+}
+
+// evictMembers removes every member from the consumer group. After a kill
+// -9 the dead member keeps its partitions until its session times out
+// (kafka-go's default, 30s): the next process would wait for that. The
+// test only shortens the wait; what the restarted process reads is the same.
+func evictMembers(t *testing.T, addr, group string) {
+	t.Helper()
+	_, members, err := groupMembers(t.Context(), addr, group)
+	if err != nil || len(members) == 0 {
+		return
+	}
+	req := &kafka.LeaveGroupRequest{GroupID: group}
+	for _, m := range members {
+		req.Members = append(req.Members, kafka.LeaveGroupRequestMember{ID: m.MemberID})
+	}
+	client := &kafka.Client{Addr: kafka.TCP(addr), Timeout: 10 * time.Second}
+	if resp, err := client.LeaveGroup(t.Context(), req); err != nil || resp.Error != nil {
+		t.Logf("evicting the dead members of group %s: %v %v", group, err, resp)
+	}
+}
+
+// lockedBuffer collects the logs of an in-process run, which writes them
+// from many goroutines while the test may read them.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// startRun runs `run --config config` in this process until ctx ends; the
+// exit code arrives on the returned channel (buffered, for waitForPartials).
+func startRun(ctx context.Context, config string, logs *lockedBuffer) chan int {
+	exit := make(chan int, 1)
+	go func() { exit <- run(ctx, []string{"run", "--config", config}, bytes.NewReader(nil), logs, logs) }()
+	return exit
+}
+
+// waitUntil polls cond every 20ms until it holds or timeout passes.
+func waitUntil(timeout time.Duration, cond func() bool) bool {
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return true
+}
