@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -16,7 +15,6 @@ import (
 
 	"github.com/cohortline/cohortline/cohorts"
 	"github.com/cohortline/cohortline/cohorts/cohortsref"
-	"github.com/cohortline/cohortline/deploy/devenv"
 	"github.com/cohortline/cohortline/schemas"
 	"github.com/cohortline/cohortline/sinks/clickhouse"
 )
@@ -37,59 +35,14 @@ const (
 // events, each reach and sum slot, per cohort and window) with an independent
 // reference computed in this test over the same NDJSON: exact equality.
 func TestRunEndToEnd(t *testing.T) {
-	kafkaAddr, chAddr := devenv.Kafka(t), devenv.ClickHouse(t)
-	suffix := time.Now().UnixNano()
-	topic := fmt.Sprintf("it-run-%d", suffix)
-	db := fmt.Sprintf("it_run_%d", suffix)
-	dir := t.TempDir()
-
-	genFlags := []string{"--seed", "21", "--users", "3000", "--events", "60000", "--span", "4h",
-		"--late", "0.02", "--duplicates", "0.02", "--bad", "0.01", "--drift-share", "0.2"}
-	ndjson := filepath.Join(dir, "events.ndjson")
-	for _, out := range [][]string{{"--out", ndjson}, {"--kafka", kafkaAddr, "--topic", topic, "--partitions", fmt.Sprint(e2ePartitions)}} {
-		if code, _, errOut := runCLI(t, "", append(append([]string{"gen"}, genFlags...), out...)...); code != exitOK {
-			t.Fatalf("gen %v: exit %d: %s", out, code, errOut)
-		}
-	}
-	t.Cleanup(func() { deleteTopics(kafkaAddr, topic, topic+".dlq") })
-
-	config := filepath.Join(dir, "cohortline.yaml")
-	writeTestFile(t, config, fmt.Sprintf(`mode: development
-kafka:
-  brokers: [%s]
-  topic: %s
-  group: %s
-  max_out_of_order: %s
-  idle_timeout: 2s
-cohorts:
-  window: 1h
-  allowed_lateness: %s
-  bounds: {events: %d, call_seconds: %d}
-clickhouse:
-  addr: [%s]
-  database: %s
-  published_database: %s_published
-http:
-  listen: 127.0.0.1:0 # not the default port: other test processes may run
-`, kafkaAddr, topic, topic, e2eMaxOutOfOrder, e2eLateness, e2eBoundEvents, e2eBoundCallSecs, chAddr, db, db))
-	cfg, err := loadConfig(config, func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	client, err := clickhouse.Open(t.Context(), cfg.file.ClickHouse)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	t.Cleanup(func() { dropDatabases(t, chAddr, db, db+"_published") })
-
-	want := streamingReference(t, ndjson, cfg.spec)
+	s := newFaultSet(t, "run", "--seed", "21", "--users", "3000", "--events", "60000", "--span", "4h",
+		"--late", "0.02", "--duplicates", "0.02", "--bad", "0.01", "--drift-share", "0.2")
+	config := s.writeConfig(t, "cohortline.yaml", runOptions{})
 	ctx, stop := context.WithCancel(t.Context())
-	exit := make(chan int, 1)
-	var logs strings.Builder
-	go func() { exit <- run(ctx, []string{"run", "--config", config}, strings.NewReader(""), &logs, &logs) }()
+	var logs lockedBuffer
+	exit := startRun(ctx, config, &logs)
 
-	got, err := waitForPartials(t, client, want, 120*time.Second, exit)
+	got, err := waitForPartials(t, s.client(t, ""), s.want, 120*time.Second, exit)
 	stop()
 	if code := <-exit; code != exitOK {
 		t.Errorf("run exited %d after SIGTERM-like cancel; logs:\n%s", code, logs.String())
@@ -97,7 +50,7 @@ http:
 	if err != nil {
 		t.Fatalf("%v\nlogs:\n%s", err, tail(logs.String(), 20))
 	}
-	if diff := diffPartials(got, want); diff != "" {
+	if diff := diffPartials(got, s.want); diff != "" {
 		t.Fatalf("partials in ClickHouse differ from the reference:\n%s", diff)
 	}
 	t.Logf("%d partials in ClickHouse equal the reference", len(got))
