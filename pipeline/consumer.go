@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -209,11 +210,7 @@ func (c *Consumer) countersOf(partition int) *Counters {
 func (c *Consumer) Counters() map[int]*Counters {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make(map[int]*Counters, len(c.counters))
-	for p, cs := range c.counters {
-		out[p] = cs
-	}
-	return out
+	return maps.Clone(c.counters)
 }
 
 // sleep waits d or until ctx is done; it reports whether d elapsed.

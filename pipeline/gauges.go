@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"maps"
 	"math"
 	"sync/atomic"
 
@@ -56,11 +57,7 @@ func (c *Consumer) detach(partition int, g *partitionGauges) {
 func (c *Consumer) assigned() map[int]*partitionGauges {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make(map[int]*partitionGauges, len(c.gauges))
-	for p, g := range c.gauges {
-		out[p] = g
-	}
-	return out
+	return maps.Clone(c.gauges)
 }
 
 // Joined reports whether the consumer has joined its group and received a
