@@ -132,14 +132,8 @@ func (c *Consumer) runPartition(ctx context.Context, gen *kafka.Generation, part
 // It returns the last offset the worker committed (-1 if none) and why it
 // stopped; it stops only on ctx or an error.
 func (c *Consumer) consumePartition(ctx context.Context, gen *kafka.Generation, partition int, offset int64, g *partitionGauges) (int64, error) {
-	reader := kafka.NewReader(kafka.ReaderConfig{
-		Brokers: c.cfg.Brokers, Topic: c.cfg.Topic, Partition: partition,
-		MinBytes: 1, MaxBytes: 8 << 20, MaxWait: 250 * time.Millisecond,
-	})
+	reader := newPartitionReader(c.cfg.Brokers, c.cfg.Topic, partition, offset)
 	defer reader.Close()
-	if err := reader.SetOffset(offset); err != nil {
-		return -1, fmt.Errorf("seeking %s/%d to offset %d: %w", c.cfg.Topic, partition, offset, err)
-	}
 	commit := func(_ context.Context, offset int64) error {
 		return gen.CommitOffsets(map[string]map[int]int64{c.cfg.Topic: {partition: offset}})
 	}
@@ -149,48 +143,42 @@ func (c *Consumer) consumePartition(ctx context.Context, gen *kafka.Generation, 
 	if err := w.resume(ctx); err != nil {
 		return w.committed, err
 	}
-	lagKnown := false // see partitionGauges.reader
-	// One deadline per idle period, not per message: a context per fetch
-	// cost a fifth of the CPU. The partition is idle when a whole period
-	// passed without a message, so idle windows close between one and two
-	// idle timeouts after the last message.
-	var period context.Context
-	endPeriod := context.CancelFunc(func() {})
-	newPeriod := func() {
-		endPeriod()
-		period, endPeriod = context.WithTimeout(ctx, c.cfg.IdleTimeout)
-	}
-	newPeriod()
-	defer func() { endPeriod() }()
-	fetched := 0 // messages in the current period
-	for n := 0; ; n++ {
-		if n%4096 == 0 {
-			// Events too far in the future are rejected relative to the clock.
-			w.decoder.MaxTS = c.now().Add(c.cfg.MaxFutureSkew).UnixMilli()
-		}
-		m, err := reader.FetchMessage(period)
-		switch {
-		case err == nil:
-			fetched++
-			if !lagKnown {
-				g.reader.Store(reader)
-				lagKnown = true
-			}
-			err = w.handle(ctx, m)
-		case ctx.Err() != nil:
+	handle := func(m kafka.Message) error { return w.handle(ctx, m) }
+	// The partition is idle once nothing arrived for the idle timeout: its
+	// windows then close within one fetch wait after that.
+	lastActive := c.now()
+	for failures := 0; ; {
+		now := c.now()
+		// Events too far in the future are rejected relative to the clock.
+		w.decoder.MaxTS = now.Add(c.cfg.MaxFutureSkew).UnixMilli()
+		n, err := reader.fetch(ctx, handle)
+		g.lag.Store(reader.Lag())
+		if ctx.Err() != nil {
 			return w.committed, ctx.Err()
-		case errors.Is(err, context.DeadlineExceeded):
-			err = nil
-			if fetched == 0 {
-				err = w.idle(ctx, c.now())
-			}
-			newPeriod()
-			fetched = 0
-		default:
-			err = fmt.Errorf("reading %s/%d: %w", c.cfg.Topic, partition, err)
 		}
-		if err != nil {
-			return w.committed, err
+		var herr handlerError
+		switch {
+		case errors.As(err, &herr):
+			return w.committed, herr.err
+		case err != nil:
+			// The broker or the connection: fetch again from the same
+			// offset; the worker and its open windows stay.
+			failures++
+			c.log.Warn("fetch failed; reconnecting", "topic", c.cfg.Topic, "partition", partition,
+				"failures", failures, "backoff", c.cfg.RestartBackoff, "err", err)
+			if !sleep(ctx, c.cfg.RestartBackoff) {
+				return w.committed, ctx.Err()
+			}
+			continue
+		}
+		failures = 0
+		if n > 0 {
+			lastActive = now
+		} else if now.Sub(lastActive) >= c.cfg.IdleTimeout {
+			if err := w.idle(ctx, now); err != nil {
+				return w.committed, err
+			}
+			lastActive = now
 		}
 	}
 }

@@ -4,8 +4,6 @@ import (
 	"maps"
 	"math"
 	"sync/atomic"
-
-	"github.com/segmentio/kafka-go"
 )
 
 // partitionGauges are the current state of one assigned partition, for the
@@ -15,15 +13,15 @@ import (
 type partitionGauges struct {
 	watermark   atomic.Int64 // event time, epoch ms; math.MinInt64 before the first event
 	openWindows atomic.Int64
-	// reader is the worker's reader once it has fetched a message: its Lag
-	// (high-water mark minus the offset after the last fetched message) is
-	// the partition's. Before that a fresh reader's lag is 0, not known.
-	reader atomic.Pointer[kafka.Reader]
+	// lag is the high-water mark minus the offset after the last fetched
+	// message, as of the last fetch; -1 (not known) before the first.
+	lag atomic.Int64
 }
 
 func newPartitionGauges() *partitionGauges {
 	g := &partitionGauges{}
 	g.watermark.Store(math.MinInt64)
+	g.lag.Store(-1)
 	return g
 }
 

@@ -119,8 +119,8 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 			ch <- prometheus.MustNewConstMetric(m.watermark, prometheus.GaugeValue, float64(wm)/1000, partition)
 		}
 		ch <- prometheus.MustNewConstMetric(m.openWindows, prometheus.GaugeValue, float64(g.openWindows.Load()), partition)
-		if r := g.reader.Load(); r != nil {
-			ch <- prometheus.MustNewConstMetric(m.lag, prometheus.GaugeValue, float64(max(r.Lag(), 0)), partition)
+		if lag := g.lag.Load(); lag >= 0 {
+			ch <- prometheus.MustNewConstMetric(m.lag, prometheus.GaugeValue, float64(lag), partition)
 		}
 	}
 }
