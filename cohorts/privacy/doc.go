@@ -1,7 +1,8 @@
 // Package privacy is the differential-privacy noise of published cohort
-// rows (DESIGN.md, privacy invariants 3 and 4): the deterministic keyed
-// discrete-Laplace noise added to each value. It is pure computation: no
-// I/O, no clock, no global state.
+// rows (DESIGN.md, privacy invariants 3 and 4): how the per-window budget
+// ε is split among a row's values and the deterministic keyed
+// discrete-Laplace noise added to each. It is pure computation: no I/O,
+// no clock, no global state.
 //
 // # Privacy model
 //
@@ -10,6 +11,26 @@
 // one user adds to each value. A user is in exactly one published row per
 // window, so rows compose in parallel; within a row the values form
 // blocks that compose sequentially, and their ε add up to the window's ε.
+//
+// # Budget split
+//
+// Split gives the users count UsersShare (25%) of ε, because it alone
+// decides k-anonymity and the threshold's δ, and the rest equally to the
+// other blocks. A block's L1 sensitivity Δ is the most one user can change
+// all its slots together (feature set v1, cohorts.Feature.MaxPerUser and
+// Feature.Group; E is the events bound, C the call-seconds bound, R the
+// number of reach slots):
+//
+//	block             slots                              Δ
+//	users             Partial.Users                      1
+//	events            Partial.Events                     E
+//	reach             every reach slot                   R   (a user can reach them all)
+//	sum.kind          event sums by kind                 E   (an event adds to one slot per group)
+//	sum.peer          event sums by peer                 E
+//	sum.media         event sums by media                E
+//	sum.category      event sums by business category    E
+//	hist              activity histogram                 1   (a user is in exactly one bucket)
+//	sum.call_seconds  call seconds                       C
 //
 // # Sampler
 //
@@ -22,7 +43,9 @@
 // Discrete Gaussian for Differential Privacy" (2020), Algorithm 2, with
 // Bernoulli(exp(-γ)) from their Algorithm 1 (laplace.go). γ = ε_b/Δ_b is
 // held in fixed point as a multiple of 2^-40, rounded down (Scale), so the
-// noise is never smaller than the budget asks for.
+// noise is never smaller than the budget asks for; Split computes the
+// shares of ε as exact rationals, so the effective ε of a row never
+// exceeds the configured ε.
 //
 // Why not inversion, ⌊ln U / ln a⌋ from a 53-bit uniform U? Mironov
 // ("On Significance of the Least Significant Bits for Differential
