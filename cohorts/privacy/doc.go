@@ -1,8 +1,8 @@
 // Package privacy is the differential-privacy noise of published cohort
 // rows (DESIGN.md, privacy invariants 3 and 4): how the per-window budget
-// ε is split among a row's values and the deterministic keyed
-// discrete-Laplace noise added to each. It is pure computation: no I/O,
-// no clock, no global state.
+// ε is split among a row's values, the deterministic keyed
+// discrete-Laplace noise added to each, and the δ that the k threshold
+// costs. It is pure computation: no I/O, no clock, no global state.
 //
 // # Privacy model
 //
@@ -88,6 +88,15 @@
 // Slots: SlotUsers (-1) is Partial.Users, SlotEvents (-2) Partial.Events,
 // and 0 … N-1 are the feature slots of Partial.Values. Noisy counts are
 // clamped at 0 (AddClamped), which is post-processing.
+//
+// # Threshold
+//
+// A row is published only when its noisy users count reaches k. A cohort
+// of one user reaches it with probability P(Z ≥ k-1) = a^(k-1)/(1+a)
+// (ThresholdDelta); without that user the row would not exist, so no ε
+// covers that event: it is the δ of the rows' (ε, δ) guarantee, and
+// CheckDelta refuses a configured δ below it. With ε = 1 per window
+// (users 0.25) and k = 50, δ ≈ 2.7·10^-6.
 //
 // # Not decided here
 //
