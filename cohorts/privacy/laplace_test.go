@@ -54,6 +54,7 @@ func statsCount() int {
 }
 
 func TestDiscreteLaplaceDistribution(t *testing.T) {
+	t.Parallel()
 	for i, gamma := range []float64{0.001, 0.1, 0.5, 1, 2} {
 		t.Run(fmt.Sprintf("eps/delta=%g", gamma), func(t *testing.T) {
 			t.Parallel()

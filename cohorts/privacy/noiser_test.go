@@ -60,6 +60,7 @@ func TestNoiseDeterministic(t *testing.T) {
 // each input are distributed as they should be. An input the seed
 // ignored would give equal draws every time.
 func TestNoiseDependsOnEveryInput(t *testing.T) {
+	t.Parallel() // with the distribution tests: they are CPU-bound
 	count := 10_000
 	if testing.Short() {
 		count = 3_000
