@@ -2,6 +2,7 @@
 // event-time windows, per-user window state, the feature aggregates (one file
 // each) and the privacy machinery (contribution bounding, k-anonymity,
 // deterministic noise, ledger records). It does no Kafka or ClickHouse I/O.
+// The noise and the split of the privacy budget are in cohorts/privacy.
 //
 // # Spec
 //

@@ -44,6 +44,12 @@ type Feature struct {
 	Description string // for people reading dashboards
 	Unit        string // "users", "events" or "seconds"
 	Kind        FeatureKind
+	// Group is the dimension group of a reach or event-sum slot: "kind",
+	// "peer", "media" or "category"; empty for the histogram and call
+	// seconds. One event adds to at most one slot per group, which is
+	// what bounds the sensitivity of a group's sums taken together (see
+	// MaxPerUser). It is not part of the feature_dictionary.
+	Group string
 }
 
 // MaxPerUser is how much one user's events in one window can add to this
@@ -156,21 +162,21 @@ func newLayoutV1() *layout {
 	if l.numReach > reachBits {
 		panic(fmt.Sprintf("BUG: feature set v1 has %d reach dimensions, the user state holds %d", l.numReach, reachBits))
 	}
-	add := func(name, desc, unit string, kind FeatureKind) {
-		l.features = append(l.features, Feature{Index: len(l.features), Name: name, Description: desc, Unit: unit, Kind: kind})
+	add := func(name, desc, unit string, kind FeatureKind, group string) {
+		l.features = append(l.features, Feature{Index: len(l.features), Name: name, Description: desc, Unit: unit, Kind: kind, Group: group})
 	}
 	for _, d := range dims {
-		add("reach."+d.group+"."+d.value, "Distinct users with at least one event "+d.text, "users", FeatureReach)
+		add("reach."+d.group+"."+d.value, "Distinct users with at least one event "+d.text, "users", FeatureReach, d.group)
 	}
 	for _, d := range dims {
-		add("sum."+d.group+"."+d.value, "Events "+d.text+", counting at most the events bound per user", "events", FeatureSum)
+		add("sum."+d.group+"."+d.value, "Events "+d.text+", counting at most the events bound per user", "events", FeatureSum, d.group)
 	}
 	l.histSlot = len(l.features)
 	for i, n := range histNames {
-		add("hist.events."+n, "Distinct users with "+histText[i]+" in the window (deduplicated, bounded events included)", "users", FeatureHistogram)
+		add("hist.events."+n, "Distinct users with "+histText[i]+" in the window (deduplicated, bounded events included)", "users", FeatureHistogram, "")
 	}
 	l.callSlot = len(l.features)
-	add("sum.call_seconds", "Call seconds, at most the call-seconds bound per user", "seconds", FeatureSum)
+	add("sum.call_seconds", "Call seconds, at most the call-seconds bound per user", "seconds", FeatureSum, "")
 	l.numValues = len(l.features)
 	return l
 }

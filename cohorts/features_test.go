@@ -231,6 +231,28 @@ func TestMaxPerUser(t *testing.T) {
 	}
 }
 
+// TestFeatureGroup: reach and event-sum slots carry the group that their
+// name spells (the privacy budget splits by it); the histogram and call
+// seconds have none.
+func TestFeatureGroup(t *testing.T) {
+	groups := map[string]int{}
+	for _, f := range FeatureSetV1() {
+		want := ""
+		if parts := strings.Split(f.Name, "."); len(parts) == 3 && f.Kind != FeatureHistogram {
+			want = parts[1]
+		}
+		if f.Group != want {
+			t.Errorf("%s: Group = %q, want %q", f.Name, f.Group, want)
+		}
+		if f.Kind == FeatureSum && f.Group != "" {
+			groups[f.Group]++
+		}
+	}
+	if want := map[string]int{"kind": schemas.NumKinds, "peer": schemas.NumPeers, "media": schemas.NumMedia}; groups["kind"] != want["kind"] || groups["peer"] != want["peer"] || groups["media"] != want["media"] || groups["category"] == 0 {
+		t.Errorf("event-sum slots per group = %v, want %v and some categories", groups, want)
+	}
+}
+
 func TestHistBucket(t *testing.T) {
 	for _, tt := range []struct {
 		n    uint32

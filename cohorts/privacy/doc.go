@@ -1,0 +1,108 @@
+// Package privacy is the differential-privacy noise of published cohort
+// rows (DESIGN.md, privacy invariants 3 and 4): how the per-window budget
+// ε is split among a row's values, the deterministic keyed
+// discrete-Laplace noise added to each, and the δ that the k threshold
+// costs. It is pure computation: no I/O, no clock, no global state.
+//
+// # Privacy model
+//
+// Neighbouring inputs differ by all events of one user in one window (add
+// or remove the user). Contribution bounds (cohorts.Spec.Bounds) cap what
+// one user adds to each value. A user is in exactly one published row per
+// window, so rows compose in parallel; within a row the values form
+// blocks that compose sequentially, and their ε add up to the window's ε.
+//
+// # Budget split
+//
+// Split gives the users count UsersShare (25%) of ε, because it alone
+// decides k-anonymity and the threshold's δ, and the rest equally to the
+// other blocks. A block's L1 sensitivity Δ is the most one user can change
+// all its slots together (feature set v1, cohorts.Feature.MaxPerUser and
+// Feature.Group; E is the events bound, C the call-seconds bound, R the
+// number of reach slots):
+//
+//	block             slots                              Δ
+//	users             Partial.Users                      1
+//	events            Partial.Events                     E
+//	reach             every reach slot                   R   (a user can reach them all)
+//	sum.kind          event sums by kind                 E   (an event adds to one slot per group)
+//	sum.peer          event sums by peer                 E
+//	sum.media         event sums by media                E
+//	sum.category      event sums by business category    E
+//	hist              activity histogram                 1   (a user is in exactly one bucket)
+//	sum.call_seconds  call seconds                       C
+//
+// # Sampler
+//
+// Every slot of a block of values with budget ε_b and L1 sensitivity Δ_b
+// gets discrete Laplace noise with a = exp(-ε_b/Δ_b), which makes the
+// block ε_b-differentially private. The noise Z has
+// P(Z=z) = (1-a)/(1+a)·a^|z|: the discrete Laplace, or two-sided
+// geometric, distribution; variance 2a/(1-a)². It is drawn
+// exactly, with integer arithmetic only: Canonne, Kamath and Steinke, "The
+// Discrete Gaussian for Differential Privacy" (2020), Algorithm 2, with
+// Bernoulli(exp(-γ)) from their Algorithm 1 (laplace.go). γ = ε_b/Δ_b is
+// held in fixed point as a multiple of 2^-40, rounded down (Scale), so the
+// noise is never smaller than the budget asks for; Split computes the
+// shares of ε as exact rationals, so the effective ε of a row never
+// exceeds the configured ε.
+//
+// Why not inversion, ⌊ln U / ln a⌋ from a 53-bit uniform U? Mironov
+// ("On Significance of the Least Significant Bits for Differential
+// Privacy", CCS 2012) showed that floating-point Laplace noise leaks the
+// value through which doubles can come out. With integer outputs that
+// attack does not apply as such, and the error of inversion is small (U
+// has 2^-53 granularity, so the pmf is off by about that much absolutely
+// and the tail beyond 2^-53 is cut off), which would be acceptable. But
+// its output depends on math.Log, which is assembly on amd64 and Go
+// elsewhere, and on fused multiply-add, which the compiler uses on arm64
+// and on amd64 built with GOAMD64=v3 but not otherwise: the noise must be
+// the same wherever and however a window is republished. The exact
+// sampler costs about as much (BenchmarkNoise: well under 1 µs per draw,
+// no allocation, most of it SHA-256), and its distribution is exact, so
+// it needs no caveat.
+//
+// # Deterministic keyed randomness
+//
+// A Noiser derives a noise subkey from the configured secret,
+// HMAC-SHA256(secret, "cohortline/dp-noise/v1"), separate from the
+// re-keying subkeys (cohorts.Rekeyer). Each draw is seeded by
+//
+//	HMAC-SHA256(subkey, uint64 len(release) ‖ release ‖ int64 window start ms ‖
+//	            input digest [32] ‖ uint64 cohort_id ‖ int64 slot)
+//
+// (big-endian, fixed width; the one variable field is length-prefixed, so
+// no two draws share an input), and the sampler reads its bits from
+// SHA-256(seed ‖ uint64 counter) blocks (stream.go). TestNoiseGolden pins
+// draws: changing any of this changes every published value.
+//
+// The Scope of a draw is the release (the version of the cohort spec and
+// feature set), the window and a digest of the window's input partials
+// that the caller computes. Same data gives the same noise: a republish or
+// a backfill gives the same numbers, and asking again cannot average the
+// noise away. Changed data gives fresh noise, because reusing the old
+// noise would publish the exact difference of two releases, the
+// stragglers' contribution; such a release spends the budget again, and
+// the privacy ledger must count it.
+//
+// Slots: SlotUsers (-1) is Partial.Users, SlotEvents (-2) Partial.Events,
+// and 0 … N-1 are the feature slots of Partial.Values. Noisy counts are
+// clamped at 0 (AddClamped), which is post-processing.
+//
+// # Threshold
+//
+// A row is published only when its noisy users count reaches k. A cohort
+// of one user reaches it with probability P(Z ≥ k-1) = a^(k-1)/(1+a)
+// (ThresholdDelta); without that user the row would not exist, so no ε
+// covers that event: it is the δ of the rows' (ε, δ) guarantee, and
+// CheckDelta refuses a configured δ below it. With ε = 1 per window
+// (users 0.25) and k = 50, δ ≈ 2.7·10^-6.
+//
+// # Not decided here
+//
+// The caller owns the accounting across releases: a window republished
+// with changed inputs, and a cohort whose users count is noised at more
+// than one generalization level before it is published or suppressed,
+// each spend the users block again. The privacy ledger records what was
+// spent.
+package privacy

@@ -1,0 +1,31 @@
+package privacy
+
+import (
+	"fmt"
+	"testing"
+)
+
+// BenchmarkNoise measures one draw: the seed's HMAC, the stream's SHA-256
+// blocks and the exact sampler. The sampler's work depends on γ only
+// through the rejection of (negative, 0), so small and large γ bracket it.
+func BenchmarkNoise(b *testing.B) {
+	n, err := NewNoiser([]byte("benchmark-secret-0123456789abcdef"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	s := Scope{Release: "spec=3;features=1", WindowStart: 1_700_000_000_000}
+	for _, gamma := range []float64{1e-5, 0.1, 1, 10} {
+		scale, err := NewScale(gamma, 1)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(fmt.Sprintf("gamma=%g", gamma), func(b *testing.B) {
+			b.ReportAllocs()
+			var sink int64
+			for i := 0; b.Loop(); i++ {
+				sink += n.Noise(s, uint64(i), i%100, scale)
+			}
+			_ = sink
+		})
+	}
+}

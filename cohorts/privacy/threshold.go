@@ -1,0 +1,40 @@
+package privacy
+
+import (
+	"fmt"
+	"math"
+)
+
+// ThresholdDelta is the δ that the k-anonymity threshold costs: the
+// probability that a cohort of a single user is published, P(1+Z ≥ k) =
+// P(Z ≥ k-1) = a^(k-1)/(1+a) for the users-count noise Z with
+// a = exp(-epsUsers) (sensitivity 1; epsUsers rounded as NewScale rounds
+// it, which makes a no smaller, and δ no smaller for k ≥ 2). Without that user the row does
+// not exist at all, so no ε covers this event: it is the δ of the
+// published rows' (ε, δ) guarantee.
+//
+// It returns 1, the bound that says nothing, when k < 1 or epsUsers is
+// not a valid noise scale (NewScale fails).
+func ThresholdDelta(epsUsers float64, k int) float64 {
+	s, err := NewScale(epsUsers, 1)
+	if err != nil || k < 1 {
+		return 1
+	}
+	g := s.Gamma()
+	return math.Exp(-g*float64(k-1)) / (1 + math.Exp(-g))
+}
+
+// CheckDelta reports whether a configured δ (in (0, 1)) covers the k
+// threshold under the per-window budget epsilon, of which UsersShare
+// goes to the users count: δ must be at least ThresholdDelta.
+func CheckDelta(delta, epsilon float64, k int) error {
+	if !(delta > 0 && delta < 1) {
+		return fmt.Errorf("privacy: delta %g, want a probability in (0, 1)", delta)
+	}
+	epsUsers := epsilon * UsersShare
+	if need := ThresholdDelta(epsUsers, k); delta < need {
+		return fmt.Errorf("privacy: delta %g is below %.3g, the probability that a cohort of one user passes the k=%d threshold when the users count gets epsilon %g (%g%% of epsilon %g per window): raise delta, epsilon or k",
+			delta, need, k, epsUsers, UsersShare*100, epsilon)
+	}
+	return nil
+}
