@@ -21,10 +21,10 @@ const UsersShare = 0.25
 // window's ε). Every slot of a block is noised with the same Scale,
 // a = exp(-Epsilon/Sensitivity).
 type Block struct {
-	// Name is "users", "events", "reach", "sum.kind", "sum.peer",
+	// Name is "users", "reach", "sum.kind", "sum.peer",
 	// "sum.media", "sum.category", "hist" or "sum.call_seconds".
 	Name string
-	// Slots are the block's slots: SlotUsers, SlotEvents or feature slots.
+	// Slots are the block's slots: SlotUsers or feature slots.
 	Slots []int
 	// Sensitivity is the L1 sensitivity Δ of the block: the most one
 	// user's events in a window can change its slots, all together.
@@ -40,17 +40,15 @@ type Block struct {
 // one per-window ε: Split makes it.
 type Budget struct {
 	Epsilon float64 // per window, over all blocks
-	Blocks  []Block // users first, then events, then feature blocks in slot order
+	Blocks  []Block // users first, then feature blocks in slot order
 	scales  []Scale // by feature slot
 	users   Scale
-	events  Scale
 }
 
 // Split divides the per-window budget epsilon among the blocks of feature
 // set v1 under spec: UsersShare to the users count, the rest equally to
 // the other blocks, whose sensitivities are
 //
-//	events          the events bound (Spec.Bounds.Events, at most cohorts.MaxEventsBound)
 //	reach           R, the number of reach slots: a user can reach them all
 //	sum.<group>     the events bound: an event adds 1 to one slot per group
 //	hist            1: a user is in exactly one bucket
@@ -68,7 +66,6 @@ func Split(spec cohorts.Spec, epsilon float64) (Budget, error) {
 	}
 	blocks := []Block{
 		{Name: "users", Slots: []int{SlotUsers}, Sensitivity: 1},
-		{Name: "events", Slots: []int{SlotEvents}, Sensitivity: uint64(min(spec.Bounds.Events, cohorts.MaxEventsBound))},
 	}
 	features := cohorts.FeatureSetV1()
 	index := map[string]int{}
@@ -109,8 +106,6 @@ func Split(spec cohorts.Spec, epsilon float64) (Budget, error) {
 			switch slot {
 			case SlotUsers:
 				b.users = s
-			case SlotEvents:
-				b.events = s
 			default:
 				b.scales[slot] = s
 			}
@@ -136,16 +131,14 @@ func blockOf(f cohorts.Feature) (name string, additive bool) {
 	panic(fmt.Sprintf("BUG: privacy: feature %s has kind %s, which has no block", f.Name, f.Kind))
 }
 
-// Scale returns the noise of a slot: SlotUsers, SlotEvents or a feature
+// Scale returns the noise of a slot: SlotUsers or a feature
 // slot of feature set v1. Any other slot is a bug, and panics.
 func (b *Budget) Scale(slot int) Scale {
 	switch {
 	case slot == SlotUsers:
 		return b.users
-	case slot == SlotEvents:
-		return b.events
 	case slot >= 0 && slot < len(b.scales):
 		return b.scales[slot]
 	}
-	panic(fmt.Sprintf("BUG: privacy: slot %d is neither SlotUsers, SlotEvents nor one of the %d feature slots", slot, len(b.scales)))
+	panic(fmt.Sprintf("BUG: privacy: slot %d is neither SlotUsers nor one of the %d feature slots", slot, len(b.scales)))
 }

@@ -29,17 +29,17 @@ func TestSplit(t *testing.T) {
 		want map[string]uint64
 	}{
 		{"default", cohorts.DefaultSpec(), map[string]uint64{
-			"users": 1, "events": 100, "reach": uint64(numReach),
+			"users": 1, "reach": uint64(numReach),
 			"sum.kind": 100, "sum.peer": 100, "sum.media": 100, "sum.category": 100,
 			"hist": 1, "sum.call_seconds": 3600,
 		}},
 		{"small bounds", small, map[string]uint64{
-			"users": 1, "events": 7, "reach": uint64(numReach),
+			"users": 1, "reach": uint64(numReach),
 			"sum.kind": 7, "sum.peer": 7, "sum.media": 7, "sum.category": 7,
 			"hist": 1, "sum.call_seconds": 60,
 		}},
 		{"events bound above what the state applies", huge, map[string]uint64{
-			"users": 1, "events": cohorts.MaxEventsBound, "reach": uint64(numReach),
+			"users": 1, "reach": uint64(numReach),
 			"sum.kind": cohorts.MaxEventsBound, "sum.peer": cohorts.MaxEventsBound, "sum.media": cohorts.MaxEventsBound, "sum.category": cohorts.MaxEventsBound,
 			"hist": 1, "sum.call_seconds": 1 << 20,
 		}},
@@ -62,7 +62,7 @@ func TestSplit(t *testing.T) {
 // Scale the block's ε/Δ rounded down to a multiple of 2^-40.
 func checkBudget(t *testing.T, b Budget, spec cohorts.Spec, eps float64, want map[string]uint64) {
 	t.Helper()
-	names := []string{"users", "events", "reach", "sum.kind", "sum.peer", "sum.media", "sum.category", "hist", "sum.call_seconds"}
+	names := []string{"users", "reach", "sum.kind", "sum.peer", "sum.media", "sum.category", "hist", "sum.call_seconds"}
 	var got []string
 	for _, bl := range b.Blocks {
 		got = append(got, bl.Name)
@@ -88,8 +88,8 @@ func checkBudget(t *testing.T, b Budget, spec cohorts.Spec, eps float64, want ma
 			t.Errorf("slot %d (%s) in no block", f.Index, f.Name)
 		}
 	}
-	if len(seen) != cohorts.NumFeaturesV1()+2 {
-		t.Errorf("%d slots in blocks, want %d", len(seen), cohorts.NumFeaturesV1()+2)
+	if len(seen) != cohorts.NumFeaturesV1()+1 {
+		t.Errorf("%d slots in blocks, want %d", len(seen), cohorts.NumFeaturesV1()+1)
 	}
 
 	var sum float64
@@ -150,7 +150,7 @@ func TestSplitErrors(t *testing.T) {
 		{"NaN epsilon", cohorts.DefaultSpec(), math.NaN(), "epsilon NaN, want"},
 		{"infinite epsilon", cohorts.DefaultSpec(), math.Inf(1), "epsilon +Inf, want"},
 		{"invalid spec", invalid, 1, "k: 1, want at least 2"},
-		{"noise too large", hugeCalls, 1e-5, "block sum.call_seconds: noise scale: epsilon 9.375e-07 over sensitivity 4294967295 is below 2^-40"},
+		{"noise too large", hugeCalls, 1e-5, "block sum.call_seconds: noise scale: epsilon 1.071e-06 over sensitivity 4294967295 is below 2^-40"},
 		{"no noise", cohorts.DefaultSpec(), 1e8, "block users: noise scale: epsilon 2.5e+07 over sensitivity 1 is above 2^20"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -23,7 +23,6 @@
 //
 //	block             slots                              Δ
 //	users             Partial.Users                      1
-//	events            Partial.Events                     E
 //	reach             every reach slot                   R   (a user can reach them all)
 //	sum.kind          event sums by kind                 E   (an event adds to one slot per group)
 //	sum.peer          event sums by peer                 E
@@ -85,8 +84,10 @@
 // stragglers' contribution; such a release spends the budget again, and
 // the privacy ledger must count it.
 //
-// Slots: SlotUsers (-1) is Partial.Users, SlotEvents (-2) Partial.Events,
-// and 0 … N-1 are the feature slots of Partial.Values. Noisy counts are
+// Slots: SlotUsers (-1) is Partial.Users and 0 … N-1 are the feature
+// slots of Partial.Values. Partial.Events is not published (the
+// cohort_enrichment columns are users and features; the event sums by kind
+// add up to it), so it spends no budget and has no slot. Noisy counts are
 // clamped at 0 (AddClamped), which is post-processing.
 //
 // # Threshold

@@ -12,8 +12,7 @@ import (
 // Slots of the two published counts outside Partial.Values; feature slot
 // i (0 ≤ i < cohorts.NumFeaturesV1()) is Partial.Values[i].
 const (
-	SlotUsers  = -1 // Partial.Users, the count that decides k-anonymity
-	SlotEvents = -2 // Partial.Events
+	SlotUsers = -1 // Partial.Users, the count that decides k-anonymity
 )
 
 // Scope is what one window's publication has in common: every draw of
@@ -75,7 +74,7 @@ func NewNoiser(secret []byte) (*Noiser, error) {
 
 // Noise returns the noise of one slot of one cohort's row: a draw from
 // scale (discrete Laplace) seeded by (scope, cohortID, slot). cohortID is
-// the published cohort_id of the row; slot is SlotUsers, SlotEvents or a
+// the published cohort_id of the row; slot is SlotUsers or a
 // feature slot. Add it with AddClamped.
 func (n *Noiser) Noise(s Scope, cohortID uint64, slot int, scale Scale) int64 {
 	if scale.num == 0 {
