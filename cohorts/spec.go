@@ -42,6 +42,23 @@ type Spec struct {
 	AllowedLateness time.Duration `yaml:"allowed_lateness"`
 	// Bounds clamp each user's contribution per window.
 	Bounds Bounds `yaml:"bounds"`
+	// Privacy is the differential privacy of published rows.
+	Privacy Privacy `yaml:"privacy"`
+}
+
+// Privacy is the (ε, δ) of one release of one window (DESIGN.md, privacy
+// invariant 4). It lives in the spec because it changes published numbers:
+// a new ε is a new release.
+type Privacy struct {
+	// Epsilon is the budget one release of a window spends, split among
+	// the values of a published row (cohorts/privacy.Split). Default 1;
+	// at most 100. Smaller is more private and noisier.
+	Epsilon float64 `yaml:"epsilon"`
+	// Delta is the probability allowed for what ε does not cover: a cohort
+	// far below k reaching the k threshold by its noise. It must be at
+	// least that probability (cohorts/privacy.ThresholdDelta, checked when
+	// publishing starts). Default 1e-5; less than 0.01.
+	Delta float64 `yaml:"delta"`
 }
 
 // Bounds are per-user, per-window contribution bounds: a user counts at most
@@ -62,6 +79,8 @@ const (
 	DefaultWindow      = time.Hour
 	DefaultEvents      = 100
 	DefaultCallSeconds = 3600
+	DefaultEpsilon     = 1.0
+	DefaultDelta       = 1e-5
 )
 
 // DefaultSpec returns the spec that an empty YAML document gives.
@@ -97,6 +116,12 @@ func (s *Spec) setDefaults() {
 	}
 	if s.Bounds.CallSeconds == 0 {
 		s.Bounds.CallSeconds = DefaultCallSeconds
+	}
+	if s.Privacy.Epsilon == 0 {
+		s.Privacy.Epsilon = DefaultEpsilon
+	}
+	if s.Privacy.Delta == 0 {
+		s.Privacy.Delta = DefaultDelta
 	}
 }
 
@@ -166,6 +191,13 @@ func (s Spec) validate() error {
 	}
 	if s.Bounds.CallSeconds < 1 {
 		return fmt.Errorf("bounds.call_seconds: %d, want at least 1", s.Bounds.CallSeconds)
+	}
+	// !(x > 0) also catches NaN.
+	if e := s.Privacy.Epsilon; !(e > 0) || e > 100 {
+		return fmt.Errorf("privacy.epsilon: %g, want more than 0 and at most 100", e)
+	}
+	if d := s.Privacy.Delta; !(d > 0) || d >= 0.01 {
+		return fmt.Errorf("privacy.delta: %g, want more than 0 and less than 0.01", d)
 	}
 	return nil
 }

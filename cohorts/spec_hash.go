@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -38,5 +39,12 @@ func (s Spec) canonical() string {
 	fmt.Fprintf(&b, "allowed_lateness_ns=%d\n", int64(s.AllowedLateness))
 	fmt.Fprintf(&b, "bounds.events=%d\n", s.Bounds.Events)
 	fmt.Fprintf(&b, "bounds.call_seconds=%d\n", s.Bounds.CallSeconds)
+	// Added after canonical form 1 was in use: left out at their defaults.
+	if s.Privacy.Epsilon != DefaultEpsilon {
+		fmt.Fprintf(&b, "privacy.epsilon=%s\n", strconv.FormatFloat(s.Privacy.Epsilon, 'g', -1, 64))
+	}
+	if s.Privacy.Delta != DefaultDelta {
+		fmt.Fprintf(&b, "privacy.delta=%s\n", strconv.FormatFloat(s.Privacy.Delta, 'g', -1, 64))
+	}
 	return b.String()
 }

@@ -18,6 +18,8 @@ bounds:                                      # per-user contribution bounds per 
   call_seconds: 3600
 `
 
+var defaultPrivacy = Privacy{Epsilon: DefaultEpsilon, Delta: DefaultDelta}
+
 func TestParseSpecValid(t *testing.T) {
 	all := []Dimension{DimCountry, DimLang, DimAge, DimPlatform}
 	tests := []struct {
@@ -33,6 +35,7 @@ func TestParseSpecValid(t *testing.T) {
 			Window:          time.Hour,
 			AllowedLateness: 5 * time.Minute,
 			Bounds:          Bounds{Events: 100, CallSeconds: 3600},
+			Privacy:         defaultPrivacy,
 		}},
 		{"defaults", "k: 20\n", Spec{
 			Version:    1,
@@ -41,6 +44,7 @@ func TestParseSpecValid(t *testing.T) {
 			K:          20,
 			Window:     time.Hour,
 			Bounds:     Bounds{Events: 100, CallSeconds: 3600},
+			Privacy:    defaultPrivacy,
 		}},
 		{"subset, generalize defaults to reversed", "dimensions: [age, country]\nwindow: 15m\nbounds: {events: 7}\n", Spec{
 			Version:    1,
@@ -49,6 +53,7 @@ func TestParseSpecValid(t *testing.T) {
 			K:          50,
 			Window:     15 * time.Minute,
 			Bounds:     Bounds{Events: 7, CallSeconds: 3600},
+			Privacy:    defaultPrivacy,
 		}},
 		{"day window, lateness just under it", "window: 24h\nallowed_lateness: 23h59m59.999s\n", Spec{
 			Version:         1,
@@ -58,6 +63,7 @@ func TestParseSpecValid(t *testing.T) {
 			Window:          24 * time.Hour,
 			AllowedLateness: 24*time.Hour - time.Millisecond,
 			Bounds:          Bounds{Events: 100, CallSeconds: 3600},
+			Privacy:         defaultPrivacy,
 		}},
 	}
 	for _, tt := range tests {
@@ -138,6 +144,16 @@ func TestParseSpecInvalid(t *testing.T) {
 			"cohort spec: allowed_lateness: 1.5ms, want whole milliseconds (event times are in ms)"},
 		{"bounds.events", "bounds:\n  events: -1\n",
 			"cohort spec: bounds.events: -1, want at least 1"},
+		{"privacy.epsilon negative", "privacy: {epsilon: -0.5}\n",
+			"cohort spec: privacy.epsilon: -0.5, want more than 0 and at most 100"},
+		{"privacy.epsilon NaN", "privacy: {epsilon: .nan}\n",
+			"cohort spec: privacy.epsilon: NaN, want more than 0 and at most 100"},
+		{"privacy.epsilon too large", "privacy: {epsilon: 1000}\n",
+			"cohort spec: privacy.epsilon: 1000, want more than 0 and at most 100"},
+		{"privacy.delta", "privacy: {delta: 0.5}\n",
+			"cohort spec: privacy.delta: 0.5, want more than 0 and less than 0.01"},
+		{"privacy unknown key", "privacy: {eps: 1}\n",
+			"cohort spec: line 1: field eps not found in type cohorts.Privacy"},
 		{"bounds.call_seconds", "bounds:\n  call_seconds: -3600\n",
 			"cohort spec: bounds.call_seconds: -3600, want at least 1"},
 	}
@@ -200,6 +216,7 @@ version: 1
 		"defaults left out": "allowed_lateness: 5m\n",
 		"defaults as zero":  "version: 0\nk: 0\nwindow: 0s\nallowed_lateness: 5m\nbounds: {events: 0}\n",
 		"quoted scalars":    `{"k": 50, "window": "1h", "allowed_lateness": "5m"}`,
+		"privacy defaults":  "allowed_lateness: 5m\nprivacy: {epsilon: 1, delta: 0.00001}\n",
 	}
 	for name, y := range same {
 		if got := mustParseSpec(t, y).Hash(); got != base {
@@ -221,6 +238,8 @@ version: 1
 		"lateness":         "allowed_lateness: 6m\n",
 		"bounds.events":    "bounds: {events: 101}\nallowed_lateness: 5m\n",
 		"bounds.call":      "bounds: {call_seconds: 3599}\nallowed_lateness: 5m\n",
+		"privacy.epsilon":  "privacy: {epsilon: 0.5}\nallowed_lateness: 5m\n",
+		"privacy.delta":    "privacy: {delta: 1e-6}\nallowed_lateness: 5m\n",
 	}
 	seen := map[string]string{base: "example"}
 	for name, y := range changes {
