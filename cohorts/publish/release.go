@@ -1,0 +1,210 @@
+package publish
+
+import (
+	"cmp"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"slices"
+
+	"github.com/cohortline/cohortline/cohorts"
+	"github.com/cohortline/cohortline/cohorts/privacy"
+)
+
+// Noise is how a release protects its values: the keyed noiser and the
+// budget split of the spec's ε. The zero Noise adds none: the test mode,
+// which the caller must have refused unless it was asked for explicitly.
+type Noise struct {
+	Noiser *privacy.Noiser
+	Budget *privacy.Budget
+}
+
+// Enabled reports whether values are noised.
+func (n Noise) Enabled() bool { return n.Noiser != nil }
+
+// Row is one published cohort of one window: what cohort_enrichment holds.
+type Row struct {
+	Window cohorts.Window
+	Key    cohorts.Key
+	ID     uint64 // Key.ID()
+	// Level is the chain level (cohorts.Spec.Ancestor): 0 for a finest
+	// cohort, i when the first i dimensions of Spec.Generalize are "*".
+	Level int
+	// Users is the noisy distinct-user count that passed the k threshold,
+	// the sum of the noisy counts of the finest cohorts it covers.
+	Users uint64
+	// Features are the noisy values of feature set v1, clamped at 0.
+	Features []float32
+	// Covers is how many finest cohorts the row covers (1 at level 0).
+	Covers int
+}
+
+// Stats says what a release did with the finest cohorts of its window.
+type Stats struct {
+	Finest          int // finest cohorts with at least one user
+	PublishedFinest int // published as themselves (level 0)
+	Merged          int // covered by a generalized row (level > 0)
+	Suppressed      int // below k even as the all-"*" cohort: in no row
+	SuppressedUsers uint64
+	Rows            int         // published rows
+	RowsByLevel     map[int]int // published rows by chain level
+}
+
+// Digest is the SHA-256 of a window's input partials in a canonical
+// encoding (sorted by cohort id, then key): equal inputs, equal digests.
+// It seeds the noise (privacy.Scope.InputDigest), so a republish of the
+// same partials gives the same numbers and spends no budget, and tells the
+// ledger whether the partials changed since the last release.
+func Digest(partials []cohorts.Partial) [32]byte {
+	sorted := slices.Clone(partials)
+	sortPartials(sorted)
+	h := sha256.New()
+	var b [8]byte
+	word := func(v uint64) {
+		binary.BigEndian.PutUint64(b[:], v)
+		h.Write(b[:])
+	}
+	word(uint64(len(sorted)))
+	for _, p := range sorted {
+		key := p.Key.String()
+		word(uint64(len(key)))
+		h.Write([]byte(key))
+		word(p.Users)
+		word(p.Events)
+		word(uint64(len(p.Values)))
+		for _, v := range p.Values {
+			word(v)
+		}
+	}
+	var d [32]byte
+	h.Sum(d[:0])
+	return d
+}
+
+func sortPartials(ps []cohorts.Partial) {
+	slices.SortFunc(ps, func(a, b cohorts.Partial) int {
+		return cmp.Or(cmp.Compare(a.ID, b.ID), cmp.Compare(a.Key.String(), b.Key.String()))
+	})
+}
+
+// group is the finest cohorts still unpublished that share one key at the
+// current chain level.
+type group struct {
+	key        cohorts.Key
+	members    []int // indexes into the finest partials
+	noisyUsers int64 // sum of the members' noisy counts
+}
+
+// Release protects and generalizes the finest partials of one window
+// (summed over partitions, each cohort once) into published rows:
+//
+//  1. every finest cohort gets a noisy users count, once (the users block
+//     of the budget; a user is in one finest cohort, so the counts compose
+//     in parallel);
+//  2. at chain level 0, 1, …, len(Spec.Generalize), the cohorts not yet
+//     published are grouped by their ancestor key at that level; a group
+//     whose summed noisy count reaches k is published as one row; the rest
+//     go up one level. A sum of noisy counts is post-processing: judging a
+//     group at a higher level spends no more budget;
+//  3. what is still below k as the all-"*" cohort is suppressed.
+//
+// So every user is in at most one row (the rows partition the published
+// users), no row has a noisy count below k, and a row's features are its
+// members' values summed, then noised once per slot with the row's own
+// cohort id (the feature blocks compose in parallel over rows).
+//
+// Rows are ordered by cohort id. Release does not modify partials.
+func Release(spec cohorts.Spec, noise Noise, scope privacy.Scope, window cohorts.Window, partials []cohorts.Partial) ([]Row, Stats, error) {
+	finest := slices.Clone(partials)
+	sortPartials(finest)
+	nf := cohorts.NumFeaturesV1()
+	noisy := make([]int64, len(finest))
+	for i, p := range finest {
+		if p.Key.Level() != 0 {
+			return nil, Stats{}, fmt.Errorf("release of %s: cohort %s is generalized; partials hold finest cohorts only", window, p.Key)
+		}
+		if len(p.Values) != nf {
+			return nil, Stats{}, fmt.Errorf("release of %s: cohort %s has %d values, feature set v1 has %d", window, p.Key, len(p.Values), nf)
+		}
+		noisy[i] = int64(p.Users)
+		if noise.Enabled() {
+			noisy[i] += noise.Noiser.Noise(scope, p.ID, privacy.SlotUsers, noise.Budget.Scale(privacy.SlotUsers))
+		}
+	}
+
+	stats := Stats{Finest: len(finest), RowsByLevel: map[int]int{}}
+	pending := make([]int, len(finest))
+	for i := range pending {
+		pending[i] = i
+	}
+	var rows []Row
+	top := len(spec.Generalize)
+	for level := 0; level <= top && len(pending) > 0; level++ {
+		var next []int
+		for _, g := range groupAt(spec, level, finest, noisy, pending) {
+			if g.noisyUsers < int64(spec.K) {
+				next = append(next, g.members...)
+				continue
+			}
+			rows = append(rows, publishGroup(noise, scope, window, level, g, finest))
+			stats.RowsByLevel[level]++
+			if level == 0 {
+				stats.PublishedFinest += len(g.members)
+			} else {
+				stats.Merged += len(g.members)
+			}
+		}
+		pending = next
+	}
+	for _, i := range pending {
+		stats.Suppressed++
+		stats.SuppressedUsers += finest[i].Users
+	}
+	stats.Rows = len(rows)
+	slices.SortFunc(rows, func(a, b Row) int {
+		return cmp.Or(cmp.Compare(a.ID, b.ID), cmp.Compare(a.Key.String(), b.Key.String()))
+	})
+	return rows, stats, nil
+}
+
+// groupAt groups the pending finest cohorts by their ancestor at level, in
+// order of first member (pending is in cohort-id order): deterministic.
+func groupAt(spec cohorts.Spec, level int, finest []cohorts.Partial, noisy []int64, pending []int) []*group {
+	byKey := map[cohorts.Key]*group{}
+	var groups []*group
+	for _, i := range pending {
+		k := spec.Ancestor(finest[i].Key, level)
+		g := byKey[k]
+		if g == nil {
+			g = &group{key: k}
+			byKey[k] = g
+			groups = append(groups, g)
+		}
+		g.members = append(g.members, i)
+		g.noisyUsers += noisy[i]
+	}
+	return groups
+}
+
+// publishGroup sums the members' values and noises them as the row's.
+func publishGroup(noise Noise, scope privacy.Scope, window cohorts.Window, level int, g *group, finest []cohorts.Partial) Row {
+	nf := cohorts.NumFeaturesV1()
+	sums := make([]uint64, nf)
+	for _, i := range g.members {
+		for s, v := range finest[i].Values {
+			sums[s] += v
+		}
+	}
+	id := g.key.ID()
+	features := make([]float32, nf)
+	for s, v := range sums {
+		if noise.Enabled() {
+			v = privacy.AddClamped(v, noise.Noiser.Noise(scope, id, s, noise.Budget.Scale(s)))
+		}
+		features[s] = float32(v)
+	}
+	return Row{
+		Window: window, Key: g.key, ID: id, Level: level,
+		Users: uint64(g.noisyUsers), Features: features, Covers: len(g.members),
+	}
+}
