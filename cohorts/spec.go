@@ -51,13 +51,15 @@ type Spec struct {
 // a new ε is a new release.
 type Privacy struct {
 	// Epsilon is the budget one release of a window spends, split among
-	// the values of a published row (cohorts/privacy.Split). Default 1;
-	// at most 100. Smaller is more private and noisier.
+	// the users counts of each generalization level and the values of a
+	// published row (cohorts/privacy.Split). Default 4; at most 100.
+	// Smaller is more private and noisier; with k = 50, 4 keeps the δ
+	// below 10^-8 (see Delta), while 1 would need δ ≈ 0.02.
 	Epsilon float64 `yaml:"epsilon"`
 	// Delta is the probability allowed for what ε does not cover: a cohort
 	// far below k reaching the k threshold by its noise. It must be at
 	// least that probability (cohorts/privacy.ThresholdDelta, checked when
-	// publishing starts). Default 1e-5; less than 0.01.
+	// publishing starts). Default 1e-6; less than 0.01.
 	Delta float64 `yaml:"delta"`
 }
 
@@ -79,8 +81,8 @@ const (
 	DefaultWindow      = time.Hour
 	DefaultEvents      = 100
 	DefaultCallSeconds = 3600
-	DefaultEpsilon     = 1.0
-	DefaultDelta       = 1e-5
+	DefaultEpsilon     = 4.0
+	DefaultDelta       = 1e-6
 )
 
 // DefaultSpec returns the spec that an empty YAML document gives.

@@ -216,7 +216,7 @@ version: 1
 		"defaults left out": "allowed_lateness: 5m\n",
 		"defaults as zero":  "version: 0\nk: 0\nwindow: 0s\nallowed_lateness: 5m\nbounds: {events: 0}\n",
 		"quoted scalars":    `{"k": 50, "window": "1h", "allowed_lateness": "5m"}`,
-		"privacy defaults":  "allowed_lateness: 5m\nprivacy: {epsilon: 1, delta: 0.00001}\n",
+		"privacy defaults":  "allowed_lateness: 5m\nprivacy: {epsilon: 4, delta: 0.000001}\n",
 	}
 	for name, y := range same {
 		if got := mustParseSpec(t, y).Hash(); got != base {
@@ -239,7 +239,7 @@ version: 1
 		"bounds.events":    "bounds: {events: 101}\nallowed_lateness: 5m\n",
 		"bounds.call":      "bounds: {call_seconds: 3599}\nallowed_lateness: 5m\n",
 		"privacy.epsilon":  "privacy: {epsilon: 0.5}\nallowed_lateness: 5m\n",
-		"privacy.delta":    "privacy: {delta: 1e-6}\nallowed_lateness: 5m\n",
+		"privacy.delta":    "privacy: {delta: 1e-7}\nallowed_lateness: 5m\n",
 	}
 	seen := map[string]string{base: "example"}
 	for name, y := range changes {

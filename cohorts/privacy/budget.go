@@ -8,13 +8,13 @@ import (
 	"github.com/cohortline/cohortline/cohorts"
 )
 
-// UsersShare is the part of each window's ε spent on the users count. The
-// users count decides k-anonymity (a row is published only if its noisy
-// count reaches k) and the δ of that threshold (ThresholdDelta), so it
-// gets a fixed, larger share than any other block; the rest is split
-// equally among the other blocks. A quarter is exact in binary, so
-// ε·UsersShare is exact too.
-const UsersShare = 0.25
+// UsersShare is the part of each window's ε spent on the users counts. The
+// users counts decide k-anonymity (a group is published only if its noisy
+// count reaches k) at every generalization level, and the δ of those
+// thresholds (ThresholdDelta), so they get a fixed, larger share than any
+// other block; the rest is split equally among the other blocks. A half is
+// exact in binary, so ε·UsersShare is exact too.
+const UsersShare = 0.5
 
 // Block is a set of slots of a published row whose noise shares one part
 // of the budget (sequential composition: the blocks' ε add up to the
@@ -41,8 +41,12 @@ type Block struct {
 type Budget struct {
 	Epsilon float64 // per window, over all blocks
 	Blocks  []Block // users first, then feature blocks in slot order
-	scales  []Scale // by feature slot
-	users   Scale
+	// Levels is how many users counts one user can be in: one per level of
+	// the generalization chain, len(Spec.Generalize)+1 (publish.Release
+	// noises the groups of each level afresh). It is the users block's Δ.
+	Levels int
+	scales []Scale // by feature slot
+	users  Scale
 }
 
 // Split divides the per-window budget epsilon among the blocks of feature
@@ -65,7 +69,12 @@ func Split(spec cohorts.Spec, epsilon float64) (Budget, error) {
 		return Budget{}, fmt.Errorf("privacy budget: %w", err)
 	}
 	blocks := []Block{
-		{Name: "users", Slots: []int{SlotUsers}, Sensitivity: 1},
+		// One count per chain level: publish.Release judges a user's group
+		// at each level until one is published, each time with fresh
+		// noise (adaptive composition; a sum of noisy counts instead would
+		// let a lone user's cohort move a merged group by 1+Z, which no ε
+		// bounds).
+		{Name: "users", Slots: []int{SlotUsers}, Sensitivity: uint64(len(spec.Generalize) + 1)},
 	}
 	features := cohorts.FeatureSetV1()
 	index := map[string]int{}
@@ -90,7 +99,7 @@ func Split(spec cohorts.Spec, epsilon float64) (Budget, error) {
 	users := new(big.Rat).Mul(total, new(big.Rat).SetFloat64(UsersShare))
 	rest := new(big.Rat).Sub(total, users)
 	rest.Quo(rest, big.NewRat(int64(len(blocks)-1), 1))
-	b := Budget{Epsilon: epsilon, Blocks: blocks, scales: make([]Scale, len(features))}
+	b := Budget{Epsilon: epsilon, Blocks: blocks, Levels: len(spec.Generalize) + 1, scales: make([]Scale, len(features))}
 	for i := range blocks {
 		share := rest
 		if i == 0 {

@@ -22,6 +22,9 @@ func TestSplit(t *testing.T) {
 	small.Bounds = cohorts.Bounds{Events: 7, CallSeconds: 60}
 	huge := cohorts.DefaultSpec()
 	huge.Bounds = cohorts.Bounds{Events: 1 << 20, CallSeconds: 1 << 20}
+	twoDims := cohorts.DefaultSpec()
+	twoDims.Dimensions = []cohorts.Dimension{cohorts.DimCountry, cohorts.DimAge}
+	twoDims.Generalize = []cohorts.Dimension{cohorts.DimAge, cohorts.DimCountry}
 	for _, tt := range []struct {
 		name string
 		spec cohorts.Spec
@@ -29,17 +32,22 @@ func TestSplit(t *testing.T) {
 		want map[string]uint64
 	}{
 		{"default", cohorts.DefaultSpec(), map[string]uint64{
-			"users": 1, "reach": uint64(numReach),
+			"users": 5, "reach": uint64(numReach),
 			"sum.kind": 100, "sum.peer": 100, "sum.media": 100, "sum.category": 100,
 			"hist": 1, "sum.call_seconds": 3600,
 		}},
 		{"small bounds", small, map[string]uint64{
-			"users": 1, "reach": uint64(numReach),
+			"users": 5, "reach": uint64(numReach),
 			"sum.kind": 7, "sum.peer": 7, "sum.media": 7, "sum.category": 7,
 			"hist": 1, "sum.call_seconds": 60,
 		}},
+		{"two dimensions: three levels", twoDims, map[string]uint64{
+			"users": 3, "reach": uint64(numReach),
+			"sum.kind": 100, "sum.peer": 100, "sum.media": 100, "sum.category": 100,
+			"hist": 1, "sum.call_seconds": 3600,
+		}},
 		{"events bound above what the state applies", huge, map[string]uint64{
-			"users": 1, "reach": uint64(numReach),
+			"users": 5, "reach": uint64(numReach),
 			"sum.kind": cohorts.MaxEventsBound, "sum.peer": cohorts.MaxEventsBound, "sum.media": cohorts.MaxEventsBound, "sum.category": cohorts.MaxEventsBound,
 			"hist": 1, "sum.call_seconds": 1 << 20,
 		}},
@@ -72,6 +80,9 @@ func checkBudget(t *testing.T, b Budget, spec cohorts.Spec, eps float64, want ma
 	}
 	if !slices.Equal(got, names) {
 		t.Fatalf("blocks %v, want %v", got, names)
+	}
+	if b.Levels != len(spec.Generalize)+1 || uint64(b.Levels) != b.Blocks[0].Sensitivity {
+		t.Errorf("levels %d, users sensitivity %d; the spec has %d generalization levels", b.Levels, b.Blocks[0].Sensitivity, len(spec.Generalize)+1)
 	}
 
 	seen := map[int]string{}
@@ -150,8 +161,8 @@ func TestSplitErrors(t *testing.T) {
 		{"NaN epsilon", cohorts.DefaultSpec(), math.NaN(), "epsilon NaN, want"},
 		{"infinite epsilon", cohorts.DefaultSpec(), math.Inf(1), "epsilon +Inf, want"},
 		{"invalid spec", invalid, 1, "k: 1, want at least 2"},
-		{"noise too large", hugeCalls, 1e-5, "block sum.call_seconds: noise scale: epsilon 1.071e-06 over sensitivity 4294967295 is below 2^-40"},
-		{"no noise", cohorts.DefaultSpec(), 1e8, "block users: noise scale: epsilon 2.5e+07 over sensitivity 1 is above 2^20"},
+		{"noise too large", hugeCalls, 1e-5, "block sum.call_seconds: noise scale: epsilon 7.143e-07 over sensitivity 4294967295 is below 2^-40"},
+		{"no noise", cohorts.DefaultSpec(), 1e8, "block users: noise scale: epsilon 5e+07 over sensitivity 5 is above 2^20"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Split(tt.spec, tt.eps)

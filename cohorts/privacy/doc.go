@@ -14,15 +14,15 @@
 //
 // # Budget split
 //
-// Split gives the users count UsersShare (25%) of ε, because it alone
-// decides k-anonymity and the threshold's δ, and the rest equally to the
+// Split gives the users counts UsersShare (50%) of ε, because they alone
+// decide k-anonymity and the thresholds' δ, and the rest equally to the
 // other blocks. A block's L1 sensitivity Δ is the most one user can change
 // all its slots together (feature set v1, cohorts.Feature.MaxPerUser and
 // Feature.Group; E is the events bound, C the call-seconds bound, R the
 // number of reach slots):
 //
 //	block             slots                              Δ
-//	users             Partial.Users                      1
+//	users             the users count at each chain level  L+1 (L = len(Spec.Generalize))
 //	reach             every reach slot                   R   (a user can reach them all)
 //	sum.kind          event sums by kind                 E   (an event adds to one slot per group)
 //	sum.peer          event sums by peer                 E
@@ -92,18 +92,26 @@
 //
 // # Threshold
 //
-// A row is published only when its noisy users count reaches k. A cohort
-// of one user reaches it with probability P(Z ≥ k-1) = a^(k-1)/(1+a)
-// (ThresholdDelta); without that user the row would not exist, so no ε
-// covers that event: it is the δ of the rows' (ε, δ) guarantee, and
-// CheckDelta refuses a configured δ below it. With ε = 1 per window
-// (users 0.25) and k = 50, δ ≈ 2.7·10^-6.
+// publish.Release judges groups level by level along the generalization
+// chain: at each of the L+1 levels, the groups of the cohorts not yet
+// published get a fresh noisy users count, and a group is published when
+// that count reaches k. A user is in one group per level at most, and
+// which groups exist at a level depends only on earlier levels' released
+// decisions, so the L+1 counts compose adaptively: the users block has
+// Δ = L+1. (Summing the finest cohorts' noisy counts instead would spend
+// nothing per level, but a lone user's cohort would then move a merged
+// group's sum by 1+Z, which no ε bounds.)
 //
-// # Not decided here
+// A group that exists only because of one user reaches k with probability
+// P(Z ≥ k-1) = a^(k-1)/(1+a) (ThresholdDelta); no ε covers that event, so
+// it is the δ of the rows' (ε, δ) guarantee: L+1 times that per release
+// (ReleaseDelta), and CheckDelta refuses a configured δ below it. With
+// ε = 4 per window (users 2, 0.4 per level) and k = 50, δ ≈ 9.2·10^-9;
+// with ε = 1 it would be ≈ 0.02.
+//
+// # Across releases
 //
 // The caller owns the accounting across releases: a window republished
-// with changed inputs, and a cohort whose users count is noised at more
-// than one generalization level before it is published or suppressed,
-// each spend the users block again. The privacy ledger records what was
-// spent.
+// with changed inputs spends the budget again; the privacy ledger records
+// what was spent.
 package privacy

@@ -24,17 +24,23 @@ func ThresholdDelta(epsUsers float64, k int) float64 {
 	return math.Exp(-g*float64(k-1)) / (1 + math.Exp(-g))
 }
 
+// ReleaseDelta is the δ of one release under budget b with threshold k:
+// at each of the b.Levels chain levels, a group that exists only because
+// of one user passes the threshold with probability ThresholdDelta of that
+// level's users-count noise; those events add up.
+func ReleaseDelta(b *Budget, k int) float64 {
+	return float64(b.Levels) * ThresholdDelta(b.users.Gamma(), k)
+}
+
 // CheckDelta reports whether a configured δ (in (0, 1)) covers the k
-// threshold under the per-window budget epsilon, of which UsersShare
-// goes to the users count: δ must be at least ThresholdDelta.
-func CheckDelta(delta, epsilon float64, k int) error {
+// thresholds of a release under budget b: δ must be at least ReleaseDelta.
+func CheckDelta(delta float64, b *Budget, k int) error {
 	if !(delta > 0 && delta < 1) {
 		return fmt.Errorf("privacy: delta %g, want a probability in (0, 1)", delta)
 	}
-	epsUsers := epsilon * UsersShare
-	if need := ThresholdDelta(epsUsers, k); delta < need {
-		return fmt.Errorf("privacy: delta %g is below %.3g, the probability that a cohort of one user passes the k=%d threshold when the users count gets epsilon %g (%g%% of epsilon %g per window): raise delta, epsilon or k",
-			delta, need, k, epsUsers, UsersShare*100, epsilon)
+	if need := ReleaseDelta(b, k); delta < need {
+		return fmt.Errorf("privacy: delta %g is below %.3g, the probability that a group of one user passes the k=%d threshold at one of %d generalization levels when each users count gets epsilon %.3g (%g%% of epsilon %g per window, over %d levels): raise epsilon, k or delta",
+			delta, need, k, b.Levels, b.users.Gamma(), UsersShare*100, b.Epsilon, b.Levels)
 	}
 	return nil
 }

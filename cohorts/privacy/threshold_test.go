@@ -1,6 +1,8 @@
 package privacy
 
 import (
+	"github.com/cohortline/cohortline/cohorts"
+
 	"fmt"
 	"math"
 	"strings"
@@ -43,29 +45,32 @@ func TestThresholdDelta(t *testing.T) {
 }
 
 func TestCheckDelta(t *testing.T) {
-	// ε = 1 per window gives the users count 0.25; with k = 50 that is
-	// δ = e^-12.25/(1+e^-0.25) ≈ 2.7·10^-6.
-	need := ThresholdDelta(0.25, 50)
-	if math.Abs(need-2.7e-6) > 0.05e-6 {
-		t.Fatalf("ThresholdDelta(0.25, 50) = %g, want ≈ 2.7e-06", need)
+	// ε = 1 per window gives the users counts 0.5 over 5 levels: 0.1 per
+	// count; with k = 50 that is 5·e^-4.9/(1+e^-0.1) ≈ 0.0195.
+	b1 := mustSplit(t, cohorts.DefaultSpec(), 1)
+	need := ReleaseDelta(&b1, 50)
+	if want := 5 * math.Exp(-4.9) / (1 + math.Exp(-0.1)); math.Abs(need-want) > 1e-3*want {
+		t.Fatalf("ReleaseDelta(ε=1, k=50) = %g, want ≈ %g", need, want)
 	}
+	b4 := mustSplit(t, cohorts.DefaultSpec(), 4) // 0.4 per count: ≈ 9.2e-9
 	for _, tt := range []struct {
-		delta, eps float64
-		k          int
-		want       string // "" for no error
+		delta float64
+		b     *Budget
+		k     int
+		want  string // "" for no error
 	}{
-		{1e-5, 1, 50, ""},
-		{need, 1, 50, ""},
-		{1e-9, 1, 50, "delta 1e-09 is below 2.69e-06, the probability that a cohort of one user passes the k=50 threshold when the users count gets epsilon 0.25 (25% of epsilon 1 per window)"},
-		{1e-9, 1, 100, ""},
-		{1e-9, 4, 50, ""},
-		{0, 1, 50, "delta 0, want a probability in (0, 1)"},
-		{1, 1, 50, "delta 1, want"},
-		{math.NaN(), 1, 50, "delta NaN, want"},
-		{0.5, 0, 50, "is below 1"},
+		{0.05, &b1, 50, ""},
+		{need, &b1, 50, ""},
+		{1e-5, &b1, 50, "delta 1e-05 is below 0.0195, the probability that a group of one user passes the k=50 threshold at one of 5 generalization levels when each users count gets epsilon 0.1 (50% of epsilon 1 per window, over 5 levels)"},
+		{1e-5, &b1, 200, ""},
+		{1e-6, &b4, 50, ""},
+		{1e-9, &b4, 50, "below 9.2"},
+		{0, &b4, 50, "delta 0, want a probability in (0, 1)"},
+		{1, &b4, 50, "delta 1, want"},
+		{math.NaN(), &b4, 50, "delta NaN, want"},
 	} {
-		t.Run(fmt.Sprintf("delta=%g,eps=%g,k=%d", tt.delta, tt.eps, tt.k), func(t *testing.T) {
-			err := CheckDelta(tt.delta, tt.eps, tt.k)
+		t.Run(fmt.Sprintf("delta=%g,eps=%g,k=%d", tt.delta, tt.b.Epsilon, tt.k), func(t *testing.T) {
+			err := CheckDelta(tt.delta, tt.b, tt.k)
 			switch {
 			case tt.want == "" && err != nil:
 				t.Errorf("err = %v", err)
@@ -74,4 +79,13 @@ func TestCheckDelta(t *testing.T) {
 			}
 		})
 	}
+}
+
+func mustSplit(t *testing.T, spec cohorts.Spec, eps float64) Budget {
+	t.Helper()
+	b, err := Split(spec, eps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }

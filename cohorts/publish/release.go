@@ -30,8 +30,9 @@ type Row struct {
 	// Level is the chain level (cohorts.Spec.Ancestor): 0 for a finest
 	// cohort, i when the first i dimensions of Spec.Generalize are "*".
 	Level int
-	// Users is the noisy distinct-user count that passed the k threshold,
-	// the sum of the noisy counts of the finest cohorts it covers.
+	// Users is the noisy distinct-user count that passed the k threshold:
+	// the true count of the finest cohorts it covers plus the noise of
+	// this row's level.
 	Users uint64
 	// Features are the noisy values of feature set v1, clamped at 0.
 	Features []float32
@@ -91,22 +92,22 @@ func sortPartials(ps []cohorts.Partial) {
 // current chain level.
 type group struct {
 	key        cohorts.Key
-	members    []int // indexes into the finest partials
-	noisyUsers int64 // sum of the members' noisy counts
+	members    []int  // indexes into the finest partials
+	users      uint64 // true distinct users of the members
+	noisyUsers int64  // users plus this level's noise
 }
 
 // Release protects and generalizes the finest partials of one window
 // (summed over partitions, each cohort once) into published rows:
 //
-//  1. every finest cohort gets a noisy users count, once (the users block
-//     of the budget; a user is in one finest cohort, so the counts compose
-//     in parallel);
-//  2. at chain level 0, 1, …, len(Spec.Generalize), the cohorts not yet
-//     published are grouped by their ancestor key at that level; a group
-//     whose summed noisy count reaches k is published as one row; the rest
-//     go up one level. A sum of noisy counts is post-processing: judging a
-//     group at a higher level spends no more budget;
-//  3. what is still below k as the all-"*" cohort is suppressed.
+//  1. at chain level 0, 1, …, len(Spec.Generalize), the finest cohorts not
+//     yet published are grouped by their ancestor key at that level, and
+//     each group gets a noisy users count, fresh at each level (seeded by
+//     the group's cohort id, which differs across levels); a group whose
+//     noisy count reaches k is published as one row, the rest go up one
+//     level. A user is in one group per level, so the users block of the
+//     budget pays for one count per level (cohorts/privacy, "Threshold");
+//  2. what is still below k as the all-"*" cohort is suppressed.
 //
 // So every user is in at most one row (the rows partition the published
 // users), no row has a noisy count below k, and a row's features are its
@@ -118,17 +119,12 @@ func Release(spec cohorts.Spec, noise Noise, scope privacy.Scope, window cohorts
 	finest := slices.Clone(partials)
 	sortPartials(finest)
 	nf := cohorts.NumFeaturesV1()
-	noisy := make([]int64, len(finest))
-	for i, p := range finest {
+	for _, p := range finest {
 		if p.Key.Level() != 0 {
 			return nil, Stats{}, fmt.Errorf("release of %s: cohort %s is generalized; partials hold finest cohorts only", window, p.Key)
 		}
 		if len(p.Values) != nf {
 			return nil, Stats{}, fmt.Errorf("release of %s: cohort %s has %d values, feature set v1 has %d", window, p.Key, len(p.Values), nf)
-		}
-		noisy[i] = int64(p.Users)
-		if noise.Enabled() {
-			noisy[i] += noise.Noiser.Noise(scope, p.ID, privacy.SlotUsers, noise.Budget.Scale(privacy.SlotUsers))
 		}
 	}
 
@@ -141,7 +137,11 @@ func Release(spec cohorts.Spec, noise Noise, scope privacy.Scope, window cohorts
 	top := len(spec.Generalize)
 	for level := 0; level <= top && len(pending) > 0; level++ {
 		var next []int
-		for _, g := range groupAt(spec, level, finest, noisy, pending) {
+		for _, g := range groupAt(spec, level, finest, pending) {
+			g.noisyUsers = int64(g.users)
+			if noise.Enabled() {
+				g.noisyUsers += noise.Noiser.Noise(scope, g.key.ID(), privacy.SlotUsers, noise.Budget.Scale(privacy.SlotUsers))
+			}
 			if g.noisyUsers < int64(spec.K) {
 				next = append(next, g.members...)
 				continue
@@ -169,7 +169,7 @@ func Release(spec cohorts.Spec, noise Noise, scope privacy.Scope, window cohorts
 
 // groupAt groups the pending finest cohorts by their ancestor at level, in
 // order of first member (pending is in cohort-id order): deterministic.
-func groupAt(spec cohorts.Spec, level int, finest []cohorts.Partial, noisy []int64, pending []int) []*group {
+func groupAt(spec cohorts.Spec, level int, finest []cohorts.Partial, pending []int) []*group {
 	byKey := map[cohorts.Key]*group{}
 	var groups []*group
 	for _, i := range pending {
@@ -181,7 +181,7 @@ func groupAt(spec cohorts.Spec, level int, finest []cohorts.Partial, noisy []int
 			groups = append(groups, g)
 		}
 		g.members = append(g.members, i)
-		g.noisyUsers += noisy[i]
+		g.users += finest[i].Users
 	}
 	return groups
 }
