@@ -198,6 +198,9 @@ kafka_export() {
 }
 
 # Keeps the downloaded jars (libs/) and the Maven repository.
+# Nothing of a running broker changes without a restart.
+kafka_refresh() { :; }
+
 kafka_purge() {
 	[[ -d $KAFKA_DIR ]] || return 0
 	find "$KAFKA_DIR" -mindepth 1 -maxdepth 1 ! -name libs -exec rm -rf {} +
