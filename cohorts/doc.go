@@ -23,7 +23,9 @@
 // are excluded from every cohort.
 //
 // In memory a cohort is a Key, 64 bits, comparable, built from an event
-// without allocating. Key.ID is the published cohort_id: ClickHouse's
+// without allocating (KeyOf), or from a person's attributes with the
+// decoder's checks (KeyFromAttributes: how a targeter finds its users'
+// cohort). Key.ID is the published cohort_id: ClickHouse's
 // cityHash64 of the key string, so that a targeter can compute it in SQL,
 // fixed forever by testdata/cohort_ids.golden.
 //

@@ -59,13 +59,8 @@ func loadConfig(path string, getenv func(string) string) (*config, error) {
 }
 
 func parseConfig(data []byte, getenv func(string) string) (*config, error) {
-	f := fileConfig{HTTP: httpConfig{Listen: defaultHTTPListen}} // absent keys keep their defaults
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&f); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, errors.New("empty file")
-		}
+	f, err := decodeConfig(data)
+	if err != nil {
 		return nil, err
 	}
 	cfg := &config{file: f}
@@ -78,22 +73,11 @@ func parseConfig(data []byte, getenv func(string) string) (*config, error) {
 	if err := cfg.file.Kafka.Validate(); err != nil {
 		return nil, err
 	}
-	if f.Cohorts.Kind == 0 {
-		cfg.spec = cohorts.DefaultSpec()
-	} else {
-		specYAML, err := yaml.Marshal(&f.Cohorts)
-		if err != nil {
-			return nil, fmt.Errorf("cohorts: %w", err)
-		}
-		if cfg.spec, err = cohorts.ParseSpec(specYAML); err != nil {
-			return nil, fmt.Errorf("cohorts: %w", err)
-		}
+	if cfg.spec, err = specOf(&f.Cohorts); err != nil {
+		return nil, err
 	}
-	if pw := getenv(envClickHousePassword); pw != "" {
-		cfg.file.ClickHouse.Password = pw
-	}
-	if err := cfg.file.ClickHouse.Validate(); err != nil {
-		return nil, fmt.Errorf("clickhouse: %w", err)
+	if err := clickHouseOf(&cfg.file.ClickHouse, getenv); err != nil {
+		return nil, err
 	}
 	if err := cfg.file.HTTP.Validate(); err != nil {
 		return nil, err
@@ -110,4 +94,47 @@ func parseConfig(data []byte, getenv func(string) string) (*config, error) {
 	}
 	cfg.secret = []byte(secret)
 	return cfg, nil
+}
+
+// decodeConfig decodes a config file strictly; absent keys keep their
+// defaults. Nothing is validated yet.
+func decodeConfig(data []byte) (fileConfig, error) {
+	f := fileConfig{HTTP: httpConfig{Listen: defaultHTTPListen}}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil {
+		if errors.Is(err, io.EOF) {
+			return fileConfig{}, errors.New("empty file")
+		}
+		return fileConfig{}, err
+	}
+	return f, nil
+}
+
+// specOf parses the cohorts section: the default spec when it is absent.
+func specOf(n *yaml.Node) (cohorts.Spec, error) {
+	if n.Kind == 0 {
+		return cohorts.DefaultSpec(), nil
+	}
+	specYAML, err := yaml.Marshal(n)
+	if err != nil {
+		return cohorts.Spec{}, fmt.Errorf("cohorts: %w", err)
+	}
+	spec, err := cohorts.ParseSpec(specYAML)
+	if err != nil {
+		return cohorts.Spec{}, fmt.Errorf("cohorts: %w", err)
+	}
+	return spec, nil
+}
+
+// clickHouseOf sets the password from the environment, which wins over
+// the file, and validates the clickhouse section.
+func clickHouseOf(c *clickhouse.Config, getenv func(string) string) error {
+	if pw := getenv(envClickHousePassword); pw != "" {
+		c.Password = pw
+	}
+	if err := c.Validate(); err != nil {
+		return fmt.Errorf("clickhouse: %w", err)
+	}
+	return nil
 }

@@ -82,6 +82,7 @@ k-anonymity, differential privacy) and writes cohort enrichments to ClickHouse.`
 		newGenCmd(),
 		newMigrateCmd(),
 		newRunCmd(),
+		newLookupCmd(),
 	)
 	return root
 }

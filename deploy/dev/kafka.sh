@@ -197,6 +197,9 @@ kafka_export() {
 	echo "export COHORTLINE_KAFKA=127.0.0.1:${port:-$KAFKA_PORT}"
 }
 
+# Nothing of a running broker changes without a restart.
+kafka_refresh() { :; }
+
 # Keeps the downloaded jars (libs/) and the Maven repository.
 kafka_purge() {
 	[[ -d $KAFKA_DIR ]] || return 0

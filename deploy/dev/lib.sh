@@ -2,8 +2,8 @@
 # Shared by deploy/dev/up, down and status; sourced, never run. Holds the
 # settings and the process helpers. The steps of each service live in
 # clickhouse.sh and kafka.sh beside this file, behind the same few function
-# names: <service>_preflight, _prepare, _start, _ready, _stop_timeout, _ports,
-# _describe, _export, _purge.
+# names: <service>_preflight, _prepare, _start, _refresh, _ready,
+# _stop_timeout, _ports, _describe, _export, _purge.
 
 PROG="deploy/dev/${0##*/}"
 DEV_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -19,6 +19,9 @@ CLICKHOUSE_PORT=${COHORTLINE_CLICKHOUSE_PORT:-19000}
 CLICKHOUSE_HTTP_PORT=${COHORTLINE_CLICKHOUSE_HTTP_PORT:-18123}
 KAFKA_PORT=${COHORTLINE_KAFKA_PORT:-19092}
 KAFKA_CONTROLLER_PORT=${COHORTLINE_KAFKA_CONTROLLER_PORT:-19093}
+# The published database that ClickHouse's targeter account may read: the
+# --published-database (published_database) that cohortline migrates.
+PUBLISHED_DATABASE=${COHORTLINE_PUBLISHED_DATABASE:-cohortline_published}
 
 # Start order; down stops in the reverse order.
 ALL_SERVICES=(clickhouse kafka)
@@ -52,6 +55,9 @@ check_settings() {
 			die "$var=$port is not a TCP port number (1-65535)"
 		fi
 	done
+	# It goes into users.xml: a plain identifier, as cohortline requires.
+	[[ $PUBLISHED_DATABASE =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] ||
+		die "COHORTLINE_PUBLISHED_DATABASE=$PUBLISHED_DATABASE is not a database name (letters, digits and _, not starting with a digit)"
 	local -A seen=()
 	for port in "$CLICKHOUSE_PORT" "$CLICKHOUSE_HTTP_PORT" "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
 		[[ -z ${seen[$port]:-} ]] || die "port $port is configured twice; give each COHORTLINE_*_PORT its own port"

@@ -36,3 +36,34 @@ func require(t testing.TB, variable, server string) string {
 	t.Skipf("%s is not set; run `make test`, or `eval \"$(deploy/dev/up)\"` first, for integration tests against a real %s", variable, server)
 	return ""
 }
+
+// The targeter's read-only account that deploy/dev/clickhouse.sh writes into
+// the dev server's users.xml: SELECT only (readonly=1), on the published
+// database and on the fixed databases below.
+const (
+	TargeterUser = "targeter"
+	// DevTargeterPassword is the account's password unless
+	// COHORTLINE_TARGETER_PASSWORD gave deploy/dev/up another. It is public:
+	// dev servers only.
+	DevTargeterPassword = "targeter-dev-only"
+)
+
+// The published databases the dev targeter account may read besides
+// cohortline_published, one per test package that logs in as the
+// targeter: ClickHouse 18.16 grants databases by exact name, and every
+// other test uses a database with a unique name. A test using one drops
+// and recreates it, so tests sharing one must not run in parallel.
+const (
+	TargeterDatabaseSinks = "itp_targeter_sinks" // sinks/clickhouse
+	TargeterDatabaseCLI   = "itp_targeter_cli"   // cmd/cohortline
+)
+
+// TargeterPassword returns the dev targeter account's password: the
+// COHORTLINE_TARGETER_PASSWORD that deploy/dev/up was given, which the
+// test must see too, or DevTargeterPassword.
+func TargeterPassword() string {
+	if pw := os.Getenv("COHORTLINE_TARGETER_PASSWORD"); pw != "" {
+		return pw
+	}
+	return DevTargeterPassword
+}

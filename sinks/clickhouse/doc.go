@@ -11,6 +11,12 @@
 // LastProgress reads a partition's newest flush back for resuming.
 // DropPartitionsBefore is retention.
 //
+// Published rows: WriteEnrichment and WriteFeatureDictionary write
+// cohort_enrichment and feature_dictionary; ReadEnrichment (a cohort's
+// newest window, or a given one) and FeatureDictionary read them back
+// with SELECTs on the published database only, so that the targeter's
+// read-only account can run them (cohortline lookup does).
+//
 // # Exactly-once effect
 //
 // Writes are idempotent rather than transactional: ClickHouse 18.16 has no

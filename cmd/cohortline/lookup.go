@@ -1,0 +1,259 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cohortline/cohortline/cohorts"
+	"github.com/cohortline/cohortline/schemas"
+	"github.com/cohortline/cohortline/sinks/clickhouse"
+)
+
+// lookupFlags are the command line of `lookup`.
+type lookupFlags struct {
+	attrs      map[cohorts.Dimension]*string // --country, --lang, --age, --platform
+	window     string
+	configPath string
+	addr       string
+	database   string // --published-database
+	user       string
+	json       bool
+}
+
+// lookupRequest is a checked lookup: what to look up, and where.
+type lookupRequest struct {
+	spec   cohorts.Spec
+	finest cohorts.Key
+	window time.Time // zero: the newest window of each cohort
+	ch     clickhouse.Config
+}
+
+func newLookupCmd() *cobra.Command {
+	cmd, _ := lookupCommand()
+	return cmd
+}
+
+// lookupCommand returns the command and the flags it parses into.
+func lookupCommand() (*cobra.Command, *lookupFlags) {
+	f := &lookupFlags{attrs: map[cohorts.Dimension]*string{}}
+	cmd := &cobra.Command{
+		Use:   "lookup --country CC --lang ll --age BAND --platform P [flags]",
+		Short: "Show the published cohort of a person's attributes: the targeter's view",
+		Long: `Lookup finds what the targeter would read for someone with the given
+attributes. It builds their finest cohort key from the cohort spec (the
+cohorts section of --config, else the default spec: country, lang, age,
+platform), then reads, in one query, that cohort and each generalization of
+it along the spec's generalize order from cohort_enrichment, and shows the
+most specific one published: its window, key, id, level, users and every
+feature by name (from feature_dictionary), with per_user = value / users
+(the share of the cohort's users for "users" features, a mean per user for
+events and seconds).
+
+Without --window it reads each cohort's newest window (what
+cohort_enrichment_latest shows); with --window, the window that starts then,
+newest publish first. Values are noised (differential privacy) and every
+row covers at least k users.
+
+Every flag a spec dimension needs is required, and a flag of a dimension the
+spec lacks is an error. Values are spelled as in the event contract: country
+ISO 3166-1 alpha-2 upper case, lang ISO 639-1 lower case, age one of 18-24,
+25-34, 35-44, 45-54, 55-64, 65+, unknown, platform one of android, ios, web,
+desktop.
+
+It only reads the published database, so it works with the targeter's
+read-only account: --user targeter, with the password in
+` + envClickHousePassword + `.
+
+Exit status: 0 found, 1 no published cohort covers the attributes (or
+ClickHouse failed), 2 bad flags or configuration.`,
+		Example: `  cohortline lookup --country BR --lang pt --age 25-34 --platform android
+  COHORTLINE_CLICKHOUSE_PASSWORD=… cohortline lookup --user targeter \
+      --country BR --lang pt --age 25-34 --platform android --window 2026-11-01T10:00:00Z --json`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			req, err := f.request(cmd, os.Getenv)
+			if err != nil {
+				return err
+			}
+			return runLookup(cmd, req, f.json)
+		},
+	}
+	fs := cmd.Flags()
+	for _, d := range []cohorts.Dimension{cohorts.DimCountry, cohorts.DimLang, cohorts.DimAge, cohorts.DimPlatform} {
+		f.attrs[d] = fs.String(string(d), "", "the person's "+string(d)+", if the cohort spec has that dimension")
+	}
+	fs.StringVar(&f.window, "window", "", "start of the window to read, RFC 3339 (2026-11-01T10:00:00Z); default: each cohort's newest")
+	fs.StringVar(&f.configPath, "config", "", "YAML config file: its cohorts and clickhouse sections are used, nothing else")
+	fs.StringVar(&f.addr, "clickhouse", "", "ClickHouse native-protocol address host:port, or several separated by commas (default: the config's, else $"+envClickHouse+", else "+clickhouse.DefaultAddr+")")
+	fs.StringVar(&f.database, "published-database", "", "database of the published tables (default: the config's, else cohortline_published)")
+	fs.StringVar(&f.user, "user", "", "ClickHouse user, e.g. targeter (default: the config's, else default); the password comes from $"+envClickHousePassword)
+	fs.BoolVar(&f.json, "json", false, "print one JSON object instead of text")
+	return cmd, f
+}
+
+// request checks the flags and the config file; every error is a usage
+// error (exit 2).
+func (f *lookupFlags) request(cmd *cobra.Command, getenv func(string) string) (lookupRequest, error) {
+	var req lookupRequest
+	spec, ch, err := f.config(getenv)
+	if err != nil {
+		return req, err
+	}
+	req.spec = spec
+	changed := cmd.Flags().Changed
+	if changed("clickhouse") {
+		ch.Addr = strings.Split(f.addr, ",")
+	} else if len(ch.Addr) == 0 && getenv(envClickHouse) != "" {
+		ch.Addr = strings.Split(getenv(envClickHouse), ",")
+	}
+	if changed("published-database") {
+		ch.PublishedDatabase = f.database
+	}
+	if changed("user") {
+		ch.Username = f.user
+	}
+	if err := clickHouseOf(&ch, getenv); err != nil {
+		return req, usageErrorf("lookup: %v", err)
+	}
+	req.ch = ch
+
+	attrs := map[cohorts.Dimension]string{}
+	for d, v := range f.attrs {
+		if changed(string(d)) {
+			attrs[d] = *v
+		}
+	}
+	if req.finest, err = cohorts.KeyFromAttributes(spec, attrs); err != nil {
+		return req, usageErrorf("lookup: %v", err)
+	}
+	if changed("window") {
+		if req.window, err = parseWindowStart(f.window, spec.Window); err != nil {
+			return req, usageErrorf("lookup: --window: %v", err)
+		}
+	}
+	return req, nil
+}
+
+// config returns the spec and the ClickHouse settings of --config, or the
+// defaults. Only those two sections are checked: lookup needs neither
+// Kafka nor the secret.
+func (f *lookupFlags) config(getenv func(string) string) (cohorts.Spec, clickhouse.Config, error) {
+	if f.configPath == "" {
+		return cohorts.DefaultSpec(), clickhouse.Config{}, nil
+	}
+	data, err := os.ReadFile(f.configPath)
+	if err != nil {
+		return cohorts.Spec{}, clickhouse.Config{}, usageErrorf("reading config: %w", err)
+	}
+	file, err := decodeConfig(data)
+	if err != nil {
+		return cohorts.Spec{}, clickhouse.Config{}, usageErrorf("config %s: %w", f.configPath, err)
+	}
+	spec, err := specOf(&file.Cohorts)
+	if err != nil {
+		return cohorts.Spec{}, clickhouse.Config{}, usageErrorf("config %s: %w", f.configPath, err)
+	}
+	return spec, file.ClickHouse, nil
+}
+
+// parseWindowStart parses an RFC 3339 time that must start a window of
+// the given size.
+func parseWindowStart(s string, size time.Duration) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is not an RFC 3339 time like 2026-11-01T10:00:00Z", s)
+	}
+	if w := cohorts.WindowOf(t.UnixMilli(), size); w.Start != t.UnixMilli() {
+		return time.Time{}, fmt.Errorf("%s does not start a window: windows of %s start at %s, %s …",
+			s, shortDuration(size), w, time.UnixMilli(w.End).UTC().Format(time.RFC3339))
+	}
+	return t.UTC(), nil
+}
+
+// shortDuration spells a window size as the spec does: "1h", "30m",
+// not "1h0m0s".
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = s[:len(s)-2]
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = s[:len(s)-2]
+	}
+	return s
+}
+
+// runLookup reads the candidates and prints the most specific one found.
+//
+// The context has no deadline on purpose: clickhouse-go turns a deadline
+// into a max_execution_time setting, which current ClickHouse refuses to a
+// readonly=1 account (18.16 ignores it); the targeter's profile bounds the
+// query's time instead.
+func runLookup(cmd *cobra.Command, req lookupRequest, asJSON bool) error {
+	ctx := cmd.Context()
+	var chain []cohorts.Key
+	ids := make([]uint64, 0, len(req.spec.Generalize)+1)
+	for _, k := range req.spec.Ancestors(req.finest) {
+		chain = append(chain, k)
+		ids = append(ids, k.ID())
+	}
+	client, err := clickhouse.Open(ctx, req.ch)
+	if err != nil {
+		return err // names the address
+	}
+	defer client.Close()
+	rows, err := client.ReadEnrichment(ctx, ids, req.window)
+	if err != nil {
+		return err
+	}
+	level, row, ok := mostSpecific(chain, rows)
+	if !ok {
+		where := "in any window"
+		if !req.window.IsZero() {
+			where = "in the window starting " + req.window.Format(time.RFC3339)
+		}
+		return fmt.Errorf("no published cohort covers %s %s: neither it nor any of its %d generalizations has a row in %s.cohort_enrichment",
+			req.finest, where, len(chain)-1, publishedDatabase(req.ch))
+	}
+	dict, err := client.FeatureDictionary(ctx, row.FeatureSet)
+	if err != nil {
+		return err
+	}
+	res := newLookupResult(req.finest, level, len(chain)-1, row, dict)
+	if len(dict) == 0 {
+		fmt.Fprintf(cmd.ErrOrStderr(), "cohortline: lookup: %s.feature_dictionary has no names for feature set %d; features are shown by index\n",
+			publishedDatabase(req.ch), row.FeatureSet)
+	}
+	if asJSON {
+		return res.writeJSON(cmd.OutOrStdout())
+	}
+	return res.writeText(cmd.OutOrStdout())
+}
+
+// mostSpecific returns the row of the lowest chain level. A row counts
+// only if its key is the candidate's: an id is a hash of the key, and a
+// row published under another spec (another dimension order) must not
+// pass for this one.
+func mostSpecific(chain []cohorts.Key, rows []clickhouse.EnrichmentRow) (int, clickhouse.EnrichmentRow, bool) {
+	byID := make(map[uint64]clickhouse.EnrichmentRow, len(rows))
+	for _, r := range rows {
+		byID[r.CohortID] = r
+	}
+	for level, k := range chain {
+		if r, ok := byID[k.ID()]; ok && r.CohortKey == k.String() {
+			return level, r, true
+		}
+	}
+	return 0, clickhouse.EnrichmentRow{}, false
+}
+
+func publishedDatabase(c clickhouse.Config) string {
+	if c.PublishedDatabase == "" {
+		return schemas.DefaultPublishedDatabase
+	}
+	return c.PublishedDatabase
+}

@@ -1,0 +1,32 @@
+-- The ad targeter's account on a ClickHouse with SQL access control
+-- (current releases; 18.16 has none: see "The targeter's account" in
+-- deploy/README.md for its users.xml). The account may read the published
+-- tables and view, and nothing else (DESIGN.md, privacy invariant 5).
+--
+-- Replace the password, the network and, if cohortline runs with another
+-- published_database, the database name. Run it as an administrator, e.g.
+--   clickhouse-client --multiquery < deploy/clickhouse/targeter.sql
+--
+-- Not run by cohortline's tests: CI has ClickHouse 18.16 only. The same
+-- rules are tested there through users.xml (sinks/clickhouse
+-- TestTargeterAccount).
+
+CREATE USER IF NOT EXISTS targeter
+    IDENTIFIED WITH sha256_password BY 'replace-me'
+    HOST IP '10.0.0.0/8'   -- the targeter's network, never ANY
+    -- readonly = 2, not 1: no writes and no DDL either way, but 1 also
+    -- refuses every setting a client sends, and clickhouse-go sends
+    -- max_execution_time whenever the query's context has a deadline.
+    -- Table functions (remote, url, file …) stay refused: they need
+    -- grants this account does not have.
+    SETTINGS readonly = 2;
+
+GRANT SELECT ON cohortline_published.cohort_enrichment TO targeter;
+GRANT SELECT ON cohortline_published.cohort_enrichment_latest TO targeter;
+GRANT SELECT ON cohortline_published.feature_dictionary TO targeter;
+
+-- Cluster mode (cohortline migrate --cluster): cohort_enrichment is a
+-- Distributed table over cohort_enrichment_local. When the cluster
+-- authenticates shards with <secret>, each shard checks the targeter's own
+-- grants, and the account also needs:
+--   GRANT SELECT ON cohortline_published.cohort_enrichment_local TO targeter;
