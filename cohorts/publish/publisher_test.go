@@ -1,0 +1,216 @@
+package publish
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cohortline/cohortline/cohorts"
+)
+
+// memStore is a Store in memory that records the order of writes.
+type memStore struct {
+	partials map[int64][]cohorts.Partial
+	ledger   []LedgerEntry
+	rows     map[int64][]Row // what readers see per window
+	writes   []string        // "ledger <window>" and "rows <window> replace=<bool>", in order
+	failRows bool
+}
+
+func newMemStore() *memStore {
+	return &memStore{partials: map[int64][]cohorts.Partial{}, rows: map[int64][]Row{}}
+}
+
+func (m *memStore) Partials(_ context.Context, _ cohorts.Spec, from, to time.Time) (map[int64][]cohorts.Partial, error) {
+	out := map[int64][]cohorts.Partial{}
+	for s, ps := range m.partials {
+		if s >= from.UnixMilli() && s < to.UnixMilli() {
+			out[s] = ps
+		}
+	}
+	return out, nil
+}
+
+func (m *memStore) Ledger(_ context.Context, from, to time.Time) ([]LedgerEntry, error) {
+	var out []LedgerEntry
+	for _, e := range m.ledger {
+		if e.Window.Start >= from.UnixMilli() && e.Window.Start < to.UnixMilli() {
+			out = append(out, e)
+		}
+	}
+	return out, nil
+}
+
+func (m *memStore) AppendLedger(_ context.Context, e LedgerEntry) error {
+	m.ledger = append(m.ledger, e)
+	m.writes = append(m.writes, "ledger "+e.Window.String())
+	return nil
+}
+
+func (m *memStore) PublishedCohorts(_ context.Context, w cohorts.Window) ([]uint64, error) {
+	var ids []uint64
+	for _, r := range m.rows[w.Start] {
+		ids = append(ids, r.ID)
+	}
+	return ids, nil
+}
+
+func (m *memStore) WriteRows(_ context.Context, w cohorts.Window, rows []Row, _ string, _ time.Time, replace bool) error {
+	if m.failRows {
+		return errors.New("clickhouse down")
+	}
+	m.writes = append(m.writes, fmt.Sprintf("rows %s replace=%t", w, replace))
+	if replace {
+		m.rows[w.Start] = rows
+		return nil
+	}
+	byID := map[uint64]int{}
+	for i, r := range m.rows[w.Start] {
+		byID[r.ID] = i
+	}
+	for _, r := range rows {
+		if i, ok := byID[r.ID]; ok {
+			m.rows[w.Start][i] = r
+		} else {
+			m.rows[w.Start] = append(m.rows[w.Start], r)
+		}
+	}
+	return nil
+}
+
+func testPublisher(t *testing.T, store Store, budget Budget) *Publisher {
+	t.Helper()
+	spec := cohorts.DefaultSpec()
+	p, err := NewPublisher(Config{Spec: spec, Noise: noiseFor(t, spec), Budget: budget, CodeVersion: "test",
+		Now: func() time.Time { return time.Unix(1_800_000_000, 0) }}, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+var day = time.UnixMilli(testWindow.Start).UTC().Truncate(24 * time.Hour)
+
+// TestPublisherLedgerAndBudget: every release writes its ledger entry
+// before its rows; a republish of identical partials spends nothing and
+// gives identical rows; changed partials spend again; a release over the
+// budget is refused and writes nothing.
+func TestPublisherLedgerAndBudget(t *testing.T) {
+	spec := cohorts.DefaultSpec()
+	store := newMemStore()
+	in := randomPartials(t, spec, 150, 3)
+	store.partials[testWindow.Start] = in
+	p := testPublisher(t, store, Budget{PerWindow: 2 * spec.Privacy.Epsilon})
+	ctx := t.Context()
+
+	first, err := p.PublishRange(ctx, day, day.Add(24*time.Hour))
+	if err != nil || len(first) != 1 {
+		t.Fatalf("first publish: %v, %d results", err, len(first))
+	}
+	e := first[0].Ledger
+	if e.Republish || e.EpsilonSpent != spec.Privacy.Epsilon || !e.Noise || e.Release != p.Release() ||
+		e.RowsPublished != first[0].Stats.Rows || e.SpecHash != spec.Hash() || len(e.InputDigest) != 64 {
+		t.Errorf("first ledger entry %+v", e)
+	}
+	if want := []string{"ledger " + testWindow.String(), "rows " + testWindow.String() + " replace=false"}; strings.Join(store.writes, ";") != strings.Join(want, ";") {
+		t.Errorf("writes %v, want %v (ledger first)", store.writes, want)
+	}
+	rows := append([]Row(nil), store.rows[testWindow.Start]...)
+
+	again, err := p.PublishRange(ctx, day, day.Add(24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := again[0].Ledger; !e.Republish || e.EpsilonSpent != 0 {
+		t.Errorf("identical republish: republish %t, spent %g; want true, 0", e.Republish, e.EpsilonSpent)
+	}
+	if got := store.rows[testWindow.Start]; fmt.Sprint(got) != fmt.Sprint(rows) {
+		t.Error("an identical republish changed the published rows")
+	}
+
+	// A straggler changes the partials: the second spend fits the budget
+	// (2ε), a third one does not.
+	for round := 1; round <= 2; round++ {
+		changed := append([]cohorts.Partial(nil), store.partials[testWindow.Start]...)
+		changed[0].Users++
+		store.partials[testWindow.Start] = changed
+		writes := len(store.writes)
+		res, err := p.PublishRange(ctx, day, day.Add(24*time.Hour))
+		if round == 1 {
+			if err != nil || res[0].Ledger.EpsilonSpent != spec.Privacy.Epsilon {
+				t.Fatalf("changed republish: %v %+v", err, res)
+			}
+			continue
+		}
+		if !errors.Is(err, ErrBudget) || !strings.Contains(err.Error(), "per_window") {
+			t.Fatalf("third spend: err %v, want ErrBudget naming per_window", err)
+		}
+		if len(store.writes) != writes {
+			t.Errorf("a refused release wrote %v", store.writes[writes:])
+		}
+	}
+}
+
+// TestPublisherReplacesShrunkWindows: when a republish no longer has a
+// cohort that readers see (merged upward now), the window is replaced,
+// not added to.
+func TestPublisherReplacesShrunkWindows(t *testing.T) {
+	spec := cohorts.DefaultSpec()
+	store := newMemStore()
+	big := partial(t, spec, "country=BR|lang=pt|age=25-34|platform=android", 400)
+	store.partials[testWindow.Start] = []cohorts.Partial{big}
+	p := testPublisher(t, store, Budget{})
+	if _, err := p.PublishRange(t.Context(), day, day.Add(24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	// Now the cohort is tiny (e.g. a backfill after a fix): it merges up
+	// or is suppressed, so its own row must go.
+	store.partials[testWindow.Start] = []cohorts.Partial{partial(t, spec, "country=BR|lang=pt|age=25-34|platform=android", 3)}
+	res, err := p.PublishRange(t.Context(), day, day.Add(24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res[0].Replace {
+		t.Error("the cohort set shrank but the window was not replaced")
+	}
+	for _, r := range store.rows[testWindow.Start] {
+		if r.ID == big.ID {
+			t.Errorf("cohort %s still published after the republish", big.Key)
+		}
+	}
+}
+
+func TestNewPublisherChecksConfig(t *testing.T) {
+	spec := cohorts.DefaultSpec()
+	noise := noiseFor(t, spec)
+	lowDelta := spec
+	lowDelta.Privacy.Delta = 1e-12
+	for name, tt := range map[string]struct {
+		cfg  Config
+		want string
+	}{
+		"delta below the threshold's": {Config{Spec: lowDelta, Noise: noise}, "privacy.delta"},
+		"budget below one release":    {Config{Spec: spec, Noise: noise, Budget: Budget{PerDay: 1}}, "publish.budget.per_day: 1 is less than one release's epsilon 4"},
+	} {
+		if _, err := NewPublisher(tt.cfg, newMemStore()); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: err %v, want one containing %q", name, err, tt.want)
+		}
+	}
+}
+
+func TestPublisherRowsFailAfterLedger(t *testing.T) {
+	spec := cohorts.DefaultSpec()
+	store := newMemStore()
+	store.partials[testWindow.Start] = randomPartials(t, spec, 50, 5)
+	store.failRows = true
+	p := testPublisher(t, store, Budget{})
+	if _, err := p.PublishRange(t.Context(), day, day.Add(24*time.Hour)); err == nil {
+		t.Fatal("no error when the rows could not be written")
+	}
+	if len(store.ledger) != 1 {
+		t.Errorf("%d ledger entries after a failed write; the spend must stay recorded", len(store.ledger))
+	}
+}
