@@ -17,6 +17,9 @@
 // with SELECTs on the published database only, so that the targeter's
 // read-only account can run them (cohortline lookup does).
 //
+// Publishing: AppendLedger and Ledger write and read privacy_ledger, the
+// budget each release of a window spent.
+//
 // # Exactly-once effect
 //
 // Writes are idempotent rather than transactional: ClickHouse 18.16 has no
