@@ -17,6 +17,12 @@
 // with SELECTs on the published database only, so that the targeter's
 // read-only account can run them (cohortline lookup does).
 //
+// Publishing: AppendLedger and Ledger write and read privacy_ledger, the
+// budget each release of a window spent. PublishedCohorts says which
+// cohorts readers see for a window; when a republish drops some,
+// ReplaceEnrichmentWindow swaps the window's rows in whole (a staging
+// table and REPLACE PARTITION; one server only, one publisher at a time).
+//
 // # Exactly-once effect
 //
 // Writes are idempotent rather than transactional: ClickHouse 18.16 has no

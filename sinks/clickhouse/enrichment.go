@@ -33,35 +33,44 @@ var enrichmentColumns = []string{
 // columnar batch, retrying retryable errors. Writing rows again is
 // harmless: per (cohort, window) readers take the newest published_at,
 // and merges keep it. It does not remove rows of cohorts that rows no
-// longer have: replacing a window's set of cohorts is the publisher's
-// job (DDL 0004).
+// longer have: ReplaceEnrichmentWindow does (DDL 0004).
 func (c *Client) WriteEnrichment(ctx context.Context, rows []EnrichmentRow) error {
 	if len(rows) == 0 {
 		return nil
 	}
-	for i, r := range rows {
-		if err := r.check(); err != nil {
-			return fmt.Errorf("writing published rows: row %d (cohort %q): %w", i, r.CohortKey, err)
+	if err := checkEnrichment(rows); err != nil {
+		return fmt.Errorf("writing published rows: %w", err)
+	}
+	table := c.table(c.cfg.PublishedDatabase, "cohort_enrichment")
+	cols := enrichmentColumnsOf(rows)
+	err := retry(ctx, c.cfg.Retry, func(ctx context.Context) error { return c.sendEnrichment(ctx, table, cols) })
+	if err != nil {
+		return fmt.Errorf("writing %d published rows to %s: %w", len(rows), table, err)
+	}
+	return nil
+}
+
+// sendEnrichment inserts cols (enrichmentColumnsOf) into table, which has
+// cohort_enrichment's columns, as one batch, without retrying.
+func (c *Client) sendEnrichment(ctx context.Context, table string, cols []any) error {
+	batch, err := c.conn.PrepareBatch(ctx, "INSERT INTO "+table+" ("+strings.Join(enrichmentColumns, ", ")+")")
+	if err != nil {
+		return err
+	}
+	defer batch.Close() // releases the connection if Send is not reached
+	for i, col := range cols {
+		if err := batch.Column(i).Append(col); err != nil {
+			return fmt.Errorf("appending column %s: %w", enrichmentColumns[i], err)
 		}
 	}
-	insert := "INSERT INTO " + c.table(c.cfg.PublishedDatabase, "cohort_enrichment") +
-		" (" + strings.Join(enrichmentColumns, ", ") + ")"
-	cols := enrichmentColumnsOf(rows)
-	err := retry(ctx, c.cfg.Retry, func(ctx context.Context) error {
-		batch, err := c.conn.PrepareBatch(ctx, insert)
-		if err != nil {
-			return err
+	return batch.Send()
+}
+
+func checkEnrichment(rows []EnrichmentRow) error {
+	for i, r := range rows {
+		if err := r.check(); err != nil {
+			return fmt.Errorf("row %d (cohort %q): %w", i, r.CohortKey, err)
 		}
-		defer batch.Close() // releases the connection if Send is not reached
-		for i, col := range cols {
-			if err := batch.Column(i).Append(col); err != nil {
-				return fmt.Errorf("appending column %s: %w", enrichmentColumns[i], err)
-			}
-		}
-		return batch.Send()
-	})
-	if err != nil {
-		return fmt.Errorf("writing %d published rows to %s.cohort_enrichment: %w", len(rows), c.cfg.PublishedDatabase, err)
 	}
 	return nil
 }

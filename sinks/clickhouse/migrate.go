@@ -18,8 +18,9 @@ import (
 // (migrations are append-only: add a file instead), or when the database
 // has a migration this build does not know (a newer cohortline migrated
 // it). Two migrates at once are harmless (every statement is IF NOT
-// EXISTS), but may record a version twice; readers of schema_migrations
-// take distinct versions.
+// EXISTS, or adds a column only where it is missing: see apply), but may
+// record a version twice; readers of schema_migrations take distinct
+// versions.
 func (c *Client) Migrate(ctx context.Context) (applied []string, err error) {
 	ddl, err := schemas.RenderDDL(c.cfg.ddlOptions())
 	if err != nil {
@@ -42,7 +43,7 @@ func (c *Client) Migrate(ctx context.Context) (applied []string, err error) {
 			continue
 		}
 		for i, stmt := range m.Statements {
-			if err := c.exec(ctx, stmt); err != nil {
+			if err := c.apply(ctx, stmt); err != nil {
 				return applied, fmt.Errorf("applying %s (statement %d of %d): %w", m.Name, i+1, len(m.Statements), err)
 			}
 		}
@@ -119,7 +120,48 @@ func (c *Client) recordMigration(ctx context.Context, m schemas.Migration) error
 }
 
 // exec runs one DDL statement, retrying retryable failures. DDL is safe to
-// repeat here: every statement is IF NOT EXISTS.
+// repeat here: every statement is IF NOT EXISTS, or goes through apply.
 func (c *Client) exec(ctx context.Context, stmt string) error {
 	return retry(ctx, c.cfg.Retry, func(ctx context.Context) error { return c.conn.Exec(ctx, stmt) })
+}
+
+// apply runs one statement of a numbered migration. ClickHouse 18.16 has
+// no ADD COLUMN IF NOT EXISTS, so a statement adding a column
+// (schemas.AddedColumn) is skipped when the table has the column already:
+// a migration that failed half-way, or a migrate running at the same
+// time, added it. If it fails, it still counts as done when the column
+// is there now (the other migrate won the race).
+//
+// In cluster mode the check reads this node's system.columns: the tables
+// that migrations alter are replicated to every node, and a replicated
+// ALTER reaches every replica.
+func (c *Client) apply(ctx context.Context, stmt string) error {
+	db, table, column, ok := schemas.AddedColumn(stmt)
+	if !ok {
+		return c.exec(ctx, stmt)
+	}
+	has, err := c.hasColumn(ctx, db, table, column)
+	if err != nil || has {
+		return err
+	}
+	if err := c.exec(ctx, stmt); err != nil {
+		if has, cerr := c.hasColumn(ctx, db, table, column); cerr == nil && has {
+			return nil
+		}
+		return err
+	}
+	return nil
+}
+
+// hasColumn reports whether db.table has the column.
+func (c *Client) hasColumn(ctx context.Context, db, table, column string) (bool, error) {
+	q := "SELECT count() FROM system.columns WHERE database = ? AND table = ? AND name = ?"
+	var n uint64
+	err := retry(ctx, c.cfg.Retry, func(ctx context.Context) error {
+		return c.conn.QueryRow(ctx, q, db, table, column).Scan(&n)
+	})
+	if err != nil {
+		return false, fmt.Errorf("looking for column %s of %s.%s: %w", column, db, table, err)
+	}
+	return n > 0, nil
 }

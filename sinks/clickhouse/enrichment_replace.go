@@ -1,0 +1,158 @@
+package clickhouse
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"time"
+)
+
+// ErrReplaceOnCluster is returned by ReplaceEnrichmentWindow in cluster
+// mode, which it does not support yet.
+var ErrReplaceOnCluster = errors.New("replacing a window's cohort set is not supported in cluster mode yet")
+
+// PublishedCohorts returns the ids of the cohorts that readers see for the
+// window that starts at windowStart, ascending: every cohort with a row of
+// that window in cohort_enrichment. Rows of older publishes that merges
+// have not folded yet name the same cohorts as the newest (a republish
+// that drops a cohort goes through ReplaceEnrichmentWindow, which rewrites
+// the window's day), so DISTINCT is exact without FINAL.
+func (c *Client) PublishedCohorts(ctx context.Context, windowStart time.Time) ([]uint64, error) {
+	table := c.table(c.cfg.PublishedDatabase, "cohort_enrichment")
+	q := fmt.Sprintf("SELECT DISTINCT cohort_id FROM %s WHERE window_start = toDateTime(%d) ORDER BY cohort_id", table, windowStart.Unix())
+	var ids []uint64
+	err := retry(ctx, c.cfg.Retry, func(ctx context.Context) error {
+		ids = ids[:0]
+		rows, err := c.conn.Query(ctx, q)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id uint64
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			ids = append(ids, id)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reading the cohorts of window %s from %s: %w", windowStart.UTC().Format(time.RFC3339), table, err)
+	}
+	return ids, nil
+}
+
+// ReplaceEnrichmentWindow makes readers see exactly rows for the window
+// [windowStart, windowEnd) of cohort_enrichment: cohorts that rows lack
+// disappear from the window (none at all when rows is empty), every other
+// window keeps its rows as they are, and no reader sees a half-replaced
+// window. WriteEnrichment is enough when no cohort goes away.
+//
+// cohort_enrichment is partitioned by day, toDate(window_start) in the
+// server's time zone, and ClickHouse 18.16 has no transactions and no
+// lightweight DELETE; so the day is rebuilt in a staging table, created
+// AS cohort_enrichment in the published database (the same columns,
+// engine and partition key) under a unique name, then swapped in whole:
+//
+//  1. copy the day's rows of every other window into staging, all of
+//     them and without FINAL, so that those windows read afterwards
+//     exactly as before, to every reader (argMax, FINAL or raw), and
+//     merges fold the repeats later as they would have anyway;
+//  2. insert rows into staging;
+//  3. ALTER TABLE cohort_enrichment REPLACE PARTITION toDate(toDateTime(W))
+//     FROM staging: atomic for readers, who see the old day or the new;
+//  4. drop staging, also after a failure and after ctx ends.
+//
+// Steps 1 and 2 are retried together, after emptying staging, and step 3
+// is idempotent, so a retry never leaves a row twice.
+//
+// It assumes a single publisher: a write to another window of the same
+// day between steps 1 and 3 (another publisher, or two replaces of one day
+// at once) is lost, overwritten by the copy taken before it. The product
+// runs one publisher, which releases windows one at a time. A process
+// killed mid-way leaves a staging table behind, named
+// cohort_enrichment_replace_<day>_<random>, holding published rows only;
+// it can be dropped.
+//
+// In cluster mode it returns ErrReplaceOnCluster and changes nothing: the
+// day lives in one partition per shard, which one REPLACE PARTITION
+// cannot swap atomically across shards.
+func (c *Client) ReplaceEnrichmentWindow(ctx context.Context, windowStart, windowEnd time.Time, rows []EnrichmentRow) (err error) {
+	what := fmt.Sprintf("replacing window %s of %s.cohort_enrichment with %d rows",
+		windowStart.UTC().Format(time.RFC3339), c.cfg.PublishedDatabase, len(rows))
+	if c.cfg.Cluster != "" {
+		return fmt.Errorf("%s: %w (cluster %q)", what, ErrReplaceOnCluster, c.cfg.Cluster)
+	}
+	if err := checkWindowRows(windowStart, windowEnd, rows); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
+	}
+	target := c.table(c.cfg.PublishedDatabase, "cohort_enrichment")
+	staging := c.table(c.cfg.PublishedDatabase, fmt.Sprintf("cohort_enrichment_replace_%s_%016x",
+		windowStart.UTC().Format("20060102"), rand.Uint64()))
+	w := strconv.FormatInt(windowStart.Unix(), 10)
+
+	create := "CREATE TABLE IF NOT EXISTS " + staging + " AS " + target
+	if err := c.exec(ctx, create); err != nil {
+		return fmt.Errorf("%s: creating %s: %w", what, staging, err)
+	}
+	defer func() {
+		cleanup, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		defer cancel()
+		if derr := c.exec(cleanup, "DROP TABLE IF EXISTS "+staging); derr != nil {
+			err = errors.Join(err, fmt.Errorf("%s: dropping %s: %w", what, staging, derr))
+		}
+	}()
+
+	// SELECT *: staging is created AS the target, so the two have the same
+	// columns in the same order, including any a later migration adds.
+	copyDay := "INSERT INTO " + staging + " SELECT * FROM " + target +
+		" WHERE toDate(window_start) = toDate(toDateTime(" + w + ")) AND window_start != toDateTime(" + w + ")"
+	cols := enrichmentColumnsOf(rows)
+	err = retry(ctx, c.cfg.Retry, func(ctx context.Context) error {
+		if err := c.conn.Exec(ctx, "TRUNCATE TABLE "+staging); err != nil {
+			return err
+		}
+		if err := c.conn.Exec(ctx, copyDay); err != nil {
+			return fmt.Errorf("copying the day's other windows: %w", err)
+		}
+		if len(rows) == 0 {
+			return nil
+		}
+		return c.sendEnrichment(ctx, staging, cols)
+	})
+	if err != nil {
+		return fmt.Errorf("%s: filling %s: %w", what, staging, err)
+	}
+	// The partition as the key computes it, in the server's time zone. On
+	// 18.16 PARTITION ID 'YYYYMMDD' and 'YYYY-MM-DD' work too, but a bare
+	// YYYYMMDD number is taken for another partition and silently replaces
+	// nothing.
+	replace := "ALTER TABLE " + target + " REPLACE PARTITION toDate(toDateTime(" + w + ")) FROM " + staging
+	if err := c.exec(ctx, replace); err != nil {
+		return fmt.Errorf("%s: swapping the day in from %s: %w", what, staging, err)
+	}
+	return nil
+}
+
+// checkWindowRows checks the window and that every row belongs to it: a
+// row of another window would land in staging and either be dropped with
+// it (another day) or replace that window's rows (the same day).
+func checkWindowRows(windowStart, windowEnd time.Time, rows []EnrichmentRow) error {
+	probe := EnrichmentRow{WindowStart: windowStart, WindowEnd: windowEnd, CohortKey: "-"}
+	if err := probe.check(); err != nil {
+		return err
+	}
+	if err := checkEnrichment(rows); err != nil {
+		return err
+	}
+	for i, r := range rows {
+		if !r.WindowStart.Equal(windowStart) || !r.WindowEnd.Equal(windowEnd) {
+			return fmt.Errorf("row %d (cohort %q) is of window [%s, %s), not of the window replaced", i, r.CohortKey,
+				r.WindowStart.UTC().Format(time.RFC3339), r.WindowEnd.UTC().Format(time.RFC3339))
+		}
+	}
+	return nil
+}
