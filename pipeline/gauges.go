@@ -62,3 +62,12 @@ func (c *Consumer) assigned() map[int]*partitionGauges {
 // generation (an assignment, possibly empty) that is still current: what
 // readiness needs from Kafka. It turns false when Run returns.
 func (c *Consumer) Joined() bool { return c.joined.Load() }
+
+// Owns reports whether partition is assigned to this instance right now.
+// The automatic publisher runs on the owner of partition 0 only.
+func (c *Consumer) Owns(partition int) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.gauges[partition]
+	return ok
+}

@@ -44,3 +44,18 @@ func ensureDeadLetterTopic(ctx context.Context, brokers []string, input, dead st
 	}
 	return nil
 }
+
+// PartitionCount returns how many partitions topic has.
+func PartitionCount(ctx context.Context, brokers []string, topic string) (int, error) {
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	meta, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	if err != nil {
+		return 0, fmt.Errorf("reading metadata of %q: %w", topic, err)
+	}
+	for _, t := range meta.Topics {
+		if t.Name == topic && t.Error == nil {
+			return len(t.Partitions), nil
+		}
+	}
+	return 0, fmt.Errorf("topic %q not found on %v", topic, brokers)
+}

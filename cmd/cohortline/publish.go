@@ -1,0 +1,147 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cohortline/cohortline/cohorts/publish"
+	"github.com/cohortline/cohortline/sinks/clickhouse"
+)
+
+func newPublishCmd() *cobra.Command {
+	var path, window, from, to string
+	cmd := &cobra.Command{
+		Use:   "publish --config FILE (--window T | --from T1 --to T2)",
+		Short: "Publish windows: k-anonymous, differentially private cohort enrichments",
+		Long: `Publish releases the windows that start in a time range (or one window): it
+sums their partials over all partitions, keeps the finest cohorts whose noisy
+user count reaches k, merges the rest upward along the spec's generalize order,
+suppresses what stays below k, adds deterministic discrete-Laplace noise, and
+writes cohort_enrichment, after a privacy_ledger row. A release over the
+budget (publish.budget) is refused and writes nothing; a republish of the same
+partials gives the same numbers and spends nothing.
+
+run publishes by itself (publish.auto); this command is for republishing a
+range, for example after stragglers or a backfill. Run one publisher at a time.
+
+Times are UTC: 2026-11-24T10:00:00Z, 2026-11-24T10:00 or 2026-11-24. It uses
+the config file of run (only its cohorts, clickhouse, publish and mode keys
+matter) and COHORTLINE_SECRET, which keys the noise.`,
+		Example: `  cohortline publish --config cohortline.yaml --window 2026-11-24T10:00
+  cohortline publish --config cohortline.yaml --from 2026-11-23 --to 2026-11-24`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if path == "" {
+				return usageErrorf("publish: --config FILE is required")
+			}
+			cfg, err := loadConfig(path, os.Getenv)
+			if err != nil {
+				return err
+			}
+			start, end, err := publishRange(window, from, to, cfg.spec.Window)
+			if err != nil {
+				return err
+			}
+			return runPublish(cmd, cfg, start, end)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&path, "config", "", "YAML config file, as for run (required)")
+	f.StringVar(&window, "window", "", "start of the one window to publish")
+	f.StringVar(&from, "from", "", "publish the windows that start at or after this time")
+	f.StringVar(&to, "to", "", "… and before this time")
+	return cmd
+}
+
+// publishRange turns the flags into [start, end).
+func publishRange(window, from, to string, size time.Duration) (time.Time, time.Time, error) {
+	switch {
+	case window != "" && (from != "" || to != ""):
+		return time.Time{}, time.Time{}, usageErrorf("publish: give --window or --from and --to, not both")
+	case window != "":
+		t, err := parseUTC("--window", window)
+		if err != nil {
+			return time.Time{}, time.Time{}, err
+		}
+		if !t.Equal(t.Truncate(size)) {
+			return time.Time{}, time.Time{}, usageErrorf("publish: --window %s is not the start of a %s window (try %s)", window, size, t.Truncate(size).Format(time.RFC3339))
+		}
+		return t, t.Add(size), nil
+	case from == "" || to == "":
+		return time.Time{}, time.Time{}, usageErrorf("publish: give --window, or both --from and --to")
+	}
+	t1, err := parseUTC("--from", from)
+	if err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	t2, err := parseUTC("--to", to)
+	if err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	if !t2.After(t1) {
+		return time.Time{}, time.Time{}, usageErrorf("publish: --to %s is not after --from %s", to, from)
+	}
+	return t1, t2, nil
+}
+
+// parseUTC reads a time flag: RFC 3339, or a date and time without a zone
+// (UTC), or a date (its midnight UTC).
+func parseUTC(flag, s string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02T15:04", time.DateOnly} {
+		if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, usageErrorf("publish: %s %q is not a time: want 2026-11-24T10:00:00Z, 2026-11-24T10:00 or 2026-11-24", flag, s)
+}
+
+func runPublish(cmd *cobra.Command, cfg *config, start, end time.Time) error {
+	ctx := cmd.Context()
+	client, err := clickhouse.Open(ctx, cfg.file.ClickHouse)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	if _, err := client.Migrate(ctx); err != nil {
+		return err
+	}
+	if err := client.WriteFeatureDictionary(ctx, featureDictionary()); err != nil {
+		return err
+	}
+	pc, err := cfg.publisherConfig()
+	if err != nil {
+		return err
+	}
+	pub, err := publish.NewPublisher(pc, clickhouseStore{client})
+	if err != nil {
+		return err
+	}
+	results, err := pub.PublishRange(ctx, start, end)
+	printReleases(cmd.OutOrStdout(), pub.Release(), results)
+	if err != nil {
+		return err
+	}
+	if len(results) == 0 {
+		return fmt.Errorf("no partials in [%s, %s): nothing to publish", start.Format(time.RFC3339), end.Format(time.RFC3339))
+	}
+	return nil
+}
+
+func printReleases(w io.Writer, release string, results []publish.Result) {
+	if len(results) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "release %s\n", release)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "window\trows\tfinest\tpublished as is\tmerged up\tsuppressed\tepsilon spent\trepublish\t")
+	for _, r := range results {
+		s := r.Stats
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%g\t%t\t\n", r.Window, s.Rows, s.Finest, s.PublishedFinest, s.Merged, s.Suppressed, r.Ledger.EpsilonSpent, r.Ledger.Republish)
+	}
+	tw.Flush()
+}

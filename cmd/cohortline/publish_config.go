@@ -1,0 +1,99 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/cohortline/cohortline/cohorts"
+	"github.com/cohortline/cohortline/cohorts/privacy"
+	"github.com/cohortline/cohortline/cohorts/publish"
+)
+
+// publishConfig is the publish section of the config file: how and when
+// windows are released (the privacy parameters themselves are in the
+// cohort spec, because they change the published numbers).
+type publishConfig struct {
+	// Auto makes run publish windows itself, on the instance that owns
+	// partition 0 of the topic. Default true.
+	Auto *bool `yaml:"auto"`
+	// MaxWait is how long after a window's first flush run publishes it
+	// even if some partition has not flushed past it yet; stragglers are
+	// republished later. Default 10m.
+	MaxWait time.Duration `yaml:"max_wait"`
+	// Interval is how often run looks for windows to publish. Default 15s.
+	Interval time.Duration `yaml:"interval"`
+	// Noise is false only in mode test: published values are then exact
+	// (bounding still applies), which is for tests and nothing else.
+	Noise *bool `yaml:"noise"`
+	// Budget caps the epsilon that releases spend. Defaults: 3 releases
+	// per window, 2 per window of a day (per_day = 2·ε·windows per day).
+	Budget struct {
+		PerWindow float64 `yaml:"per_window"`
+		PerDay    float64 `yaml:"per_day"`
+	} `yaml:"budget"`
+}
+
+const (
+	defaultPublishMaxWait  = 10 * time.Minute
+	defaultPublishInterval = 15 * time.Second
+)
+
+// check applies defaults and validates against the spec and the mode.
+func (p *publishConfig) check(mode string, spec cohorts.Spec) error {
+	if p.Auto == nil {
+		p.Auto = new(bool)
+		*p.Auto = true
+	}
+	if p.Noise == nil {
+		p.Noise = new(bool)
+		*p.Noise = true
+	}
+	if p.MaxWait == 0 {
+		p.MaxWait = defaultPublishMaxWait
+	}
+	if p.Interval == 0 {
+		p.Interval = defaultPublishInterval
+	}
+	eps := spec.Privacy.Epsilon
+	if p.Budget.PerWindow == 0 {
+		p.Budget.PerWindow = 3 * eps
+	}
+	if p.Budget.PerDay == 0 {
+		p.Budget.PerDay = 2 * eps * float64(24*time.Hour/spec.Window)
+	}
+	switch {
+	case p.MaxWait < 0:
+		return fmt.Errorf("publish.max_wait: %s, want a positive duration", p.MaxWait)
+	case p.Interval < time.Second:
+		return fmt.Errorf("publish.interval: %s, want at least 1s", p.Interval)
+	case !*p.Noise && mode != modeTest:
+		return fmt.Errorf("publish.noise: false is allowed only with mode: %s (exact values are not differentially private)", modeTest)
+	case !(p.Budget.PerWindow > 0):
+		return fmt.Errorf("publish.budget.per_window: %g, want a positive epsilon", p.Budget.PerWindow)
+	case !(p.Budget.PerDay > 0):
+		return fmt.Errorf("publish.budget.per_day: %g, want a positive epsilon", p.Budget.PerDay)
+	}
+	return nil
+}
+
+// publisherConfig is the publish.Config of a checked config: the noise
+// keyed by the secret unless the test mode turned it off.
+func (c *config) publisherConfig() (publish.Config, error) {
+	pc := publish.Config{
+		Spec:        c.spec,
+		Budget:      publish.Budget{PerWindow: c.file.Publish.Budget.PerWindow, PerDay: c.file.Publish.Budget.PerDay},
+		CodeVersion: codeVersion(),
+	}
+	if *c.file.Publish.Noise {
+		n, err := privacy.NewNoiser(c.secret)
+		if err != nil {
+			return publish.Config{}, err
+		}
+		b, err := privacy.Split(c.spec, c.spec.Privacy.Epsilon)
+		if err != nil {
+			return publish.Config{}, fmt.Errorf("cohorts: privacy: %w", err)
+		}
+		pc.Noise = publish.Noise{Noiser: n, Budget: &b}
+	}
+	return pc, nil
+}

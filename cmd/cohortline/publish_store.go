@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/cohortline/cohortline/cohorts"
+	"github.com/cohortline/cohortline/cohorts/publish"
+	"github.com/cohortline/cohortline/sinks/clickhouse"
+)
+
+// clickhouseStore is the publisher's Store on ClickHouse: partials from
+// cohort_partials_current, the privacy ledger, and cohort_enrichment.
+type clickhouseStore struct{ c *clickhouse.Client }
+
+func (s clickhouseStore) Partials(ctx context.Context, spec cohorts.Spec, from, to time.Time) (map[int64][]cohorts.Partial, error) {
+	rows, err := s.c.CurrentPartials(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int64][]cohorts.Partial{}
+	for _, r := range rows {
+		if r.FeatureSet != cohorts.FeatureSetVersion {
+			return nil, fmt.Errorf("window %s: cohort %s has feature set %d; this build publishes %d",
+				r.WindowStart.Format(time.RFC3339), r.CohortKey, r.FeatureSet, cohorts.FeatureSetVersion)
+		}
+		k, err := cohorts.ParseKey(spec, r.CohortKey)
+		if err != nil {
+			return nil, fmt.Errorf("window %s: partials were made under another cohort spec: %w", r.WindowStart.Format(time.RFC3339), err)
+		}
+		start := r.WindowStart.UnixMilli()
+		out[start] = append(out[start], cohorts.Partial{Key: k, ID: r.CohortID, Users: r.Users, Events: r.Events, Values: r.Values})
+	}
+	return out, nil
+}
+
+func (s clickhouseStore) Ledger(ctx context.Context, from, to time.Time) ([]publish.LedgerEntry, error) {
+	rows, err := s.c.Ledger(ctx, from, to)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]publish.LedgerEntry, len(rows))
+	for i, r := range rows {
+		out[i] = publish.LedgerEntry{
+			Window:  cohorts.Window{Start: r.WindowStart.UnixMilli(), End: r.WindowEnd.UnixMilli()},
+			Release: r.Release, Epsilon: r.Epsilon, Delta: r.Delta, Bounds: r.Bounds,
+			SpecHash: r.SpecHash, CodeVersion: r.CodeVersion, InputDigest: r.InputDigest,
+			RowsPublished: int(r.RowsPublished), RowsSuppressed: int(r.RowsSuppressed),
+			Republish: r.Republish, EpsilonSpent: r.EpsilonSpent, Noise: r.Noise, ReleasedAt: r.ReleasedAt,
+		}
+	}
+	return out, nil
+}
+
+func (s clickhouseStore) AppendLedger(ctx context.Context, e publish.LedgerEntry) error {
+	return s.c.AppendLedger(ctx, clickhouse.LedgerRow{
+		WindowStart: time.UnixMilli(e.Window.Start).UTC(), WindowEnd: time.UnixMilli(e.Window.End).UTC(),
+		Release: e.Release, Epsilon: e.Epsilon, Delta: e.Delta, Bounds: e.Bounds,
+		SpecHash: e.SpecHash, CodeVersion: e.CodeVersion, InputDigest: e.InputDigest,
+		RowsPublished: uint64(e.RowsPublished), RowsSuppressed: uint64(e.RowsSuppressed),
+		Republish: e.Republish, EpsilonSpent: e.EpsilonSpent, Noise: e.Noise, ReleasedAt: e.ReleasedAt,
+	})
+}
+
+func (s clickhouseStore) PublishedCohorts(ctx context.Context, w cohorts.Window) ([]uint64, error) {
+	return s.c.PublishedCohorts(ctx, time.UnixMilli(w.Start).UTC())
+}
+
+func (s clickhouseStore) WriteRows(ctx context.Context, w cohorts.Window, rows []publish.Row, release string, at time.Time, replace bool) error {
+	out := make([]clickhouse.EnrichmentRow, len(rows))
+	start, end := time.UnixMilli(w.Start).UTC(), time.UnixMilli(w.End).UTC()
+	for i, r := range rows {
+		out[i] = clickhouse.EnrichmentRow{
+			WindowStart: start, WindowEnd: end,
+			CohortID: r.ID, CohortKey: r.Key.String(), Level: r.Key.Level().String(),
+			Users: r.Users, Features: r.Features, FeatureSet: cohorts.FeatureSetVersion,
+			Release: release, PublishedAt: at,
+		}
+	}
+	if replace {
+		return s.c.ReplaceEnrichmentWindow(ctx, start, end, out)
+	}
+	return s.c.WriteEnrichment(ctx, out)
+}
+
+// featureDictionary is feature set v1 as feature_dictionary rows.
+func featureDictionary() []clickhouse.DictionaryEntry {
+	var out []clickhouse.DictionaryEntry
+	for _, f := range cohorts.FeatureSetV1() {
+		out = append(out, clickhouse.DictionaryEntry{
+			FeatureSet: cohorts.FeatureSetVersion, Index: uint32(f.Index),
+			Name: f.Name, Description: f.Description, Unit: f.Unit,
+		})
+	}
+	return out
+}
