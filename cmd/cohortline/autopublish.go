@@ -12,9 +12,10 @@ import (
 	"github.com/cohortline/cohortline/sinks/clickhouse"
 )
 
-// autoPublishLookback is how far back run looks for windows to publish
-// (by window start): older windows are the business of `cohortline
-// publish` and backfills.
+// autoPublishLookback is how far back run looks for windows to publish,
+// by the wall-clock time of their latest flush (event times may be old: a
+// replay, a late producer): windows untouched for longer are the business
+// of `cohortline publish` and backfills.
 const autoPublishLookback = 48 * time.Hour
 
 // autoPublisher publishes windows from inside run, on exactly one
@@ -71,7 +72,7 @@ func (a *autoPublisher) tick(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	released, err := a.client.LastReleases(ctx, a.pub.Release(), since)
+	released, err := a.client.LastReleases(ctx, a.pub.Release(), windows[0].Start)
 	if err != nil {
 		return err
 	}

@@ -27,15 +27,24 @@ const developmentSecret = "cohortline development secret: never use in productio
 // documents every key). Decoding is strict: an unknown key fails with its
 // name and line.
 type fileConfig struct {
-	// Mode is "production" (the default: a secret is required) or
+	// Mode is "production" (the default: a secret is required),
 	// "development" (the public development secret is used when
-	// COHORTLINE_SECRET is unset).
+	// COHORTLINE_SECRET is unset) or "test" (as development, and
+	// publish.noise may be false).
 	Mode       string            `yaml:"mode"`
 	Kafka      pipeline.Config   `yaml:"kafka"`
 	Cohorts    yaml.Node         `yaml:"cohorts"` // the cohort spec, checked by cohorts.ParseSpec
 	ClickHouse clickhouse.Config `yaml:"clickhouse"`
 	HTTP       httpConfig        `yaml:"http"` // metrics and probes (ops.go)
+	Publish    publishConfig     `yaml:"publish"`
 }
+
+// The modes of the config file.
+const (
+	modeProduction  = "production"
+	modeDevelopment = "development"
+	modeTest        = "test"
+)
 
 // config is a loaded, checked configuration.
 type config struct {
@@ -65,10 +74,10 @@ func parseConfig(data []byte, getenv func(string) string) (*config, error) {
 	}
 	cfg := &config{file: f}
 	if f.Mode == "" {
-		cfg.file.Mode = "production"
+		cfg.file.Mode = modeProduction
 	}
-	if m := cfg.file.Mode; m != "production" && m != "development" {
-		return nil, fmt.Errorf("mode: %q is neither production nor development", m)
+	if m := cfg.file.Mode; m != modeProduction && m != modeDevelopment && m != modeTest {
+		return nil, fmt.Errorf("mode: %q is none of production, development, test", m)
 	}
 	if err := cfg.file.Kafka.Validate(); err != nil {
 		return nil, err
@@ -82,9 +91,12 @@ func parseConfig(data []byte, getenv func(string) string) (*config, error) {
 	if err := cfg.file.HTTP.Validate(); err != nil {
 		return nil, err
 	}
+	if err := cfg.file.Publish.check(cfg.file.Mode, cfg.spec); err != nil {
+		return nil, err
+	}
 	secret := getenv(envSecret)
 	switch {
-	case secret == "" && cfg.file.Mode == "production":
+	case secret == "" && cfg.file.Mode == modeProduction:
 		return nil, fmt.Errorf("mode production: %s is not set: set it to 32 or more random bytes (development mode uses a public secret)", envSecret)
 	case secret == "":
 		secret = developmentSecret

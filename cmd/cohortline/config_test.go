@@ -24,6 +24,31 @@ func TestExampleConfigLoads(t *testing.T) {
 	}
 }
 
+// TestPublishConfig: defaults follow the spec's epsilon and window, and
+// the test mode may turn noise off.
+func TestPublishConfig(t *testing.T) {
+	const base = "kafka: {brokers: [127.0.0.1:1], topic: activity}\n"
+	cfg, err := parseConfig([]byte(base+"mode: development\ncohorts: {window: 30m, privacy: {epsilon: 2}}\n"), envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := cfg.file.Publish
+	if !*p.Auto || !*p.Noise || p.MaxWait != defaultPublishMaxWait || p.Budget.PerWindow != 6 || p.Budget.PerDay != 2*2*48 {
+		t.Errorf("publish defaults %+v (auto %t, noise %t)", p, *p.Auto, *p.Noise)
+	}
+	pc, err := cfg.publisherConfig()
+	if err != nil || !pc.Noise.Enabled() {
+		t.Errorf("publisher config: %v, noise %t", err, pc.Noise.Enabled())
+	}
+	cfg, err = parseConfig([]byte(base+"mode: test\npublish: {noise: false}\n"), envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pc, err := cfg.publisherConfig(); err != nil || pc.Noise.Enabled() {
+		t.Errorf("test mode without noise: %v, noise %t", err, pc.Noise.Enabled())
+	}
+}
+
 func TestConfigErrorsNameTheKey(t *testing.T) {
 	const base = "kafka: {brokers: [127.0.0.1:1], topic: activity}\n"
 	cases := []struct {
@@ -39,6 +64,10 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"bad mode", base + "mode: staging\n", nil, `mode: "staging"`},
 		{"production without secret", base, nil, "COHORTLINE_SECRET is not set"},
 		{"short secret", base, map[string]string{envSecret: "short"}, "want at least 32"},
+		{"no noise outside test mode", base + "mode: development\npublish: {noise: false}\n", nil, "publish.noise: false is allowed only with mode: test"},
+		{"publish interval", base + "mode: development\npublish: {interval: 10ms}\n", nil, "publish.interval: 10ms, want at least 1s"},
+		{"budget below a release", base + "mode: development\npublish: {budget: {per_window: -1}}\n", nil, "publish.budget.per_window: -1"},
+		{"unknown publish key", base + "mode: development\npublish: {noisy: false}\n", nil, "field noisy not found"},
 		{"empty file", "", nil, "empty file"},
 	}
 	for _, c := range cases {

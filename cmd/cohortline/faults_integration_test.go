@@ -79,6 +79,13 @@ type runOptions struct {
 	// retry is clickhouse.retry as a YAML flow mapping; "" keeps the
 	// defaults.
 	retry string
+	// publish is the publish section as a YAML flow mapping; "" turns
+	// automatic publishing off (the fault tests check partials only).
+	publish string
+	// mode is the config's mode; default development.
+	mode string
+	// specExtra is appended to the cohorts section (e.g. "version: 2").
+	specExtra string
 }
 
 // writeConfig writes a config file for `run` into the set's directory: the
@@ -88,12 +95,14 @@ func (s *faultSet) writeConfig(t *testing.T, file string, o runOptions) string {
 	t.Helper()
 	o.group, o.database, o.clickhouse = cmp.Or(o.group, s.name), cmp.Or(o.database, s.db), cmp.Or(o.clickhouse, s.clickhouse)
 	o.retry = cmp.Or(o.retry, "{}")
+	o.publish = cmp.Or(o.publish, "{auto: false}")
+	o.mode = cmp.Or(o.mode, modeDevelopment)
 	deadLetter := ""
 	if o.deadLetter != "" {
 		deadLetter = "\n  dead_letter_topic: " + o.deadLetter
 	}
 	path := filepath.Join(s.dir, file)
-	writeTestFile(t, path, fmt.Sprintf(`mode: development
+	writeTestFile(t, path, fmt.Sprintf(`mode: %s
 kafka:
   brokers: [%s]
   topic: %s
@@ -104,7 +113,7 @@ kafka:
 cohorts:
   window: 1h
   allowed_lateness: %s
-  bounds: {events: %d, call_seconds: %d}
+  bounds: {events: %d, call_seconds: %d}%s
 clickhouse:
   addr: [%s]
   database: %s
@@ -112,9 +121,17 @@ clickhouse:
   retry: %s
 http:
   listen: 127.0.0.1:0 # not the default port: other test processes may run
-`, s.kafka, s.name, o.group, deadLetter, e2eMaxOutOfOrder, o.restartBackoff, e2eLateness, e2eBoundEvents, e2eBoundCallSecs,
-		o.clickhouse, o.database, o.database, o.retry))
+publish: %s
+`, o.mode, s.kafka, s.name, o.group, deadLetter, e2eMaxOutOfOrder, o.restartBackoff, e2eLateness, e2eBoundEvents, e2eBoundCallSecs,
+		specExtra(o.specExtra), o.clickhouse, o.database, o.database, o.retry, o.publish))
 	return path
+}
+
+func specExtra(s string) string {
+	if s == "" {
+		return ""
+	}
+	return "\n  " + s
 }
 
 // client opens the clickhouse package's client on database db (the set's

@@ -83,6 +83,7 @@ k-anonymity, differential privacy) and writes cohort enrichments to ClickHouse.`
 		newMigrateCmd(),
 		newRunCmd(),
 		newLookupCmd(),
+		newPublishCmd(),
 	)
 	return root
 }

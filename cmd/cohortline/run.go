@@ -1,12 +1,15 @@
 package main
 
 import (
+	"context"
 	"log/slog"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cohortline/cohortline/cohorts"
+	"github.com/cohortline/cohortline/cohorts/publish"
 	"github.com/cohortline/cohortline/pipeline"
 	"github.com/cohortline/cohortline/sinks/clickhouse"
 )
@@ -82,6 +85,35 @@ func runPipeline(cmd *cobra.Command, path string) error {
 	}
 	reg.MustRegister(pipeline.NewMetrics(consumer))
 	ready.setConsumer(consumer)
-	log.Info("consuming", "topic", cfg.file.Kafka.Topic, "group", cfg.file.Kafka.Group, "spec_hash", cfg.spec.Hash())
+	if *cfg.file.Publish.Auto {
+		auto, err := newAutoPublisher(ctx, cfg, client, consumer, log)
+		if err != nil {
+			return err
+		}
+		done := make(chan struct{})
+		defer func() { <-done }()
+		go func() { defer close(done); auto.run(ctx) }()
+	}
+	log.Info("consuming", "topic", cfg.file.Kafka.Topic, "group", cfg.file.Kafka.Group, "spec_hash", cfg.spec.Hash(),
+		"auto_publish", *cfg.file.Publish.Auto)
 	return consumer.Run(ctx)
+}
+
+// newAutoPublisher prepares run's automatic publishing; see autoPublisher.
+func newAutoPublisher(ctx context.Context, cfg *config, client *clickhouse.Client, consumer *pipeline.Consumer, log *slog.Logger) (*autoPublisher, error) {
+	pc, err := cfg.publisherConfig()
+	if err != nil {
+		return nil, err
+	}
+	pub, err := publish.NewPublisher(pc, clickhouseStore{client})
+	if err != nil {
+		return nil, err
+	}
+	if err := client.WriteFeatureDictionary(ctx, featureDictionary()); err != nil {
+		return nil, err
+	}
+	return &autoPublisher{
+		cfg: cfg.file.Publish, spec: cfg.spec, topic: cfg.file.Kafka.Topic, brokers: cfg.file.Kafka.Brokers,
+		pub: pub, client: client, owns: consumer.Owns, log: log, now: time.Now,
+	}, nil
 }
