@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/cohortline/cohortline/schemas"
 )
@@ -52,7 +53,43 @@ func (c *Client) Migrate(ctx context.Context) (applied []string, err error) {
 		}
 		applied = append(applied, m.Name)
 	}
+	if err := c.completePublished(ctx, ddl.Migrations); err != nil {
+		return applied, err
+	}
 	return applied, nil
+}
+
+// completePublished creates the published tables in a published database
+// that was configured after the internal database was migrated (for
+// example a second published database for a spec with another k over the
+// same partials): schema_migrations lives in the internal database, so it
+// says those migrations are applied while the new database is empty. Every
+// statement is idempotent, so the migrations' statements on the published
+// database are run again.
+func (c *Client) completePublished(ctx context.Context, migrations []schemas.Migration) error {
+	q := "SELECT count() FROM system.tables WHERE database = ? AND name = ?"
+	var n uint64
+	err := retry(ctx, c.cfg.Retry, func(ctx context.Context) error {
+		return c.conn.QueryRow(ctx, q, c.cfg.PublishedDatabase, c.localName("cohort_enrichment")).Scan(&n)
+	})
+	if err != nil {
+		return fmt.Errorf("checking the tables of %s: %w", c.cfg.PublishedDatabase, err)
+	}
+	if n > 0 {
+		return nil
+	}
+	prefix := c.cfg.PublishedDatabase + "."
+	for _, m := range migrations {
+		for i, stmt := range m.Statements {
+			if !strings.Contains(stmt, prefix) {
+				continue
+			}
+			if err := c.apply(ctx, stmt); err != nil {
+				return fmt.Errorf("creating the published tables of %s in %s (statement %d of %d): %w", m.Name, c.cfg.PublishedDatabase, i+1, len(m.Statements), err)
+			}
+		}
+	}
+	return nil
 }
 
 // checkApplied compares what the database says was applied with the files.

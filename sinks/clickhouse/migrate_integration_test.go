@@ -2,6 +2,7 @@ package clickhouse
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -131,5 +132,36 @@ func TestClusterDDLParsesOnServer(t *testing.T) {
 	}
 	if n := queryUint64(t, c, "SELECT count() FROM system.databases WHERE name IN ('"+cfg.Database+"', '"+cfg.PublishedDatabase+"')"); n != 0 {
 		t.Errorf("cluster DDL created %d databases on a server without distributed DDL", n)
+	}
+}
+
+// TestMigrateSecondPublishedDatabase: a published database configured
+// after the internal one was migrated (another k over the same partials)
+// gets its tables, though schema_migrations says everything is applied.
+func TestMigrateSecondPublishedDatabase(t *testing.T) {
+	cfg := testConfig(t)
+	migratedClient(t, cfg)
+	second := cfg
+	second.PublishedDatabase = cfg.PublishedDatabase + "_k100"
+	c := openClient(t, second)
+	applied, err := c.Migrate(t.Context())
+	if err != nil || len(applied) != 0 {
+		t.Fatalf("migrate with a new published database: applied %v, %v; want nothing applied", applied, err)
+	}
+	var tables []string
+	rows, err := c.conn.Query(t.Context(), "SELECT name FROM system.tables WHERE database = ? ORDER BY name", second.PublishedDatabase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		tables = append(tables, n)
+	}
+	if want := []string{"cohort_enrichment", "cohort_enrichment_latest", "feature_dictionary"}; !slices.Equal(tables, want) {
+		t.Errorf("tables of %s: %v, want %v", second.PublishedDatabase, tables, want)
 	}
 }
