@@ -26,16 +26,15 @@ const autoPublishLookback = 48 * time.Hour
 // flush; it is published again when a flush arrived after its last
 // release (stragglers). Republishing identical partials spends no budget.
 type autoPublisher struct {
-	cfg       publishConfig
-	spec      cohorts.Spec
-	topic     string
-	brokers   []string
-	pub       *publish.Publisher
-	client    *clickhouse.Client
-	owns      func(partition int) bool
-	log       *slog.Logger
-	now       func() time.Time
-	published func(publish.Result) // observes each publish (tests); may be nil
+	cfg     publishConfig
+	spec    cohorts.Spec
+	topic   string
+	brokers []string
+	pub     *publish.Publisher
+	client  *clickhouse.Client
+	owns    func(partition int) bool
+	log     *slog.Logger
+	now     func() time.Time
 }
 
 func (a *autoPublisher) run(ctx context.Context) {
@@ -94,9 +93,6 @@ func (a *autoPublisher) tick(ctx context.Context) error {
 		}
 		for _, r := range results {
 			logRelease(a.log, r, complete)
-			if a.published != nil {
-				a.published(r)
-			}
 		}
 	}
 	return nil
