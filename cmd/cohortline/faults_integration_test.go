@@ -86,6 +86,8 @@ type runOptions struct {
 	mode string
 	// specExtra is appended to the cohorts section (e.g. "version: 2").
 	specExtra string
+	// publishedDatabase defaults to the database + "_published".
+	publishedDatabase string
 }
 
 // writeConfig writes a config file for `run` into the set's directory: the
@@ -97,6 +99,7 @@ func (s *faultSet) writeConfig(t *testing.T, file string, o runOptions) string {
 	o.retry = cmp.Or(o.retry, "{}")
 	o.publish = cmp.Or(o.publish, "{auto: false}")
 	o.mode = cmp.Or(o.mode, modeDevelopment)
+	o.publishedDatabase = cmp.Or(o.publishedDatabase, o.database+"_published")
 	deadLetter := ""
 	if o.deadLetter != "" {
 		deadLetter = "\n  dead_letter_topic: " + o.deadLetter
@@ -117,13 +120,13 @@ cohorts:
 clickhouse:
   addr: [%s]
   database: %s
-  published_database: %s_published
+  published_database: %s
   retry: %s
 http:
   listen: 127.0.0.1:0 # not the default port: other test processes may run
 publish: %s
 `, o.mode, s.kafka, s.name, o.group, deadLetter, e2eMaxOutOfOrder, o.restartBackoff, e2eLateness, e2eBoundEvents, e2eBoundCallSecs,
-		specExtra(o.specExtra), o.clickhouse, o.database, o.database, o.retry, o.publish))
+		specExtra(o.specExtra), o.clickhouse, o.database, o.publishedDatabase, o.retry, o.publish))
 	return path
 }
 

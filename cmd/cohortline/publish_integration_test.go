@@ -144,6 +144,46 @@ func TestPublishInvariants(t *testing.T) {
 		}
 	})
 
+	t.Run("exact in test mode: rows partition the users", func(t *testing.T) {
+		exact := s.db + "_exact"
+		t.Cleanup(func() { dropDatabases(t, s.clickhouse, exact) })
+		cfg := s.writeConfig(t, "exact.yaml", runOptions{mode: modeTest, publish: "{auto: false, noise: false}", publishedDatabase: exact})
+		if code, _, errOut := runCLI(t, "", append([]string{"publish", "--config", cfg}, span...)...); code != exitOK {
+			t.Fatalf("publish in test mode: exit %d: %s", code, errOut)
+		}
+		want := referenceTotals(s.want, "reach.kind.message_sent")
+		rows, err := s.conn.Query(t.Context(), "SELECT window_start, sum(users), sum(features[1]), min(users) FROM "+exact+
+			".cohort_enrichment FINAL GROUP BY window_start ORDER BY window_start")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		got := map[time.Time]bool{}
+		for rows.Next() {
+			var ws time.Time
+			var users, minUsers uint64
+			var reach float64
+			if err := rows.Scan(&ws, &users, &reach, &minUsers); err != nil {
+				t.Fatal(err)
+			}
+			got[ws.UTC()] = true
+			w := want[ws.UTC()]
+			if users != w[0] || uint64(reach) != w[1] || minUsers < cohorts.DefaultK {
+				t.Errorf("window %s: published users %d, reach.kind.message_sent %g (min row %d); reference %d, %d",
+					ws.UTC().Format(time.RFC3339), users, reach, minUsers, w[0], w[1])
+			}
+		}
+		// A window with fewer than k users in all is suppressed whole.
+		for _, ws := range windows {
+			if !got[ws] && want[ws][0] >= cohorts.DefaultK {
+				t.Errorf("window %s has %d users but nothing was published", ws.Format(time.RFC3339), want[ws][0])
+			}
+		}
+		if len(got) == 0 {
+			t.Error("nothing published without noise")
+		}
+	})
+
 	t.Run("over budget is refused and writes nothing", func(t *testing.T) {
 		// A new spec version is a new release: its noise is fresh, so it
 		// spends again, over a per-window budget of one release.
@@ -176,6 +216,30 @@ func referenceWindows(want []string) []time.Time {
 		out = append(out, ws)
 	}
 	slices.SortFunc(out, func(a, b time.Time) int { return a.Compare(b) })
+	return out
+}
+
+// referenceTotals sums the reference partials per window: users, and the
+// named feature.
+func referenceTotals(want []string, feature string) map[time.Time][2]uint64 {
+	out := map[time.Time][2]uint64{}
+	for _, p := range want {
+		fields := strings.Fields(p)
+		ws, _ := time.Parse(time.RFC3339, fields[0])
+		tot := out[ws]
+		for _, f := range fields[2:] {
+			name, v, _ := strings.Cut(f, "=")
+			var n uint64
+			fmt.Sscan(v, &n)
+			switch name {
+			case "users":
+				tot[0] += n
+			case feature:
+				tot[1] += n
+			}
+		}
+		out[ws] = tot
+	}
 	return out
 }
 
