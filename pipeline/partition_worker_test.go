@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"runtime"
 	"slices"
 	"testing"
 	"time"
+	"weak"
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
@@ -221,4 +223,46 @@ func deadOffsets(dls []DeadLetter) []int64 {
 	}
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// TestClosedWindowStateIsDropped: privacy invariant 2. Once a window is
+// flushed nothing keeps its per-user state (the re-keyed tokens) alive:
+// after a garbage collection, a weak pointer to it is nil, while the state
+// of a window still open survives.
+func TestClosedWindowStateIsDropped(t *testing.T) {
+	cfg := testWorkerConfig(t, time.Hour, 0)
+	msgs := testMessages(t, 20_000)
+	sink := newMemorySink()
+	w := newPartitionWorker(cfg, "activity", 0, sink, &memoryDeadLetters{}, func(context.Context, int64) error { return nil }, &Counters{})
+	states := map[cohorts.Window]weak.Pointer[cohorts.WindowState]{}
+	for _, m := range msgs {
+		if err := w.handle(t.Context(), m); err != nil {
+			t.Fatal(err)
+		}
+		for _, ow := range w.open {
+			if _, ok := states[ow.window]; !ok {
+				states[ow.window] = weak.Make(ow.state)
+			}
+		}
+	}
+	runtime.GC()
+	closed, open := 0, 0
+	for win, p := range states {
+		alive := p.Value() != nil
+		if w.spec.Closes(win, w.wm.value) {
+			closed++
+			if alive {
+				t.Errorf("window %s was flushed but its user state is still reachable", win)
+			}
+		} else {
+			open++
+			if !alive {
+				t.Errorf("window %s is open but its state was collected", win)
+			}
+		}
+	}
+	if closed == 0 || open == 0 || len(sink.flushes) == 0 {
+		t.Fatalf("%d closed and %d open windows, %d flushes: the test proves nothing", closed, open, len(sink.flushes))
+	}
+	runtime.KeepAlive(w)
 }
