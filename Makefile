@@ -15,12 +15,17 @@ help: ## list the targets
 build: ## build bin/cohortline
 	$(GO) build -o $(BIN) ./cmd/cohortline
 
-# demo: what exists today (issue 2): start the services, generate a day of
-# activity into a Kafka topic and a file, and validate it. The pipeline,
-# publishing and the embedded broker come with later issues; the script
-# says so instead of pretending.
+# demo: the whole product on this machine (README.md, "What make demo
+# does"). ClickHouse comes from deploy/dev/up, unless COHORTLINE_CLICKHOUSE
+# names a running server; Kafka is embedded in the cohortline process.
+# DEMO_FLAGS go to `cohortline demo`: DEMO_FLAGS="--kafka 127.0.0.1:19092"
+# uses a real broker, DEMO_FLAGS="--users 5000 --events 50000" a small day.
+DEMO_FLAGS ?=
 demo: build ## run the main job on this machine (see README.md)
-	deploy/demo
+	@if [[ -z "$${COHORTLINE_CLICKHOUSE:-}" ]]; then \
+	  services=$$(deploy/dev/up clickhouse); eval "$$services"; \
+	fi; \
+	$(BIN) demo --clickhouse "$$COHORTLINE_CLICKHOUSE" $(DEMO_FLAGS)
 
 test: test-deps ## start Kafka and ClickHouse (deploy/dev/up), vet, run every test with -race
 	services=$$(deploy/dev/up); eval "$$services"; \

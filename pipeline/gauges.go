@@ -71,3 +71,20 @@ func (c *Consumer) Owns(partition int) bool {
 	_, ok := c.gauges[partition]
 	return ok
 }
+
+// PartitionState is what the worker of one assigned partition reports of
+// itself, for progress displays (the demo) and tests.
+type PartitionState struct {
+	Watermark   int64 // event time, epoch ms; math.MinInt64 before the first event
+	OpenWindows int   // windows read but not flushed yet
+	Lag         int64 // messages after the last one fetched, as of the last fetch; -1 before it
+}
+
+// Partitions returns the state of each partition assigned now.
+func (c *Consumer) Partitions() map[int]PartitionState {
+	out := map[int]PartitionState{}
+	for p, g := range c.assigned() {
+		out[p] = PartitionState{Watermark: g.watermark.Load(), OpenWindows: int(g.openWindows.Load()), Lag: g.lag.Load()}
+	}
+	return out
+}

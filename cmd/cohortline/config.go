@@ -72,7 +72,15 @@ func parseConfig(data []byte, getenv func(string) string) (*config, error) {
 	if err != nil {
 		return nil, err
 	}
+	return checkConfig(f, getenv)
+}
+
+// checkConfig applies the defaults to a decoded config file, validates it
+// and takes the secrets from getenv. The demo builds its fileConfig in
+// code and checks it here, as run checks a file.
+func checkConfig(f fileConfig, getenv func(string) string) (*config, error) {
 	cfg := &config{file: f}
+	var err error
 	if f.Mode == "" {
 		cfg.file.Mode = modeProduction
 	}

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/klauspost/compress/gzip"
@@ -98,7 +99,7 @@ func runGen(cmd *cobra.Command, cfg synth.Config, opts genOptions) error {
 	ctx := cmd.Context()
 	began := time.Now()
 	if opts.kafka != "" {
-		err = produceKafka(ctx, g, opts)
+		err = produceKafka(ctx, g, opts, nil)
 	} else {
 		err = writeFile(ctx, g, opts.out, cmd.OutOrStdout())
 	}
@@ -206,8 +207,10 @@ type kafkaBatch struct {
 }
 
 // produceKafka generates into batches on this goroutine while another
-// writes the previous batch, so generation and network overlap.
-func produceKafka(ctx context.Context, g *synth.Generator, opts genOptions) error {
+// writes the previous batch, so generation and network overlap. When sent
+// is not nil it counts the records the broker has acknowledged (the
+// demo's progress).
+func produceKafka(ctx context.Context, g *synth.Generator, opts genOptions, sent *atomic.Int64) error {
 	if err := ensureTopic(ctx, opts.kafka, opts.topic, opts.partitions); err != nil {
 		return err
 	}
@@ -231,6 +234,9 @@ func produceKafka(ctx context.Context, g *synth.Generator, opts genOptions) erro
 		for b := range full {
 			if err := w.WriteMessages(ctx, b.msgs...); err != nil {
 				return fmt.Errorf("producing to topic %q at %s: %w", opts.topic, opts.kafka, err)
+			}
+			if sent != nil {
+				sent.Add(int64(len(b.msgs)))
 			}
 			free <- b
 		}
@@ -317,16 +323,19 @@ func ensureTopic(ctx context.Context, addr, topic string, partitions int) error 
 
 // genSummary is the line gen prints to stderr when done.
 func genSummary(st synth.Stats, took time.Duration) string {
-	rate := float64(st.Records) / max(took.Seconds(), 1e-9)
-	var r string
+	return fmt.Sprintf("gen: %d events (%d bad, %d duplicates, %d late) in %.2fs: %s events/s",
+		st.Records, st.Bad, st.Duplicates, st.Late, took.Seconds(), humanRate(st.Records, took))
+}
+
+// humanRate spells n per took, per second, shortly: 827k, 1.20M.
+func humanRate(n int64, took time.Duration) string {
+	rate := float64(n) / max(took.Seconds(), 1e-9)
 	switch {
 	case rate >= 1e6:
-		r = fmt.Sprintf("%.2fM", rate/1e6)
+		return fmt.Sprintf("%.2fM", rate/1e6)
 	case rate >= 1e3:
-		r = fmt.Sprintf("%.0fk", rate/1e3)
+		return fmt.Sprintf("%.0fk", rate/1e3)
 	default:
-		r = fmt.Sprintf("%.0f", rate)
+		return fmt.Sprintf("%.0f", rate)
 	}
-	return fmt.Sprintf("gen: %d events (%d bad, %d duplicates, %d late) in %.2fs: %s events/s",
-		st.Records, st.Bad, st.Duplicates, st.Late, took.Seconds(), r)
 }

@@ -1,0 +1,143 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cohortline/cohortline/cohorts"
+	"github.com/cohortline/cohortline/cohorts/publish"
+	"github.com/cohortline/cohortline/pipeline"
+)
+
+// pipelineTotals sums the consumer's counters over its partitions.
+type pipelineTotals struct {
+	messages, counted, bounded, duplicates, late, minors, sensitive, rejected, flushes uint64
+	assigned, open                                                                     int
+}
+
+func totalsOf(c *pipeline.Consumer) pipelineTotals {
+	var t pipelineTotals
+	for _, n := range c.Counters() {
+		t.messages += n.Messages.Load()
+		t.counted += n.Counted.Load()
+		t.bounded += n.Bounded.Load()
+		t.duplicates += n.Duplicates.Load()
+		t.late += n.Late.Load()
+		t.minors += n.Minors.Load()
+		t.sensitive += n.Sensitive.Load()
+		t.rejected += n.Rejected.Load()
+		t.flushes += n.Flushes.Load()
+	}
+	for _, p := range c.Partitions() {
+		t.assigned++
+		t.open += p.OpenWindows
+	}
+	return t
+}
+
+// runPipeline runs the streaming pipeline, as run does, until it has read
+// all records and every window of every partition is flushed: the idle
+// timeout closes the last windows once the topic is drained.
+func (d *demo) runPipeline(ctx context.Context, records int64) error {
+	rekey, err := cohorts.NewRekeyer(d.cfg.secret)
+	if err != nil {
+		return err
+	}
+	consumer, err := pipeline.NewConsumer(d.cfg.file.Kafka, &d.cfg.spec, rekey, clickhouseSink{d.client}, d.log)
+	if err != nil {
+		return err
+	}
+	ctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	var runErr error
+	go func() { defer close(done); runErr = consumer.Run(ctx) }()
+	defer func() { stop(); <-done }()
+
+	began := time.Now()
+	tick := time.NewTicker(progressInterval)
+	defer tick.Stop()
+	var last pipelineTotals
+	lastChange := began
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-done:
+			return fmt.Errorf("the pipeline stopped before every window was flushed: %w", cmpErr(runErr, errors.New("no error")))
+		case <-tick.C:
+		}
+		now, t := time.Now(), totalsOf(consumer)
+		if int64(t.messages) >= records && t.assigned == d.opts.partitions && t.open == 0 {
+			took := now.Sub(began)
+			d.prog.done("consumed", "%s events in %s (%s events/s): %s counted, %s over a contribution bound, %s duplicate, %s late, %s of minors and %s sensitive left out, %s dead-lettered",
+				count(t.messages), seconds(took), humanRate(int64(t.messages), took), count(t.counted), count(t.bounded),
+				count(t.duplicates), count(t.late), count(t.minors), count(t.sensitive), count(t.rejected))
+			d.prog.done("flushed", "%s windows of %d partitions into %s.cohort_partials",
+				count(t.flushes), d.opts.partitions, d.cfg.file.ClickHouse.Database)
+			return nil
+		}
+		if t.messages != last.messages || t.flushes != last.flushes {
+			last, lastChange = t, now
+		} else if now.Sub(lastChange) >= demoStallTimeout {
+			why := d.warned.String()
+			if why == "" {
+				why = "no warning logged"
+			}
+			return fmt.Errorf("the pipeline made no progress for %s (%s of %s events read, %s windows flushed): %s",
+				demoStallTimeout, count(t.messages), count(records), count(t.flushes), why)
+		}
+		d.prog.update("consumed", "%s of %s events (%s events/s), %s windows flushed",
+			count(t.messages), count(records), humanRate(int64(t.messages), now.Sub(began)), count(t.flushes))
+	}
+}
+
+// cmpErr returns err, or alt when err is nil.
+func cmpErr(err, alt error) error {
+	if err != nil {
+		return err
+	}
+	return alt
+}
+
+// publish releases every flushed window, as publish does, one at a time
+// to show progress.
+func (d *demo) publish(ctx context.Context) error {
+	pc, err := d.cfg.publisherConfig()
+	if err != nil {
+		return err
+	}
+	pub, err := publish.NewPublisher(pc, clickhouseStore{d.client})
+	if err != nil {
+		return err
+	}
+	// The databases are new: every flushed window is the demo's.
+	windows, err := d.client.FlushedWindows(ctx, d.topic, time.Unix(0, 0))
+	if err != nil {
+		return err
+	}
+	if len(windows) == 0 {
+		return errors.New("the pipeline flushed no window: nothing to publish")
+	}
+	began := time.Now()
+	var s publish.Stats
+	for i, w := range windows {
+		d.prog.update("published", "window %s (%d of %d)", w.Start.Format("2006-01-02 15:04"), i+1, len(windows))
+		results, err := pub.PublishRange(ctx, w.Start, w.End)
+		if err != nil {
+			return err
+		}
+		for _, r := range results {
+			s.Rows += r.Stats.Rows
+			s.Finest += r.Stats.Finest
+			s.PublishedFinest += r.Stats.PublishedFinest
+			s.Merged += r.Stats.Merged
+			s.Suppressed += r.Stats.Suppressed
+		}
+	}
+	d.prog.done("published", "%d windows in %s: %s rows from %s finest cohorts (%s as themselves, %s merged into generalized rows, %s suppressed); k=%d, ε=%g per window",
+		len(windows), seconds(time.Since(began)), count(s.Rows), count(s.Finest), count(s.PublishedFinest), count(s.Merged), count(s.Suppressed),
+		d.cfg.spec.K, d.cfg.spec.Privacy.Epsilon)
+	return nil
+}

@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/cohortline/cohortline/cohorts"
+	"github.com/cohortline/cohortline/cohorts/privacy"
+	"github.com/cohortline/cohortline/sinks/clickhouse"
+)
+
+// demoFeatures are the slots the top-cohorts table shows, by their
+// feature_dictionary names: the cohort's users by how many events they
+// had in the hour. Their noise is the smallest of any feature (a user is
+// in one bucket: sensitivity 1); reach and sums are noised in proportion
+// to the number of reach slots and to the contribution bounds, which the
+// noise line under the table shows for every column.
+var demoFeatures = []string{"hist.events.1", "hist.events.2_5", "hist.events.6_20", "hist.events.21_100"}
+
+// report prints the largest published cohorts of the busiest window and
+// the SQL to read them, as the targeter would.
+func (d *demo) report(ctx context.Context, w io.Writer) error {
+	rows, err := d.client.TopCohorts(ctx, d.opts.top)
+	if err != nil {
+		return err
+	}
+	if len(rows) == 0 {
+		return errors.New("no cohort was published: every cohort stayed below k, even generalized (generate more users)")
+	}
+	dict, err := d.client.FeatureDictionary(ctx, rows[0].FeatureSet)
+	if err != nil {
+		return err
+	}
+	slots := make([]int, len(demoFeatures))
+	for i, name := range demoFeatures {
+		slots[i] = -1
+		for _, e := range dict {
+			if e.Name == name {
+				slots[i] = int(e.Index)
+			}
+		}
+		if slots[i] < 0 {
+			return fmt.Errorf("%s.feature_dictionary has no slot named %s in feature set %d", d.cfg.file.ClickHouse.PublishedDatabase, name, rows[0].FeatureSet)
+		}
+	}
+	ws := rows[0].WindowStart
+	fmt.Fprintf(w, "\nThe %d largest published cohorts of the busiest hour, %s to %s UTC.\n", len(rows), ws.Format("2006-01-02 15:04"), rows[0].WindowEnd.Format("15:04"))
+	fmt.Fprintf(w, "Counts carry differential-privacy noise, and every row covers at least k=%d users.\n\n", d.cfg.spec.K)
+	writeTopTable(w, rows, slots)
+	if *d.cfg.file.Publish.Noise {
+		if err := writeNoise(w, d.cfg.spec); err != nil {
+			return err
+		}
+	}
+	writeQueries(w, d, rows, slots)
+	return nil
+}
+
+// writeNoise prints the standard deviation of the noise of each block of
+// slots (the columns above are in "users" and "hist"): the price of the
+// privacy guarantee, large next to small counts.
+func writeNoise(w io.Writer, spec cohorts.Spec) error {
+	b, err := privacy.Split(spec, spec.Privacy.Epsilon)
+	if err != nil {
+		return fmt.Errorf("cohorts: privacy: %w", err)
+	}
+	parts := make([]string, len(b.Blocks))
+	for i, block := range b.Blocks {
+		parts[i] = fmt.Sprintf("%s ±%.0f", block.Name, math.Sqrt(block.Scale.Variance()))
+	}
+	fmt.Fprintf(w, "\nNoise, one standard deviation, by block of features (ε=%g per window, split among the blocks):\n%s.\n",
+		spec.Privacy.Epsilon, strings.Join(parts, ", "))
+	return nil
+}
+
+func writeTopTable(w io.Writer, rows []clickhouse.EnrichmentRow, slots []int) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprint(tw, "cohort_key\tlevel\tusers")
+	for _, name := range demoFeatures {
+		fmt.Fprint(tw, "\t"+name)
+	}
+	fmt.Fprintln(tw)
+	for _, r := range rows {
+		fmt.Fprintf(tw, "%s\t%s\t%s", r.CohortKey, levelText(r.Level), count(r.Users))
+		for _, s := range slots {
+			v := 0.0
+			if s < len(r.Features) {
+				v = float64(r.Features[s])
+			}
+			fmt.Fprint(tw, "\t"+count(int64(math.Round(v))))
+		}
+		fmt.Fprintln(tw)
+	}
+	tw.Flush()
+}
+
+// levelText spells a row's level: the dimensions generalized to "*".
+func levelText(level string) string {
+	if level == "" {
+		return "finest"
+	}
+	return "* " + level
+}
+
+// writeQueries prints the SQL that reads the table's cohorts: by key, as a
+// targeter does, and the table itself with features by name.
+func writeQueries(w io.Writer, d *demo, rows []clickhouse.EnrichmentRow, slots []int) {
+	db := d.cfg.file.ClickHouse.PublishedDatabase
+	addr := d.chAddr
+	host, port, _ := net.SplitHostPort(strings.Split(addr, ",")[0])
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = "    cityHash64('" + r.CohortKey + "')"
+	}
+	fmt.Fprintf(w, `
+Query them with SQL (clickhouse-client --host %s --port %s). A cohort is found by
+cohort_id = cityHash64(cohort_key); cohort_enrichment_latest holds each cohort's
+newest window, which is what a targeter reads:
+
+SELECT cohort_key, window_start, users, features
+FROM %s.cohort_enrichment_latest
+WHERE cohort_id IN (
+%s
+)
+ORDER BY users DESC;
+`, host, port, db, strings.Join(ids, ",\n"))
+
+	cols := make([]string, len(slots))
+	for i, s := range slots {
+		cols[i] = fmt.Sprintf("round(features[%d]) AS `%s`", s+1, demoFeatures[i]) // SQL arrays count from 1
+	}
+	fmt.Fprintf(w, `
+The table above (names of the feature slots: %s.feature_dictionary):
+
+SELECT cohort_key, level, users,
+    %s
+FROM %s.cohort_enrichment
+WHERE window_start = toDateTime('%s')
+ORDER BY users DESC, cohort_key
+LIMIT %d;
+`, db, strings.Join(cols, ",\n    "), db, rows[0].WindowStart.Format("2006-01-02 15:04:05"), len(rows))
+
+	for _, r := range rows {
+		if r.Level != "" {
+			continue
+		}
+		var flags []string
+		for part := range strings.SplitSeq(r.CohortKey, "|") {
+			name, value, _ := strings.Cut(part, "=")
+			flags = append(flags, "--"+name+" "+value)
+		}
+		fmt.Fprintf(w, "\nOr look a person up by their attributes, as the targeter would:\n\n  cohortline lookup --clickhouse %s --published-database %s %s\n",
+			addr, db, strings.Join(flags, " "))
+		break
+	}
+}
