@@ -29,6 +29,11 @@ type options struct {
 	// to call stage (c) done; default 10s (ClickHouse 18.16 flushes a
 	// Kafka block at least every stream_flush_interval_ms, 7.5 s).
 	Settle time.Duration
+	// EngineBlockSize adds a stage (c) run with one consumer and this
+	// kafka_max_block_size (ClickHouse's default is max_block_size, 65536
+	// rows): the engine tuned as its users are told to. Default 1048576
+	// (max_insert_block_size); 0 skips the run.
+	EngineBlockSize int
 	// Stall ends stage (c) when the count stays put this long without
 	// being complete; default 60s.
 	Stall time.Duration
@@ -73,6 +78,9 @@ func (o *options) setDefaults() {
 	}
 	if o.EngineConsumers == nil {
 		o.EngineConsumers = []int{1, 4}
+	}
+	if o.EngineBlockSize == 0 {
+		o.EngineBlockSize = 1 << 20
 	}
 	if o.Settle == 0 {
 		o.Settle = 10 * time.Second
@@ -135,6 +143,7 @@ func parseFlags(args []string, output io.Writer) (options, error) {
 		o.EngineConsumers, err = parseInts(s)
 		return err
 	})
+	fs.IntVar(&o.EngineBlockSize, "engine-max-block-size", 1<<20, "add a stage (c) run with 1 consumer and this kafka_max_block_size (-1: none)")
 	fs.DurationVar(&o.Settle, "settle", 10*time.Second, "stage (c) is done once its complete count stayed put this long")
 	fs.DurationVar(&o.Stall, "stall", time.Minute, "stage (c) gives up once its count stayed put this long, complete or not")
 	fs.Func("mem-users", `the two user populations of the memory runs, e.g. 1000000,5000000 (default); "none" skips them`, func(s string) (err error) {

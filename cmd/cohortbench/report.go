@@ -41,11 +41,21 @@ func (r *report) print(w io.Writer) {
 }
 
 func (r *report) table(w io.Writer) {
+	// Numbers align right; the stage names are padded here to read left.
+	names := []string{"(a) raw read, kafka.Reader", "(a) raw read, Conn.ReadBatch", "(b) cohortline run -> ClickHouse"}
+	for _, e := range r.Engines {
+		names = append(names, "(c) Kafka engine + MV, "+e.config().String())
+	}
+	width := 0
+	for _, n := range names {
+		width = max(width, len(n))
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "stage\tevents/s\ttime s\tCPU s consumer\tCPU s ClickHouse\tCPU s Kafka\tCPU s total\tpeak RSS MiB consumer\tpeak RSS MiB ClickHouse\tduplicates\t")
-	row := func(name string, n int64, wall time.Duration, consumer, clickhouse, kafka, total string, rss, chRSS, dups string) {
-		fmt.Fprintf(tw, "%s\t%s\t%.2f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", name, human(rate(n, wall)), wall.Seconds(),
-			consumer, clickhouse, kafka, total, rss, chRSS, dups)
+	fmt.Fprintf(tw, "%-*s\t", width, "stage")
+	fmt.Fprintln(tw, "events/s\ttime s\tCPU s: consumer\tClickHouse\tKafka\ttotal\tevents per CPU s\tpeak RSS MiB: consumer\tClickHouse\tduplicates\t")
+	row := func(name string, n int64, wall time.Duration, consumer, clickhouse string, kafka, total time.Duration, rss, chRSS, dups string) {
+		fmt.Fprintf(tw, "%-*s\t%s\t%.2f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", width, name, human(rate(n, wall)), wall.Seconds(),
+			consumer, clickhouse, secsOrNA(kafka, r.kafkaSampled), secs(total), human(rate(n, total)), rss, chRSS, dups)
 	}
 	for _, a := range []struct {
 		name string
@@ -53,18 +63,22 @@ func (r *report) table(w io.Writer) {
 		cpu  time.Duration
 		k    usage
 	}{{"(a) raw read, kafka.Reader", r.Reader, r.ReaderCPU, r.ReaderKafka}, {"(a) raw read, Conn.ReadBatch", r.Batch, r.BatchCPU, r.BatchKafka}} {
-		row(a.name, a.res.Messages, a.res.Wall, secs(a.cpu)+" (driver)", "-", secs(a.k.CPU), secs(a.cpu+a.k.CPU), "-", "-", "-")
+		row(a.name, a.res.Messages, a.res.Wall, secs(a.cpu)+" (driver)", "-", a.k.CPU, a.cpu+a.k.CPU, "-", "-", "-")
 	}
 	b := r.Run
-	row("(b) cohortline run -> ClickHouse", b.Messages, b.Wall, secs(b.CPU), secs(b.ClickHouse.CPU), secs(b.Kafka.CPU),
-		secs(b.CPU+b.ClickHouse.CPU+b.Kafka.CPU), mibOrNA(b.PeakRSS), mibOrNA(b.ClickHouse.PeakRSS),
+	row("(b) cohortline run -> ClickHouse", b.Messages, b.Wall, secs(b.CPU), secsOrNA(b.ClickHouse.CPU, r.chSampled), b.Kafka.CPU,
+		b.CPU+b.ClickHouse.CPU+b.Kafka.CPU, mibOrNA(b.PeakRSS), mibOrNA(b.ClickHouse.PeakRSS),
 		fmt.Sprintf("%d partial rows", b.Partials.Duplicates))
 	for _, e := range r.Engines {
-		row(fmt.Sprintf("(c) Kafka engine + MV, %d consumer(s)", e.Consumers), e.Expected, e.Wall, "(in ClickHouse)",
-			secs(e.ClickHouse.CPU), secs(e.Kafka.CPU), secs(e.ClickHouse.CPU+e.Kafka.CPU), mibOrNA(e.ClickHouse.PeakRSS),
+		row("(c) Kafka engine + MV, "+e.config().String(), e.Expected, e.Wall, "(in ClickHouse)",
+			secsOrNA(e.ClickHouse.CPU, r.chSampled), e.Kafka.CPU, e.ClickHouse.CPU+e.Kafka.CPU, mibOrNA(e.ClickHouse.PeakRSS),
 			mibOrNA(e.ClickHouse.PeakRSS), engineDuplicates(e))
 	}
 	tw.Flush()
+	if f := b.Flushes; f.Count > 0 {
+		fmt.Fprintf(w, "(b) flushed %d windows of a partition; their inserts took %.2f s in all, %.2f s per partition worker, which reads nothing meanwhile\n",
+			f.Count, f.Latency.Seconds(), f.Latency.Seconds()/float64(r.opts.Partitions))
+	}
 }
 
 func engineDuplicates(e engineResult) string {
@@ -86,13 +100,17 @@ func (r *report) ratios(w io.Writer) {
 	fmt.Fprintf(w, "I/O limit (a): %s events/s (%s, the faster raw read)\n", human(limit), ioName)
 	ratio := run / limit
 	fmt.Fprintf(w, "(b)/(a) = %.2f   target >= %.1f: %s\n", ratio, targetRunOverRaw,
-		verdict(ratio >= targetRunOverRaw, fmt.Sprintf("missed by %.2f; (b) would need %s events/s", targetRunOverRaw-ratio, human(targetRunOverRaw*limit))))
-	for _, e := range r.Engines {
+		verdict(ratio >= targetRunOverRaw, fmt.Sprintf("short by %.2f; (b) would need %s events/s", targetRunOverRaw-ratio, human(targetRunOverRaw*limit))))
+	for i, e := range r.Engines {
 		ratio := run / rate(e.Expected, e.Wall)
 		ok := ratio >= targetRunOverEngine && e.Duplicates() == 0 && r.Run.Partials.Duplicates == 0
-		fmt.Fprintf(w, "(b)/(c %d consumer(s)) = %.2f with %s in (c)   target >= %.0f with 0 duplicates: %s\n",
-			e.Consumers, ratio, engineDuplicates(e), targetRunOverEngine,
-			verdict(ok, fmt.Sprintf("missed (ratio short by %.2f, duplicates %d)", max(targetRunOverEngine-ratio, 0), e.Duplicates())))
+		target := fmt.Sprintf("target >= %.0f with 0 duplicates: %s", targetRunOverEngine,
+			verdict(ok, fmt.Sprintf("short by %.2f, %d duplicates", max(targetRunOverEngine-ratio, 0), max(e.Duplicates(), 0))))
+		if i > 0 {
+			target = "(for comparison; " + target + ")"
+		}
+		fmt.Fprintf(w, "(b)/(c, %s) = %.2f; per CPU second %.2f   %s\n", e.config(), ratio,
+			rate(r.Run.Messages, r.Run.CPU+r.Run.ClickHouse.CPU+r.Run.Kafka.CPU)/rate(e.Expected, e.ClickHouse.CPU+e.Kafka.CPU), target)
 	}
 	if r.TSVUnsafe > 0 {
 		fmt.Fprintf(w, "warning: %d messages are not one TSV field as they are; (c)'s expected count leaves them out\n", r.TSVUnsafe)
@@ -178,6 +196,13 @@ func rateOf(n int64, d time.Duration) string {
 }
 
 func secs(d time.Duration) string { return fmt.Sprintf("%.2f", d.Seconds()) }
+
+func secsOrNA(d time.Duration, sampled bool) string {
+	if !sampled {
+		return "n/a"
+	}
+	return secs(d)
+}
 
 func mib(b uint64) string { return fmt.Sprintf("%.0f MiB", float64(b)/(1<<20)) }
 

@@ -40,7 +40,8 @@ type report struct {
 	LoadBefore    string // /proc/loadavg
 	LoadAfter     string
 
-	opts options
+	opts                    options
+	chSampled, kafkaSampled bool // whether the servers' processes were found
 }
 
 // runBench runs every stage once, writing progress to progress.
@@ -57,6 +58,7 @@ func runBench(ctx context.Context, opts options, progress io.Writer) (rep *repor
 	rep = &report{opts: opts, ID: b.id, Events: opts.Events, Users: int(opts.Events) / opts.EventsPerUser, Began: time.Now(),
 		Machine: machineInfo(), LoadBefore: loadAverage()}
 
+	rep.chSampled, rep.kafkaSampled = b.chServer != nil, b.kafkaServer != nil
 	topic := b.name("events")
 	b.cleanup(func(ctx context.Context) error { return b.kafka.deleteTopics(ctx, topic) })
 	ranges, took, err := b.gen(ctx, topic, max(rep.Users, 1), opts.Events, "--span", "24h")
@@ -75,13 +77,13 @@ func runBench(ctx context.Context, opts options, progress io.Writer) (rep *repor
 	}
 	b.logf("(b) cohortline run: %s", rateOf(rep.Run.Messages, rep.Run.Wall))
 
-	for _, n := range opts.EngineConsumers {
-		b.logf("(c) ClickHouse Kafka engine, %d consumer(s): counting %d messages…", n, rep.Expected)
-		e, err := b.runEngine(ctx, topic, ranges, rep.Expected, n)
+	for _, cfg := range engineConfigs(opts) {
+		b.logf("(c) ClickHouse Kafka engine, %s: counting %d messages…", cfg, rep.Expected)
+		e, err := b.runEngine(ctx, topic, ranges, rep.Expected, cfg)
 		if err != nil {
 			return nil, fmt.Errorf("stage (c): %w", err)
 		}
-		b.logf("(c) %d consumer(s): %s, %d counted (%+d)", n, rateOf(e.Expected, e.Wall), e.Counted, e.Duplicates())
+		b.logf("(c) %s: %s, %d counted (%+d)", cfg, rateOf(e.Expected, e.Wall), e.Counted, e.Duplicates())
 		rep.Engines = append(rep.Engines, e)
 	}
 

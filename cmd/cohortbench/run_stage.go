@@ -33,6 +33,7 @@ type runResult struct {
 	// to Observed.
 	ClickHouse, Kafka usage
 	Partials          partialStats
+	Flushes           flushStats // from its log
 }
 
 // partialStats is what the run left in cohort_partials.
@@ -102,6 +103,9 @@ func (b *bench) runCohortline(ctx context.Context, spec runSpec) (runResult, err
 	}
 	if err := c.stop(time.Minute); err != nil {
 		return runResult{}, fmt.Errorf("stopping run %s: %w\n%s", spec.label, err, c.logTail(20))
+	}
+	if res.Flushes, err = readFlushStats(c.log); err != nil {
+		return runResult{}, err
 	}
 	return res, nil
 }
