@@ -108,7 +108,7 @@ func (b *bench) gen(ctx context.Context, topic string, users int, events int64, 
 	args := append([]string{"gen", "--seed", strconv.FormatUint(b.opts.Seed, 10), "--users", strconv.Itoa(users),
 		"--events", strconv.FormatInt(events, 10), "--kafka", b.opts.Kafka, "--topic", topic,
 		"--partitions", strconv.Itoa(b.opts.Partitions)}, extra...)
-	c, err := startChild(b.opts.Cohortline, filepath.Join(b.dir, topic+".gen.log"), args...)
+	c, err := startChild(b.opts.Cohortline, filepath.Join(b.dir, topic+".gen.log"), nil, args...)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -34,6 +34,9 @@ type runResult struct {
 	ClickHouse, Kafka usage
 	Partials          partialStats
 	Flushes           flushStats // from its log
+	// PeakLiveHeap is the most heap a garbage collection found live
+	// (runSpec.gctrace only; else 0).
+	PeakLiveHeap uint64
 }
 
 // partialStats is what the run left in cohort_partials.
@@ -53,6 +56,9 @@ type runSpec struct {
 	topic      string
 	ranges     []partitionRange
 	cpuprofile string // passed on as cohortline's hidden --cpuprofile
+	// gctrace runs it with GODEBUG=gctrace=1, so its log tells the live
+	// heap at each garbage collection (runResult.PeakLiveHeap).
+	gctrace bool
 }
 
 // runCohortline runs `cohortline run` as a child process with a fresh
@@ -73,7 +79,11 @@ func (b *bench) runCohortline(ctx context.Context, spec runSpec) (runResult, err
 		args = append(args, "--cpuprofile", spec.cpuprofile)
 	}
 	began := b.mark()
-	c, err := startChild(b.opts.Cohortline, filepath.Join(b.dir, name+".log"), append(args, "run", "--config", config)...)
+	var env []string
+	if spec.gctrace {
+		env = append(env, "GODEBUG=gctrace=1")
+	}
+	c, err := startChild(b.opts.Cohortline, filepath.Join(b.dir, name+".log"), env, append(args, "run", "--config", config)...)
 	if err != nil {
 		return runResult{}, err
 	}
@@ -104,7 +114,7 @@ func (b *bench) runCohortline(ctx context.Context, spec runSpec) (runResult, err
 	if err := c.stop(time.Minute); err != nil {
 		return runResult{}, fmt.Errorf("stopping run %s: %w\n%s", spec.label, err, c.logTail(20))
 	}
-	if res.Flushes, err = readFlushStats(c.log); err != nil {
+	if res.Flushes, res.PeakLiveHeap, err = readRunLog(c.log); err != nil {
 		return runResult{}, err
 	}
 	return res, nil
@@ -168,14 +178,16 @@ type child struct {
 	watch   *assignWatch
 }
 
-// startChild starts bin with args, logging into logPath.
-func startChild(bin, logPath string, args ...string) (*child, error) {
+// startChild starts bin with args and env added to this process's
+// environment, logging into logPath.
+func startChild(bin, logPath string, env []string, args ...string) (*child, error) {
 	f, err := os.Create(logPath)
 	if err != nil {
 		return nil, fmt.Errorf("creating %s: %w", logPath, err)
 	}
 	c := &child{cmd: exec.Command(bin, args...), log: logPath, done: make(chan struct{}), watch: &assignWatch{w: f}}
 	c.cmd.Stdout, c.cmd.Stderr = f, c.watch
+	c.cmd.Env = append(os.Environ(), env...)
 	c.started = time.Now()
 	if err := c.cmd.Start(); err != nil {
 		f.Close()
