@@ -13,7 +13,7 @@ import (
 type engineResult struct {
 	Consumers int   // kafka_num_consumers
 	BlockSize int   // kafka_max_block_size; 0: ClickHouse's default
-	Expected  int64 // rows the engine should count: see bench.expected
+	Expected  int64 // rows the engine should count: see report.Expected
 	Counted   int64 // sum(events) once it stopped growing
 	// Wall is from CREATE MATERIALIZED VIEW (the engine starts reading
 	// then) to the last change of sum(events).
@@ -23,15 +23,18 @@ type engineResult struct {
 	Stalled bool
 	// ClickHouse and Kafka are the servers' usage over Wall.
 	ClickHouse, Kafka usage
+	// Duplicated and Lost compare the counts key by key with what the
+	// topic holds (keyCounts): events counted more than once, events not
+	// counted.
+	Duplicated, Lost int64
 }
 
 func (r engineResult) config() engineConfig {
 	return engineConfig{Consumers: r.Consumers, BlockSize: r.BlockSize}
 }
 
-// Duplicates is how many more events the engine counted than there are:
-// rows inserted twice. Negative means rows were lost.
-func (r engineResult) Duplicates() int64 { return r.Counted - r.Expected }
+// exact reports whether the engine counted every event exactly once.
+func (r engineResult) exact() bool { return r.Duplicated == 0 && r.Lost == 0 }
 
 // engineDDL is stage (c)'s tables on ClickHouse 18.16, whose Kafka engine
 // has no kafka_skip_broken_messages and whose JSON functions are the
@@ -88,7 +91,7 @@ func engineConfigs(opts options) []engineConfig {
 }
 
 // runEngine runs stage (c) with cfg over topic.
-func (b *bench) runEngine(ctx context.Context, topic string, ranges []partitionRange, expected int64, cfg engineConfig) (engineResult, error) {
+func (b *bench) runEngine(ctx context.Context, topic string, ranges []partitionRange, want *keyCounts, expected int64, cfg engineConfig) (engineResult, error) {
 	name := b.name(fmt.Sprintf("engine-%d-%d", cfg.Consumers, cfg.BlockSize))
 	db := strings.ReplaceAll(name, "-", "_")
 	blockSize := ""
@@ -127,6 +130,11 @@ func (b *bench) runEngine(ctx context.Context, topic string, ranges []partitionR
 	}
 	res.Wall = last.Sub(began)
 	res.ClickHouse, res.Kafka = b.serverUsage(began, last)
+	got, err := b.ch.countsByKey(ctx, db+".events_by_cohort")
+	if err != nil {
+		return engineResult{}, err
+	}
+	res.Duplicated, res.Lost = want.diff(got)
 	// Stop reading now rather than at cleanup: the next stage runs on the
 	// same server.
 	if err := b.ch.exec(ctx, "DROP TABLE "+db+".count_by_cohort"); err != nil {

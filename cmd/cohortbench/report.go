@@ -82,15 +82,11 @@ func (r *report) table(w io.Writer) {
 }
 
 func engineDuplicates(e engineResult) string {
-	d := e.Duplicates()
-	switch {
-	case e.Stalled:
-		return fmt.Sprintf("%d rows, STALLED at %d of %d", d, e.Counted, e.Expected)
-	case d < 0:
-		return fmt.Sprintf("%d rows (LOST)", d)
-	default:
-		return fmt.Sprintf("%d rows (%.1f%%)", d, 100*float64(d)/float64(max(e.Expected, 1)))
+	s := fmt.Sprintf("%d rows (%.2f%%)", e.Duplicated, 100*float64(e.Duplicated)/float64(max(e.Expected, 1)))
+	if e.Lost > 0 {
+		s += fmt.Sprintf(", %d LOST", e.Lost)
 	}
+	return s
 }
 
 func (r *report) ratios(w io.Writer) {
@@ -103,14 +99,21 @@ func (r *report) ratios(w io.Writer) {
 		verdict(ratio >= targetRunOverRaw, fmt.Sprintf("short by %.2f; (b) would need %s events/s", targetRunOverRaw-ratio, human(targetRunOverRaw*limit))))
 	for i, e := range r.Engines {
 		ratio := run / rate(e.Expected, e.Wall)
-		ok := ratio >= targetRunOverEngine && e.Duplicates() == 0 && r.Run.Partials.Duplicates == 0
+		// The target compares with the duplicate-free engine (1 consumer)
+		// and asks Cohortline for 0 duplicates; what the engine got wrong
+		// is said beside it.
+		ok := ratio >= targetRunOverEngine && r.Run.Partials.Duplicates == 0
 		target := fmt.Sprintf("target >= %.0f with 0 duplicates: %s", targetRunOverEngine,
-			verdict(ok, fmt.Sprintf("short by %.2f, %d duplicates", max(targetRunOverEngine-ratio, 0), max(e.Duplicates(), 0))))
+			verdict(ok, fmt.Sprintf("short by %.2f", targetRunOverEngine-ratio)))
 		if i > 0 {
 			target = "(for comparison; " + target + ")"
 		}
-		fmt.Fprintf(w, "(b)/(c, %s) = %.2f; per CPU second %.2f   %s\n", e.config(), ratio,
-			rate(r.Run.Messages, r.Run.CPU+r.Run.ClickHouse.CPU+r.Run.Kafka.CPU)/rate(e.Expected, e.ClickHouse.CPU+e.Kafka.CPU), target)
+		engine := "exact"
+		if !e.exact() {
+			engine = fmt.Sprintf("%d duplicated, %d lost", e.Duplicated, e.Lost)
+		}
+		fmt.Fprintf(w, "(b)/(c, %s) = %.2f, per CPU second %.2f; (c) %s   %s\n", e.config(), ratio,
+			rate(r.Run.Messages, r.Run.CPU+r.Run.ClickHouse.CPU+r.Run.Kafka.CPU)/rate(e.Expected, e.ClickHouse.CPU+e.Kafka.CPU), engine, target)
 	}
 	if r.TSVUnsafe > 0 {
 		fmt.Fprintf(w, "warning: %d messages are not one TSV field as they are; (c)'s expected count leaves them out\n", r.TSVUnsafe)
@@ -148,14 +151,17 @@ func (r *report) method(w io.Writer) {
   (250 ms). Without startup: %s events/s. CPU and peak RSS (VmHWM) are of the cohortline process
   up to that moment; then SIGTERM. duplicates: partial rows repeating a (window, partition, cohort).
 - (c) commits offset 0 for a fresh group (ClickHouse 18.16 starts a new group at the end), creates
-  a SummingMergeTree (cohort_key, events) and a Kafka table (one String column, TSV, %s), then
-  times from CREATE MATERIALIZED VIEW (counting by country|lang|age|platform with
-  visitParamExtractString) to the last change of sum(events); done once the count has reached the
-  expected %d (every message that is one TSV field: all generated ones) or the group committed the
-  topic's end, and then stayed put for %s. duplicates = counted - expected. Its peak RSS is
-  clickhouse-server's sampled VmRSS.
+  a SummingMergeTree (cohort_key, events) and a Kafka table (one String column, TSV,
+  kafka_row_delimiter '\n'), then times from CREATE MATERIALIZED VIEW (counting by
+  country|lang|age|platform with visitParamExtractString) to the last change of sum(events); done
+  once the count has reached the expected %d (every message that is one TSV field: all generated
+  ones) and stayed put for %s, or stayed put for %s short of it. duplicates and LOST compare the
+  counts key by key with the topic, read again untimed (the view's key computed in Go the way
+  visitParamExtractString does): a duplicate and a loss do not cancel out. Its CPU and peak RSS
+  (sampled VmRSS) are clickhouse-server's, which also runs the view; ClickHouse's CPU during (a),
+  where it has no part, was %s s: other work on the shared server.
 `, sampleEvery, r.opts.IdleTimeout, r.Run.Startup.Seconds(), human(rate(r.Run.Messages, r.Run.Wall-r.Run.Startup)),
-		"kafka_row_delimiter '\\n'", r.Expected, r.opts.Settle)
+		r.Expected, r.opts.Settle, r.opts.Stall, secsOrNA(r.BackgroundClickHouse, r.chSampled))
 	if r.Memory != nil {
 		fmt.Fprintf(w, `- memory per active user: two more runs of (b), on topics of --users %d and %d with %d events
   per user, all in one 1h window (gen --span 50m --activity-skew 0 --late 0 --out-of-order 0),

@@ -26,10 +26,14 @@ type report struct {
 	ReaderCPU, BatchCPU time.Duration // this process
 	ReaderKafka         usage
 	BatchKafka          usage
+	// BackgroundClickHouse is ClickHouse's CPU during both raw reads,
+	// where it has no part: the load other clients put on it.
+	BackgroundClickHouse time.Duration
 	// Expected is the messages the Kafka engine must count: those that are
 	// one TSV field as they are (no tab, line break or backslash); TSVUnsafe
 	// the others (none in generated data).
 	Expected, TSVUnsafe int64
+	keys                *keyCounts // the messages by the cohort key (c) gives them
 
 	Run     runResult      // stage (b)
 	Engines []engineResult // stage (c), one per consumer count
@@ -79,11 +83,11 @@ func runBench(ctx context.Context, opts options, progress io.Writer) (rep *repor
 
 	for _, cfg := range engineConfigs(opts) {
 		b.logf("(c) ClickHouse Kafka engine, %s: counting %d messages…", cfg, rep.Expected)
-		e, err := b.runEngine(ctx, topic, ranges, rep.Expected, cfg)
+		e, err := b.runEngine(ctx, topic, ranges, rep.keys, rep.Expected, cfg)
 		if err != nil {
 			return nil, fmt.Errorf("stage (c): %w", err)
 		}
-		b.logf("(c) %s: %s, %d counted (%+d)", cfg, rateOf(e.Expected, e.Wall), e.Counted, e.Duplicates())
+		b.logf("(c) %s: %s, %d counted: %d duplicated, %d lost", cfg, rateOf(e.Expected, e.Wall), e.Counted, e.Duplicated, e.Lost)
 		rep.Engines = append(rep.Engines, e)
 	}
 
@@ -138,6 +142,7 @@ func (b *bench) gen(ctx context.Context, topic string, users int, events int64, 
 func (b *bench) rawStage(ctx context.Context, topic string, ranges []partitionRange, rep *report) error {
 	var err error
 	b.logf("(a) raw read with kafka.Reader…")
+	began := b.mark()
 	if rep.Reader, rep.ReaderCPU, rep.ReaderKafka, err = b.timedRead(func() (readResult, error) {
 		return readWithReader(ctx, b.opts.Kafka, topic, ranges)
 	}); err != nil {
@@ -151,12 +156,17 @@ func (b *bench) rawStage(ctx context.Context, topic string, ranges []partitionRa
 		return fmt.Errorf("stage (a), Conn.ReadBatch: %w", err)
 	}
 	b.logf("(a) Conn.ReadBatch: %s", rateOf(rep.Batch.Messages, rep.Batch.Wall))
+	ch, _ := b.serverUsage(began, b.mark())
+	rep.BackgroundClickHouse = ch.CPU
 
 	var unsafe atomic.Int64
+	rep.keys = newKeyCounts()
 	all, err := readWithBatches(ctx, b.opts.Kafka, topic, ranges, func(m kafka.Message) {
 		if bytes.ContainsAny(m.Value, "\t\n\r\\") {
 			unsafe.Add(1)
+			return
 		}
+		rep.keys.add(m.Value)
 	})
 	if err != nil {
 		return fmt.Errorf("counting the rows the Kafka engine must count: %w", err)
