@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 )
 
@@ -56,13 +57,19 @@ func visitParamString(line []byte, name string) []byte {
 }
 
 // diff compares got (the engine's counts by key) with k: events counted
-// more than once, and events not counted.
-func (k *keyCounts) diff(got map[string]int64) (duplicates, lost int64) {
+// more than once, events not counted, and up to maxLostKeys of the keys
+// that lost some ("key: n", for a look at what the engine drops).
+func (k *keyCounts) diff(got map[string]int64) (duplicates, lost int64, lostKeys []string) {
 	for key, want := range k.n {
-		if d := got[key] - want; d > 0 {
+		d := got[key] - want
+		switch {
+		case d > 0:
 			duplicates += d
-		} else {
+		case d < 0:
 			lost -= d
+			if len(lostKeys) < maxLostKeys {
+				lostKeys = append(lostKeys, fmt.Sprintf("%q: %d", key, -d))
+			}
 		}
 	}
 	for key, n := range got {
@@ -70,8 +77,11 @@ func (k *keyCounts) diff(got map[string]int64) (duplicates, lost int64) {
 			duplicates += n
 		}
 	}
-	return duplicates, lost
+	slices.Sort(lostKeys)
+	return duplicates, lost, lostKeys
 }
+
+const maxLostKeys = 5
 
 // countsByKey reads table's sum(events) per cohort key.
 func (c *chClient) countsByKey(ctx context.Context, table string) (map[string]int64, error) {

@@ -1,6 +1,9 @@
 package main
 
-import "testing"
+import (
+	"slices"
+	"testing"
+)
 
 // The expected values are what ClickHouse 18.16's visitParamExtractString
 // returned for the same lines.
@@ -37,8 +40,8 @@ func TestKeyCountsDiff(t *testing.T) {
 		// DE lost
 		"XX|xx|65+|web": 2, // a key that should not exist: duplicates
 	}
-	dup, lost := k.diff(got)
-	if dup != 3 || lost != 2 {
-		t.Errorf("diff = %d duplicates, %d lost; want 3, 2", dup, lost)
+	dup, lost, keys := k.diff(got)
+	if dup != 3 || lost != 2 || !slices.Equal(keys, []string{`"DE|de|18-24|web": 1`, `"|||": 1`}) {
+		t.Errorf("diff = %d duplicates, %d lost on %q; want 3, 2 on DE and the empty key", dup, lost, keys)
 	}
 }

@@ -27,6 +27,7 @@ type engineResult struct {
 	// topic holds (keyCounts): events counted more than once, events not
 	// counted.
 	Duplicated, Lost int64
+	LostKeys         []string // a few keys that lost events, with how many
 }
 
 func (r engineResult) config() engineConfig {
@@ -134,7 +135,7 @@ func (b *bench) runEngine(ctx context.Context, topic string, ranges []partitionR
 	if err != nil {
 		return engineResult{}, err
 	}
-	res.Duplicated, res.Lost = want.diff(got)
+	res.Duplicated, res.Lost, res.LostKeys = want.diff(got)
 	// Stop reading now rather than at cleanup: the next stage runs on the
 	// same server.
 	if err := b.ch.exec(ctx, "DROP TABLE "+db+".count_by_cohort"); err != nil {

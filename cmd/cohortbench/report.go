@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strings"
 	"text/tabwriter"
 	"time"
 )
@@ -111,6 +112,9 @@ func (r *report) ratios(w io.Writer) {
 		engine := "exact"
 		if !e.exact() {
 			engine = fmt.Sprintf("%d duplicated, %d lost", e.Duplicated, e.Lost)
+		}
+		if len(e.LostKeys) > 0 {
+			engine += " (on " + strings.Join(e.LostKeys, ", ") + ")"
 		}
 		fmt.Fprintf(w, "(b)/(c, %s) = %.2f, per CPU second %.2f; (c) %s   %s\n", e.config(), ratio,
 			rate(r.Run.Messages, r.Run.CPU+r.Run.ClickHouse.CPU+r.Run.Kafka.CPU)/rate(e.Expected, e.ClickHouse.CPU+e.Kafka.CPU), engine, target)
