@@ -46,8 +46,8 @@ func newBench(ctx context.Context, opts options, progress io.Writer) (*bench, er
 		b.ch.Close()
 		return nil, err
 	}
-	b.chServer = b.serverSampler("ClickHouse", opts.ClickHouse, opts.ClickHousePID)
-	b.kafkaServer = b.serverSampler("Kafka", opts.Kafka, opts.KafkaPID)
+	b.chServer = b.serverSampler("ClickHouse", "--clickhouse-pid", opts.ClickHouse, opts.ClickHousePID)
+	b.kafkaServer = b.serverSampler("Kafka", "--kafka-pid", opts.Kafka, opts.KafkaPID)
 	var sctx context.Context
 	sctx, b.stopSampling = context.WithCancel(context.Background())
 	for _, s := range []*sampler{b.chServer, b.kafkaServer} {
@@ -60,7 +60,7 @@ func newBench(ctx context.Context, opts options, progress io.Writer) (*bench, er
 
 // serverSampler finds the server's process (pid, else the one listening
 // on addr's port) and samples it; without it, its columns read n/a.
-func (b *bench) serverSampler(name, addr string, pid int) *sampler {
+func (b *bench) serverSampler(name, pidFlag, addr string, pid int) *sampler {
 	if pid == 0 {
 		_, port, err := net.SplitHostPort(addr)
 		if err == nil {
@@ -70,7 +70,7 @@ func (b *bench) serverSampler(name, addr string, pid int) *sampler {
 			}
 		}
 		if err != nil {
-			b.logf("%s server process not found (%v): its CPU and memory will read n/a; pass --%s-pid", name, err, map[string]string{"ClickHouse": "clickhouse", "Kafka": "kafka"}[name])
+			b.logf("%s server process not found (%v): its CPU and memory will read n/a; pass %s", name, err, pidFlag)
 			return nil
 		}
 	}

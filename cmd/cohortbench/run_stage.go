@@ -216,11 +216,17 @@ func (c *child) stop(timeout time.Duration) error {
 	}
 }
 
-// kill ends the process if it still runs and waits for it.
+// kill ends the process if it still runs and waits for it. It asks with
+// SIGTERM first, so that a run leaves its consumer group (which can then be
+// deleted at once), and sends SIGKILL after 10 s. An exit already seen by
+// stop makes the SIGKILL a no-op.
 func (c *child) kill() {
 	select {
 	case <-c.done:
+		return
 	default:
+	}
+	if c.stop(10*time.Second) != nil {
 		c.cmd.Process.Signal(syscall.SIGKILL)
 		<-c.done
 	}
