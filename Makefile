@@ -42,12 +42,22 @@ test-deps:
 test-unit: ## hermetic tests only: no servers (integration tests skip)
 	$(GO) test -race -count=1 ./...
 
-bench: build ## print the benchmark figures (decoder, aggregation, generator, end to end on the real servers)
-	services=$$(deploy/dev/up); eval "$$services"; \
-	$(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./...
-	mkdir -p $(STATE)
-	$(BIN) gen --events 5000000 --out $(STATE)/bench-events.ndjson
-	rm -f $(STATE)/bench-events.ndjson
+# bench: the Go benchmarks (BENCH_PATTERN selects them, "NONE" skips them),
+# then cmd/cohortbench's side-by-side run on the real servers over a topic of
+# BENCH_EVENTS events (BENCHMARKS.md). Servers named by COHORTLINE_KAFKA and
+# COHORTLINE_CLICKHOUSE are used as they are; otherwise deploy/dev/up starts
+# them. BENCH_FLAGS go to cohortbench (e.g. --mem-users none).
+BENCH_EVENTS ?= 5000000
+BENCH_PATTERN ?= .
+BENCH_FLAGS ?=
+
+bench: build ## print the benchmark figures: Go benchmarks, then Cohortline vs raw Kafka vs ClickHouse's Kafka engine (BENCHMARKS.md)
+	if [[ -z "$${COHORTLINE_KAFKA:-}" || -z "$${COHORTLINE_CLICKHOUSE:-}" ]]; then \
+	  services=$$(deploy/dev/up); eval "$$services"; \
+	fi; \
+	$(GO) test -run '^$$' -bench '$(BENCH_PATTERN)' -benchmem -timeout 30m ./...; \
+	$(GO) build -o bin/cohortbench ./cmd/cohortbench; \
+	bin/cohortbench --cohortline $(BIN) --events $(BENCH_EVENTS) $(BENCH_FLAGS)
 
 services: ## start Kafka and ClickHouse on loopback and print their addresses
 	deploy/dev/up

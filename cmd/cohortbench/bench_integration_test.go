@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/cohortline/cohortline/deploy/devenv"
+)
+
+// TestBenchSmall runs every stage of the benchmark on the real servers over
+// 20k events: each reports a positive rate, Cohortline writes no duplicate
+// partial, the Kafka engine with one consumer counts every event once, and
+// nothing the run created is left behind.
+func TestBenchSmall(t *testing.T) {
+	kafkaAddr, chAddr := devenv.Kafka(t), devenv.ClickHouse(t)
+	opts := options{
+		Kafka: kafkaAddr, ClickHouse: chAddr, Cohortline: buildCohortline(t),
+		Events: 20_000, EngineConsumers: []int{1}, EngineBlockSize: -1, Settle: 3 * time.Second, Stall: 30 * time.Second,
+		MemUsers: []int{2_000, 10_000}, StageTimeout: 2 * time.Minute, Dir: t.TempDir(),
+	}
+	if err := opts.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := runBench(t.Context(), opts, testLog{t})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	rep.print(&out)
+	t.Log(out.String())
+
+	for name, r := range map[string]readResult{"kafka.Reader": rep.Reader, "Conn.ReadBatch": rep.Batch} {
+		if r.Messages != opts.Events || rate(r.Messages, r.Wall) <= 0 {
+			t.Errorf("(a) %s read %d messages in %v, want %d at a positive rate", name, r.Messages, r.Wall, opts.Events)
+		}
+	}
+	if r := rep.Run; r.Messages != opts.Events || r.Wall <= 0 || r.CPU <= 0 || r.PeakRSS == 0 || r.Partials.Events == 0 {
+		t.Errorf("(b) = %+v, want every message handled in a positive time, with CPU, RSS and events in the partials", r)
+	}
+	if d := rep.Run.Partials.Duplicates; d != 0 {
+		t.Errorf("(b) wrote %d duplicate partial rows", d)
+	}
+	if rep.Expected != opts.Events || rep.TSVUnsafe != 0 {
+		t.Errorf("expected %d rows for the engine (%d messages not one TSV field), want %d", rep.Expected, rep.TSVUnsafe, opts.Events)
+	}
+	if len(rep.Engines) != 1 {
+		t.Fatalf("(c) ran %d times, want once", len(rep.Engines))
+	}
+	if e := rep.Engines[0]; e.Counted != e.Expected || !e.exact() || e.Stalled || e.Wall <= 0 {
+		t.Errorf("(c) with 1 consumer counted %d of %d events (%d duplicated, %d lost, stalled %v) in %v, want all, once",
+			e.Counted, e.Expected, e.Duplicated, e.Lost, e.Stalled, e.Wall)
+	}
+	if m := rep.Memory; m == nil || m.Points[0].Active == 0 || m.Points[1].Active <= m.Points[0].Active {
+		t.Errorf("memory runs = %+v, want active users growing with --users", m)
+	}
+	assertCleanedUp(t, kafkaAddr, chAddr, rep.ID)
+}
+
+// assertCleanedUp checks that no topic or database named after the run is
+// left.
+func assertCleanedUp(t *testing.T, kafkaAddr, chAddr, id string) {
+	t.Helper()
+	conn, err := kafka.Dial("tcp", kafkaAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	parts, err := conn.ReadPartitions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range parts {
+		if strings.HasPrefix(p.Topic, id) {
+			t.Errorf("topic %s is left behind", p.Topic)
+			break
+		}
+	}
+	ch, err := openClickHouse(t.Context(), chAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ch.Close()
+	var left uint64
+	prefix := strings.ReplaceAll(id, "-", "_")
+	if err := ch.conn.QueryRow(t.Context(), "SELECT count() FROM system.databases WHERE startsWith(name, ?)", prefix).Scan(&left); err != nil {
+		t.Fatal(err)
+	}
+	if left != 0 {
+		t.Errorf("%d databases named %s… are left behind", left, prefix)
+	}
+}
+
+// buildCohortline builds cmd/cohortline into a temporary directory.
+func buildCohortline(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "cohortline")
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "../cohortline").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// testLog writes the benchmark's progress lines to the test log.
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}

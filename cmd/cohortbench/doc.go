@@ -1,0 +1,23 @@
+// Command cohortbench is the side-by-side benchmark of `make bench`: on the
+// real Kafka broker and ClickHouse server, over one generated topic, it
+// measures
+//
+//	(a) the raw kafka-go read rate of the topic, doing nothing with the
+//	    messages: the I/O limit (kafka.Reader and a Conn.ReadBatch loop);
+//	(b) `cohortline run` end to end into ClickHouse, as a child process;
+//	(c) what a user would pick instead: ClickHouse's Kafka table engine and
+//	    a materialized view counting events by cohort key into a
+//	    SummingMergeTree, with 1 and with 4 consumers;
+//
+// plus cohortline's memory per active user from two runs that differ only
+// in the number of users. It prints events/s, CPU seconds and peak memory
+// of every process that did the work, duplicate rows, and the ratios that
+// issue 5 sets targets for. BENCHMARKS.md explains each figure and keeps
+// the latest ones.
+//
+//	go run ./cmd/cohortbench --events 200000 --mem-users none
+//
+// It needs bin/cohortline (make build), COHORTLINE_KAFKA and
+// COHORTLINE_CLICKHOUSE (eval "$(deploy/dev/up)"), and deletes every topic,
+// consumer group and database it created.
+package main

@@ -1,0 +1,40 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run runs the benchmark with args and returns the exit code: 0 when every
+// stage ran (whether or not the targets were met: the report says), 1 when
+// a stage failed, 2 for a bad command line.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	opts, err := parseFlags(args, stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case err != nil:
+		fmt.Fprintf(stderr, "cohortbench: %v\n", err)
+		return 2
+	}
+	rep, err := runBench(ctx, opts, stderr)
+	if err != nil {
+		fmt.Fprintf(stderr, "cohortbench: FAILED: %v\n", err)
+		return 1
+	}
+	rep.print(stdout)
+	return 0
+}

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+)
+
+// memoryResult is the memory per active user: two runs of stage (b) whose
+// topics differ only in the number of users (events scaled with them), all
+// of each topic's events in one event-time window, so that every active
+// user's state is held at once just before the idle timeout closes it.
+type memoryResult struct {
+	Points [2]memoryPoint
+}
+
+type memoryPoint struct {
+	Users   int    // gen --users
+	Events  int64  // gen --events
+	Active  uint64 // users with state: the window's distinct users in the partials
+	PeakRSS uint64 // cohortline's VmHWM
+	// LiveHeap is the most heap a GC found live (GODEBUG=gctrace=1): the
+	// state itself, without the collector's headroom.
+	LiveHeap uint64
+	Wall     time.Duration
+}
+
+// BytesPerUser is the peak RSS the extra active users of the larger run
+// cost, per user: what the process's footprint grows by per active user,
+// all else equal (buffers, connections, the Go runtime cancel out).
+func (m memoryResult) BytesPerUser() float64 {
+	return m.perUser(func(p memoryPoint) uint64 { return p.PeakRSS })
+}
+
+// LiveBytesPerUser is the same for the live heap: what the state itself
+// takes per active user, which BytesPerUser adds the garbage collector's
+// headroom (GOGC=100: the heap may grow to twice the live heap before a
+// collection) and the tables' growth to.
+func (m memoryResult) LiveBytesPerUser() float64 {
+	return m.perUser(func(p memoryPoint) uint64 { return p.LiveHeap })
+}
+
+func (m memoryResult) perUser(bytes func(memoryPoint) uint64) float64 {
+	lo, hi := m.Points[0], m.Points[1]
+	if hi.Active <= lo.Active {
+		return 0
+	}
+	return (float64(bytes(hi)) - float64(bytes(lo))) / float64(hi.Active-lo.Active)
+}
+
+// memGenFlags put a topic's events in one hour-long window (the spec's
+// window; generation starts on the hour) with every user equally active,
+// and no late or out-of-order records that could fall into the window
+// before.
+var memGenFlags = []string{"--span", "50m", "--activity-skew", "0", "--late", "0", "--out-of-order", "0"}
+
+func (b *bench) memoryStage(ctx context.Context) (memoryResult, error) {
+	var m memoryResult
+	for i, users := range b.opts.MemUsers {
+		label := "mem-" + strconv.Itoa(users)
+		topic := b.name(label)
+		b.cleanup(func(ctx context.Context) error { return b.kafka.deleteTopics(ctx, topic) })
+		events := int64(users) * int64(b.opts.MemEventsPerUser)
+		ranges, _, err := b.gen(ctx, topic, users, events, memGenFlags...)
+		if err != nil {
+			return memoryResult{}, err
+		}
+		b.logf("memory run %d of 2: %d users, %d events…", i+1, users, events)
+		r, err := b.runCohortline(ctx, runSpec{label: label, topic: topic, ranges: ranges, gctrace: true})
+		if err != nil {
+			return memoryResult{}, err
+		}
+		if r.Partials.Windows != 1 {
+			return memoryResult{}, fmt.Errorf("run %s flushed %d windows, want 1: the active users are not all held at once", label, r.Partials.Windows)
+		}
+		m.Points[i] = memoryPoint{Users: users, Events: events, Active: r.Partials.Users, PeakRSS: r.PeakRSS, LiveHeap: r.PeakLiveHeap, Wall: r.Wall}
+		b.logf("memory run %d of 2: %d active users, peak RSS %s, peak live heap %s", i+1, r.Partials.Users, mib(r.PeakRSS), mib(r.PeakLiveHeap))
+		// The topic is not needed any more: free the broker's disk now.
+		if err := b.kafka.deleteTopics(ctx, topic); err != nil {
+			return memoryResult{}, fmt.Errorf("deleting topic %s: %w", topic, err)
+		}
+	}
+	return m, nil
+}

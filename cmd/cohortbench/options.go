@@ -1,0 +1,182 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// options are cohortbench's flags. Zero values take the defaults of
+// setDefaults, which the flag help repeats.
+type options struct {
+	Kafka      string // broker address; default $COHORTLINE_KAFKA
+	ClickHouse string // native-protocol address; default $COHORTLINE_CLICKHOUSE
+	Cohortline string // the cohortline binary; default bin/cohortline
+
+	Events        int64  // messages in the topic; default 5M
+	EventsPerUser int    // users = Events / this; default 10
+	Partitions    int    // default 8
+	Seed          uint64 // gen --seed; default 5
+
+	IdleTimeout     time.Duration // run's kafka.idle_timeout; default 1s
+	EngineConsumers []int         // stage (c) runs, kafka_num_consumers each; default 1, 4
+	// Settle is how long the engine's count must stay put, once complete,
+	// to call stage (c) done; default 10s (ClickHouse 18.16 flushes a
+	// Kafka block at least every stream_flush_interval_ms, 7.5 s).
+	Settle time.Duration
+	// EngineBlockSize adds a stage (c) run with one consumer and this
+	// kafka_max_block_size (ClickHouse's default is max_block_size, 65536
+	// rows): the engine tuned as its users are told to. Default 1048576
+	// (max_insert_block_size); 0 skips the run.
+	EngineBlockSize int
+	// Stall ends stage (c) when the count stays put this long without
+	// being complete; default 60s.
+	Stall time.Duration
+
+	// MemUsers are the two user populations of the memory runs (default
+	// 1M and 5M); MemEventsPerUser scales their events (default 2). Empty
+	// MemUsers skips them.
+	MemUsers         []int
+	MemEventsPerUser int
+
+	StageTimeout  time.Duration // any one stage; default 15m
+	RunCPUProfile string        // a CPU profile of stage (b)'s cohortline run
+	ClickHousePID int           // default: the process listening on the ClickHouse port
+	KafkaPID      int           // default: the process listening on the broker port
+	Dir           string        // configs and logs; default a temporary directory, removed
+}
+
+func (o *options) setDefaults() {
+	if o.Kafka == "" {
+		o.Kafka = os.Getenv("COHORTLINE_KAFKA")
+	}
+	if o.ClickHouse == "" {
+		o.ClickHouse = os.Getenv("COHORTLINE_CLICKHOUSE")
+	}
+	if o.Cohortline == "" {
+		o.Cohortline = "bin/cohortline"
+	}
+	if o.Events == 0 {
+		o.Events = 5_000_000
+	}
+	if o.EventsPerUser == 0 {
+		o.EventsPerUser = 10
+	}
+	if o.Partitions == 0 {
+		o.Partitions = 8
+	}
+	if o.Seed == 0 {
+		o.Seed = 5
+	}
+	if o.IdleTimeout == 0 {
+		o.IdleTimeout = time.Second
+	}
+	if o.EngineConsumers == nil {
+		o.EngineConsumers = []int{1, 4}
+	}
+	if o.EngineBlockSize == 0 {
+		o.EngineBlockSize = 1 << 20
+	}
+	if o.Settle == 0 {
+		o.Settle = 10 * time.Second
+	}
+	if o.Stall == 0 {
+		o.Stall = time.Minute
+	}
+	if o.MemUsers == nil {
+		o.MemUsers = []int{1_000_000, 5_000_000}
+	}
+	if o.MemEventsPerUser == 0 {
+		o.MemEventsPerUser = 2
+	}
+	if o.StageTimeout == 0 {
+		o.StageTimeout = 15 * time.Minute
+	}
+}
+
+// Validate applies the defaults and checks o; errors name the flag.
+func (o *options) Validate() error {
+	o.setDefaults()
+	var errs []error
+	if o.Kafka == "" {
+		errs = append(errs, errors.New("--kafka: required (or COHORTLINE_KAFKA): the broker's address"))
+	}
+	if o.ClickHouse == "" {
+		errs = append(errs, errors.New("--clickhouse: required (or COHORTLINE_CLICKHOUSE): ClickHouse's native-protocol address"))
+	}
+	if o.Events < 1 || o.EventsPerUser < 1 || o.Partitions < 1 || o.MemEventsPerUser < 1 {
+		errs = append(errs, errors.New("--events, --events-per-user, --partitions and --mem-events-per-user must be at least 1"))
+	}
+	if len(o.MemUsers) != 0 && (len(o.MemUsers) != 2 || o.MemUsers[0] < 1 || o.MemUsers[1] <= o.MemUsers[0]) {
+		errs = append(errs, fmt.Errorf("--mem-users: %v, want two populations, the smaller first, or none", o.MemUsers))
+	}
+	for _, n := range o.EngineConsumers {
+		if n < 1 {
+			errs = append(errs, fmt.Errorf("--engine-consumers: %d, want at least 1", n))
+		}
+	}
+	if o.Stall <= o.Settle {
+		errs = append(errs, fmt.Errorf("--stall %s must be longer than --settle %s", o.Stall, o.Settle))
+	}
+	return errors.Join(errs...)
+}
+
+// parseFlags reads the command line into options.
+func parseFlags(args []string, output io.Writer) (options, error) {
+	var o options
+	fs := flag.NewFlagSet("cohortbench", flag.ContinueOnError)
+	fs.SetOutput(output)
+	fs.StringVar(&o.Kafka, "kafka", "", "Kafka broker address (default $COHORTLINE_KAFKA)")
+	fs.StringVar(&o.ClickHouse, "clickhouse", "", "ClickHouse native-protocol address (default $COHORTLINE_CLICKHOUSE)")
+	fs.StringVar(&o.Cohortline, "cohortline", "bin/cohortline", "the cohortline binary (make build)")
+	fs.Int64Var(&o.Events, "events", 5_000_000, "messages in the benchmark topic")
+	fs.IntVar(&o.EventsPerUser, "events-per-user", 10, "users = events / this")
+	fs.IntVar(&o.Partitions, "partitions", 8, "partitions of the benchmark topic")
+	fs.Uint64Var(&o.Seed, "seed", 5, "gen --seed")
+	fs.DurationVar(&o.IdleTimeout, "idle-timeout", time.Second, "kafka.idle_timeout of the cohortline runs; subtracted from their time")
+	fs.Func("engine-consumers", "comma-separated kafka_num_consumers of the stage (c) runs (default 1,4)", func(s string) (err error) {
+		o.EngineConsumers, err = parseInts(s)
+		return err
+	})
+	fs.IntVar(&o.EngineBlockSize, "engine-max-block-size", 1<<20, "add a stage (c) run with 1 consumer and this kafka_max_block_size (-1: none)")
+	fs.DurationVar(&o.Settle, "settle", 10*time.Second, "stage (c) is done once its complete count stayed put this long")
+	fs.DurationVar(&o.Stall, "stall", time.Minute, "stage (c) gives up once its count stayed put this long, complete or not")
+	fs.Func("mem-users", `the two user populations of the memory runs, e.g. 1000000,5000000 (default); "none" skips them`, func(s string) (err error) {
+		if s == "none" {
+			o.MemUsers = []int{}
+			return nil
+		}
+		o.MemUsers, err = parseInts(s)
+		return err
+	})
+	fs.IntVar(&o.MemEventsPerUser, "mem-events-per-user", 2, "events per user in the memory runs")
+	fs.DurationVar(&o.StageTimeout, "stage-timeout", 15*time.Minute, "fail a stage that takes longer")
+	fs.StringVar(&o.RunCPUProfile, "run-cpuprofile", "", "write a CPU profile of stage (b)'s cohortline run to this file")
+	fs.IntVar(&o.ClickHousePID, "clickhouse-pid", 0, "pid of the ClickHouse server (default: the process listening on its port)")
+	fs.IntVar(&o.KafkaPID, "kafka-pid", 0, "pid of the Kafka broker (default: the process listening on its port)")
+	fs.StringVar(&o.Dir, "dir", "", "keep the configs and logs of the runs here (default: a temporary directory, removed)")
+	if err := fs.Parse(args); err != nil {
+		return options{}, err
+	}
+	if fs.NArg() > 0 {
+		return options{}, fmt.Errorf("unexpected arguments: %v", fs.Args())
+	}
+	return o, o.Validate()
+}
+
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a list of integers", s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
