@@ -91,6 +91,22 @@ func (k *kafkaAdmin) commitStart(ctx context.Context, group, topic string, range
 	for _, r := range ranges {
 		commits = append(commits, kafka.OffsetCommit{Partition: r.Partition, Offset: r.First})
 	}
+	// A fresh broker may not have a coordinator for the group yet.
+	var err error
+	for attempt := 0; attempt < 50; attempt++ {
+		if err = k.commitOnce(ctx, group, topic, commits); !retriable(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return err
+}
+
+func (k *kafkaAdmin) commitOnce(ctx context.Context, group, topic string, commits []kafka.OffsetCommit) error {
 	resp, err := k.client.OffsetCommit(ctx, &kafka.OffsetCommitRequest{
 		GroupID: group, GenerationID: -1, Topics: map[string][]kafka.OffsetCommit{topic: commits},
 	})
@@ -105,6 +121,13 @@ func (k *kafkaAdmin) commitStart(ctx context.Context, group, topic string, range
 	return nil
 }
 
+// retriable reports whether err is a Kafka error that a later request may
+// not meet (not the coordinator yet, coordinator loading, leader moving).
+func retriable(err error) bool {
+	var kerr kafka.Error
+	return errors.As(err, &kerr) && kerr.Temporary()
+}
+
 // committedAll reports whether group has committed the end of every range.
 func (k *kafkaAdmin) committedAll(ctx context.Context, group, topic string, ranges []partitionRange) (bool, error) {
 	var parts []int
@@ -112,14 +135,20 @@ func (k *kafkaAdmin) committedAll(ctx context.Context, group, topic string, rang
 		parts = append(parts, r.Partition)
 	}
 	resp, err := k.client.OffsetFetch(ctx, &kafka.OffsetFetchRequest{GroupID: group, Topics: map[string][]int{topic: parts}})
+	if err == nil {
+		err = resp.Error
+	}
+	if retriable(err) {
+		return false, nil // e.g. the coordinator of a fresh broker is still loading: ask again
+	}
 	if err != nil {
 		return false, fmt.Errorf("fetching the offsets of group %q: %w", group, err)
 	}
-	if resp.Error != nil {
-		return false, fmt.Errorf("fetching the offsets of group %q: %w", group, resp.Error)
-	}
 	committed := map[int]int64{}
 	for _, p := range resp.Topics[topic] {
+		if retriable(p.Error) {
+			return false, nil
+		}
 		if p.Error != nil {
 			return false, fmt.Errorf("fetching the offset of %s/%d for group %q: %w", topic, p.Partition, group, p.Error)
 		}
