@@ -28,7 +28,7 @@ func TestExampleConfigLoads(t *testing.T) {
 // the test mode may turn noise off.
 func TestPublishConfig(t *testing.T) {
 	const base = "kafka: {brokers: [127.0.0.1:1], topic: activity}\n"
-	cfg, err := parseConfig([]byte(base+"mode: development\ncohorts: {window: 30m, privacy: {epsilon: 2}}\n"), envOf(nil))
+	cfg, err := parseConfig([]byte(base+"mode: development\ncohorts: {window: 30m, privacy: {epsilon: 2, delta: 0.001}}\n"), envOf(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,6 +68,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"publish interval", base + "mode: development\npublish: {interval: 10ms}\n", nil, "publish.interval: 10ms, want at least 1s"},
 		{"budget below a release", base + "mode: development\npublish: {budget: {per_window: -1}}\n", nil, "publish.budget.per_window: -1"},
 		{"unknown publish key", base + "mode: development\npublish: {noisy: false}\n", nil, "field noisy not found"},
+		{"delta below the thresholds'", base + "mode: development\ncohorts: {privacy: {epsilon: 1}}\n", nil, "cohorts.privacy.delta: privacy: delta 1e-06 is below 0.0195"},
 		{"empty file", "", nil, "empty file"},
 	}
 	for _, c := range cases {

@@ -73,6 +73,17 @@ func (p *publishConfig) check(mode string, spec cohorts.Spec) error {
 	case !(p.Budget.PerDay > 0):
 		return fmt.Errorf("publish.budget.per_day: %g, want a positive epsilon", p.Budget.PerDay)
 	}
+	if *p.Noise {
+		// Checked here too, not only when publishing starts: a run with
+		// publish.auto false must not accept a spec nothing can publish.
+		b, err := privacy.Split(spec, eps)
+		if err != nil {
+			return fmt.Errorf("cohorts.privacy.epsilon: %w", err)
+		}
+		if err := privacy.CheckDelta(spec.Privacy.Delta, &b, spec.K); err != nil {
+			return fmt.Errorf("cohorts.privacy.delta: %w", err)
+		}
+	}
 	return nil
 }
 
