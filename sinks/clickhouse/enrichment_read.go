@@ -8,15 +8,17 @@ import (
 	"time"
 )
 
-// enrichmentQuery reads, per cohort of the IN list, the newest publish of
-// its newest window (latest: the rows of cohort_enrichment_latest, DDL
-// 0005) or of one window. It is the view's query with the filter inside,
-// not a query of the view, because 18.16 does not push a WHERE into a
-// view: through the view every lookup would read the whole table, here
-// it reads the granules of these cohorts (the table is ordered by
+// latestEnrichmentQuery selects, of the cohort_enrichment rows in table
+// that match where, one row per cohort: the greatest by the expression by
+// (argMax), in queryEnrichment's column order, then tail (ORDER BY, LIMIT).
+// It is the shape of the cohort_enrichment_latest view (DDL 0005) with the
+// filter inside, not a query of the view, because 18.16 does not push a
+// WHERE into a view: through the view every lookup would read the whole
+// table, here it reads the granules it needs (the table is ordered by
 // cohort_id). TestReadEnrichmentMatchesLatestView keeps the two equal.
 // Aliases differ from column names, as in the view.
-const enrichmentQuery = `
+func latestEnrichmentQuery(table, by, where, tail string) string {
+	return `
 SELECT
     cohort_id,
     tupleElement(latest, 1) AS ws,
@@ -34,13 +36,38 @@ FROM
         cohort_id,
         argMax(
             (window_start, window_end, cohort_key, level, users, features, feature_set, release, published_at),
-            (window_start, published_at)
+            ` + by + `
         ) AS latest
-    FROM %s
-    WHERE cohort_id IN (%s)%s
+    FROM ` + table + `
+    WHERE ` + where + `
     GROUP BY cohort_id
 )
-ORDER BY cohort_id`
+` + tail
+}
+
+// queryEnrichment runs a latestEnrichmentQuery, retrying retryable errors.
+func (c *Client) queryEnrichment(ctx context.Context, q string) ([]EnrichmentRow, error) {
+	var out []EnrichmentRow
+	err := retry(ctx, c.cfg.Retry, func(ctx context.Context) error {
+		out = out[:0]
+		rows, err := c.conn.Query(ctx, q)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var r EnrichmentRow
+			if err := rows.Scan(&r.CohortID, &r.WindowStart, &r.WindowEnd, &r.CohortKey, &r.Level, &r.Users,
+				&r.Features, &r.FeatureSet, &r.Release, &r.PublishedAt); err != nil {
+				return err
+			}
+			r.WindowStart, r.WindowEnd, r.PublishedAt = r.WindowStart.UTC(), r.WindowEnd.UTC(), r.PublishedAt.UTC()
+			out = append(out, r)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
 
 // ReadEnrichment returns the published rows of the cohorts ids, at most
 // one each, ordered by cohort id; cohorts with no row are left out. With
@@ -63,26 +90,9 @@ func (c *Client) ReadEnrichment(ctx context.Context, ids []uint64, window time.T
 		filter = fmt.Sprintf(" AND window_start = toDateTime(%d)", window.Unix())
 		what = "window " + window.UTC().Format(time.RFC3339)
 	}
-	q := fmt.Sprintf(enrichmentQuery, c.table(c.cfg.PublishedDatabase, "cohort_enrichment"), strings.Join(list, ", "), filter)
-	var out []EnrichmentRow
-	err := retry(ctx, c.cfg.Retry, func(ctx context.Context) error {
-		out = out[:0]
-		rows, err := c.conn.Query(ctx, q)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var r EnrichmentRow
-			if err := rows.Scan(&r.CohortID, &r.WindowStart, &r.WindowEnd, &r.CohortKey, &r.Level, &r.Users,
-				&r.Features, &r.FeatureSet, &r.Release, &r.PublishedAt); err != nil {
-				return err
-			}
-			r.WindowStart, r.WindowEnd, r.PublishedAt = r.WindowStart.UTC(), r.WindowEnd.UTC(), r.PublishedAt.UTC()
-			out = append(out, r)
-		}
-		return rows.Err()
-	})
+	where := "cohort_id IN (" + strings.Join(list, ", ") + ")" + filter
+	q := latestEnrichmentQuery(c.table(c.cfg.PublishedDatabase, "cohort_enrichment"), "(window_start, published_at)", where, "ORDER BY cohort_id")
+	out, err := c.queryEnrichment(ctx, q)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s of %d cohorts from %s.cohort_enrichment: %w", what, len(ids), c.cfg.PublishedDatabase, err)
 	}
