@@ -22,23 +22,7 @@ var ErrReplaceOnCluster = errors.New("replacing a window's cohort set is not sup
 func (c *Client) PublishedCohorts(ctx context.Context, windowStart time.Time) ([]uint64, error) {
 	table := c.table(c.cfg.PublishedDatabase, "cohort_enrichment")
 	q := fmt.Sprintf("SELECT DISTINCT cohort_id FROM %s WHERE window_start = toDateTime(%d) ORDER BY cohort_id", table, windowStart.Unix())
-	var ids []uint64
-	err := retry(ctx, c.cfg.Retry, func(ctx context.Context) error {
-		ids = ids[:0]
-		rows, err := c.conn.Query(ctx, q)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var id uint64
-			if err := rows.Scan(&id); err != nil {
-				return err
-			}
-			ids = append(ids, id)
-		}
-		return rows.Err()
-	})
+	ids, err := queryValues[uint64](ctx, c, q)
 	if err != nil {
 		return nil, fmt.Errorf("reading the cohorts of window %s from %s: %w", windowStart.UTC().Format(time.RFC3339), table, err)
 	}

@@ -44,26 +44,10 @@ func (c *Client) DropPartitionsBefore(ctx context.Context, day time.Time) ([]str
 	var dropped []string
 	for _, t := range c.retentionTables() {
 		db, name := t[0], c.localName(t[1])
-		var ids []string
 		q := fmt.Sprintf(`SELECT DISTINCT partition_id FROM %s
 			WHERE database = '%s' AND table = '%s' AND active AND partition_id < '%s'
 			ORDER BY partition_id`, parts, db, name, cutoff)
-		err := retry(ctx, c.cfg.Retry, func(ctx context.Context) error {
-			ids = ids[:0]
-			rows, err := c.conn.Query(ctx, q)
-			if err != nil {
-				return err
-			}
-			defer rows.Close()
-			for rows.Next() {
-				var id string
-				if err := rows.Scan(&id); err != nil {
-					return err
-				}
-				ids = append(ids, id)
-			}
-			return rows.Err()
-		})
+		ids, err := queryValues[string](ctx, c, q)
 		if err != nil {
 			return dropped, fmt.Errorf("listing partitions of %s.%s before %s: %w", db, name, cutoff, err)
 		}

@@ -114,3 +114,26 @@ func backoff(cfg RetryConfig, attempt int) time.Duration {
 	}
 	return d - rand.N(d/4+1)
 }
+
+// queryValues runs q, which selects one column, and returns its values,
+// retrying retryable errors.
+func queryValues[T any](ctx context.Context, c *Client, q string, args ...any) ([]T, error) {
+	var out []T
+	err := retry(ctx, c.cfg.Retry, func(ctx context.Context) error {
+		out = out[:0]
+		rows, err := c.conn.Query(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var v T
+			if err := rows.Scan(&v); err != nil {
+				return err
+			}
+			out = append(out, v)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
