@@ -15,11 +15,12 @@ type FlushedWindow struct {
 
 // FlushedWindows returns the windows of topic that some partition flushed
 // at or after since (wall clock, whatever the windows' event time), oldest
-// window first.
+// window first. Backfill flushes are left out: a backfill publishes the
+// windows it replaced itself.
 func (c *Client) FlushedWindows(ctx context.Context, topic string, since time.Time) ([]FlushedWindow, error) {
 	q := `SELECT window_start, any(window_end), min(flushed_at), max(flushed_at) AS last
 		FROM ` + c.table(c.cfg.Database, "window_progress") + `
-		WHERE topic = ?
+		WHERE topic = ? AND `+streamingFlushes+`
 		GROUP BY window_start HAVING last >= toDateTime(?) ORDER BY window_start`
 	var out []FlushedWindow
 	err := retry(ctx, c.cfg.Retry, func(ctx context.Context) error {
@@ -45,12 +46,12 @@ func (c *Client) FlushedWindows(ctx context.Context, topic string, since time.Ti
 	return out, nil
 }
 
-// PartitionWatermarks returns, per partition of topic that ever flushed,
-// the highest watermark it flushed with (epoch ms): every window that ends
+// PartitionWatermarks returns, per partition of topic that streaming ever
+// flushed, the highest watermark it flushed with (epoch ms): every window that ends
 // (plus the allowed lateness) at or before it is final in that partition.
 func (c *Client) PartitionWatermarks(ctx context.Context, topic string) (map[int32]int64, error) {
 	q := `SELECT partition, max(watermark) FROM ` + c.table(c.cfg.Database, "window_progress") + `
-		WHERE topic = ? GROUP BY partition`
+		WHERE topic = ? AND `+streamingFlushes+` GROUP BY partition`
 	out := map[int32]int64{}
 	err := retry(ctx, c.cfg.Retry, func(ctx context.Context) error {
 		clear(out)

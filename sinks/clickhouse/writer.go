@@ -74,9 +74,57 @@ func (c *Client) Writer() *Writer {
 // committed; on error nothing is known, and the caller writes it again.
 // rec is only read, and not retained.
 func (w *Writer) WritePartials(ctx context.Context, rec arrow.Record, p Progress) error {
+	flushedAt := w.c.now()
+	p, err := w.writeRows(ctx, rec, p, flushedAt)
+	if err != nil {
+		return err
+	}
+	err = retry(ctx, w.c.cfg.Retry, func(ctx context.Context) error { return w.sendProgress(ctx, []Progress{p}, flushedAt) })
+	if err != nil {
+		return fmt.Errorf("writing window_progress of %s after its partials: %w", p, err)
+	}
+	return nil
+}
+
+// WriteBackfillPartials writes the partial rows of one backfill flush
+// (p.FlushVersion at or above schemas.FirstBackfillVersion) and not its
+// window_progress row: readers do not see them until CommitBackfill writes
+// the progress rows of the whole range. It returns p with WindowEnd set as
+// WritePartials would store it. Writing the same flush again is harmless.
+func (w *Writer) WriteBackfillPartials(ctx context.Context, rec arrow.Record, p Progress) (Progress, error) {
+	if p.FlushVersion < schemas.FirstBackfillVersion {
+		return p, fmt.Errorf("BUG: backfill flush of %s with a streaming version", p)
+	}
+	return w.writeRows(ctx, rec, p, w.c.now())
+}
+
+// CommitBackfill makes a backfill's flushes visible: their window_progress
+// rows in one insert, so each day's part (ClickHouse inserts one part per
+// daily partition) switches readers from the old flushes to the new ones at
+// once. Every flush must have been written with WriteBackfillPartials.
+func (w *Writer) CommitBackfill(ctx context.Context, flushes []Progress) error {
+	if len(flushes) == 0 {
+		return nil
+	}
+	for _, p := range flushes {
+		if p.FlushVersion < schemas.FirstBackfillVersion {
+			return fmt.Errorf("BUG: committing %s, a streaming version, as a backfill", p)
+		}
+	}
+	flushedAt := w.c.now()
+	err := retry(ctx, w.c.cfg.Retry, func(ctx context.Context) error { return w.sendProgress(ctx, flushes, flushedAt) })
+	if err != nil {
+		return fmt.Errorf("committing the backfill's %d window_progress rows: %w", len(flushes), err)
+	}
+	return nil
+}
+
+// writeRows writes rec's rows, stamped flushedAt, and completes p's
+// WindowEnd from them when it is zero.
+func (w *Writer) writeRows(ctx context.Context, rec arrow.Record, p Progress, flushedAt time.Time) (Progress, error) {
 	cols, err := partialColumnsOf(rec, p)
 	if err != nil {
-		return fmt.Errorf("writing partials of %s: %w", p, err)
+		return p, fmt.Errorf("writing partials of %s: %w", p, err)
 	}
 	if p.WindowEnd.IsZero() {
 		p.WindowEnd = time.Unix(0, 0) // DateTime cannot hold the zero time
@@ -84,19 +132,14 @@ func (w *Writer) WritePartials(ctx context.Context, rec arrow.Record, p Progress
 			p.WindowEnd = time.Unix(cols.windowEnd[0], 0)
 		}
 	}
-	flushedAt := w.c.now()
 	if cols.rows > 0 {
 		cols.setFlushedAt(flushedAt)
 		err := retry(ctx, w.c.cfg.Retry, func(ctx context.Context) error { return w.sendPartials(ctx, cols) })
 		if err != nil {
-			return fmt.Errorf("writing partials of %s: %w", p, err)
+			return p, fmt.Errorf("writing partials of %s: %w", p, err)
 		}
 	}
-	err = retry(ctx, w.c.cfg.Retry, func(ctx context.Context) error { return w.sendProgress(ctx, p, flushedAt) })
-	if err != nil {
-		return fmt.Errorf("writing window_progress of %s after its partials: %w", p, err)
-	}
-	return nil
+	return p, nil
 }
 
 func (w *Writer) sendPartials(ctx context.Context, cols *partialColumns) error {
@@ -125,16 +168,18 @@ func (w *Writer) sendPartials(ctx context.Context, cols *partialColumns) error {
 	return batch.Send()
 }
 
-func (w *Writer) sendProgress(ctx context.Context, p Progress, flushedAt time.Time) error {
+func (w *Writer) sendProgress(ctx context.Context, flushes []Progress, flushedAt time.Time) error {
 	batch, err := w.c.conn.PrepareBatch(ctx, w.progressInsert)
 	if err != nil {
 		return err
 	}
 	defer batch.Close() // releases the connection if Send is not reached
-	err = batch.Append(p.WindowStart, p.WindowEnd, p.Topic, p.Partition, p.FlushVersion, uint64(p.Rows),
-		p.FirstOffset, p.LastOffset, p.Watermark.UnixMilli(), flushedAt)
-	if err != nil {
-		return err
+	for _, p := range flushes {
+		err = batch.Append(p.WindowStart, p.WindowEnd, p.Topic, p.Partition, p.FlushVersion, uint64(p.Rows),
+			p.FirstOffset, p.LastOffset, p.Watermark.UnixMilli(), flushedAt)
+		if err != nil {
+			return err
+		}
 	}
 	return batch.Send()
 }
