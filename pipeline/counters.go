@@ -22,6 +22,7 @@ type Counters struct {
 	Flushes     atomic.Uint64 // windows written to the sink
 	Commits     atomic.Uint64 // offsets committed to the consumer group
 	Restarts    atomic.Uint64 // workers restarted after a failure
+	OutOfRange  atomic.Uint64 // backfill only: outside the range's windows, read for the watermark
 	rejected    [numRejectClasses]atomic.Uint64
 	flushTime   latencyHistogram // sink write latency per flush
 }

@@ -49,6 +49,12 @@ type partitionWorker struct {
 	log       *slog.Logger
 	mem       memory.Allocator
 
+	// A backfill sets these two: every flush gets version (0: streaming's
+	// offset-based version), and only windows that inRange accepts are
+	// aggregated (nil: all).
+	version uint64
+	inRange func(cohorts.Window) bool
+
 	decoder    schemas.Decoder
 	event      schemas.Event
 	wm         watermark
@@ -121,6 +127,10 @@ func (w *partitionWorker) handle(ctx context.Context, m kafka.Message) error {
 	}
 	w.wm.observe(ev.TS)
 	switch {
+	case w.inRange != nil && !w.inRange(w.spec.WindowOf(ev.TS)):
+		// Outside a backfill's range: it still moved the watermark, as it
+		// did in streaming, so the range's windows close at the same message.
+		w.counters.OutOfRange.Add(1)
 	case ev.Age == schemas.AgeMinor:
 		w.counters.Minors.Add(1)
 	case ev.Category.Sensitive():
@@ -205,6 +215,9 @@ func (w *partitionWorker) closeReady(ctx context.Context) error {
 
 func (w *partitionWorker) flush(ctx context.Context, ow *openWindow) error {
 	version := uint64(w.nextOffset)
+	if w.version != 0 {
+		version = w.version
+	}
 	rec := cohorts.PartialsRecord(w.mem, ow.window, w.topic, int32(w.partition), version, ow.state.Partials())
 	defer rec.Release()
 	f := Flush{
