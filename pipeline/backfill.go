@@ -122,9 +122,9 @@ type backfillPartition struct {
 	// For progress, read by other goroutines.
 	offset    atomic.Int64 // next offset to read
 	rangeRead atomic.Bool  // handle has returned errRangeRead
-	bytes    atomic.Int64 // message bytes read
-	done     atomic.Bool
-	finished atomic.Int64 // wall clock ms when done; 0 before
+	bytes     atomic.Int64 // message bytes read
+	done      atomic.Bool
+	finished  atomic.Int64 // wall clock ms when done; 0 before
 }
 
 // WritePartials and LastFlush make backfillPartition the worker's Sink.

@@ -161,8 +161,12 @@ func (c *Checkpoint) fileRead(i int, records int64) {
 }
 
 // MarkCommitted and MarkPublished record the backfill's last two steps.
-func (c *Checkpoint) MarkCommitted() error { return c.mark(func(s *CheckpointState) { s.Committed = true }) }
-func (c *Checkpoint) MarkPublished() error { return c.mark(func(s *CheckpointState) { s.Published = true }) }
+func (c *Checkpoint) MarkCommitted() error {
+	return c.mark(func(s *CheckpointState) { s.Committed = true })
+}
+func (c *Checkpoint) MarkPublished() error {
+	return c.mark(func(s *CheckpointState) { s.Published = true })
+}
 
 func (c *Checkpoint) mark(set func(*CheckpointState)) error {
 	c.mu.Lock()

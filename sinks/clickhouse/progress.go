@@ -22,7 +22,7 @@ var streamingFlushes = fmt.Sprintf("flush_version < %d", schemas.FirstBackfillVe
 func (c *Client) LastProgress(ctx context.Context, topic string, partition int32) (p Progress, ok bool, err error) {
 	q := `SELECT window_start, window_end, flush_version, rows, first_offset, last_offset, watermark
 		FROM ` + c.table(c.cfg.Database, "window_progress") + `
-		WHERE topic = ? AND partition = ? AND `+streamingFlushes+`
+		WHERE topic = ? AND partition = ? AND ` + streamingFlushes + `
 		ORDER BY flush_version DESC, window_start DESC
 		LIMIT 1`
 	err = retry(ctx, c.cfg.Retry, func(ctx context.Context) error {
