@@ -203,6 +203,7 @@ const (
 type kafkaBatch struct {
 	arena []byte
 	ends  []int // end of each record's key, then of its value, in arena
+	times []time.Time
 	msgs  []kafka.Message
 }
 
@@ -244,6 +245,7 @@ func produceKafka(ctx context.Context, g *synth.Generator, opts genOptions, sent
 	})
 	grp.Go(func() error {
 		defer close(full)
+		var last time.Time
 		for {
 			var b *kafkaBatch
 			select {
@@ -251,7 +253,7 @@ func produceKafka(ctx context.Context, g *synth.Generator, opts genOptions, sent
 			case <-ctx.Done():
 				return ctx.Err()
 			}
-			if !b.fill(g) {
+			if !b.fill(g, &last) {
 				return nil
 			}
 			select {
@@ -269,14 +271,22 @@ func produceKafka(ctx context.Context, g *synth.Generator, opts genOptions, sent
 }
 
 // fill copies up to kafkaBatchSize records into b and reports whether it
-// got any.
-func (b *kafkaBatch) fill(g *synth.Generator) bool {
-	b.arena, b.ends, b.msgs = b.arena[:0], b.ends[:0], b.msgs[:0]
+// got any. last is the timestamp of the last record filled before.
+func (b *kafkaBatch) fill(g *synth.Generator, last *time.Time) bool {
+	b.arena, b.ends, b.times, b.msgs = b.arena[:0], b.ends[:0], b.times[:0], b.msgs[:0]
 	for len(b.ends) < 2*kafkaBatchSize {
 		rec, ok := g.Next()
 		if !ok {
 			break
 		}
+		// The message timestamp is the event time, as a producer that
+		// sends events when they happen gives them: backfill finds a time
+		// range's offsets by it. A bad record has no readable time: it
+		// takes the previous record's.
+		if rec.Event != nil {
+			*last = time.UnixMilli(rec.Event.TS)
+		}
+		b.times = append(b.times, *last)
 		b.arena = append(b.arena, rec.Key...)
 		b.ends = append(b.ends, len(b.arena))
 		b.arena = append(b.arena, rec.Line...)
@@ -286,7 +296,7 @@ func (b *kafkaBatch) fill(g *synth.Generator) bool {
 	start := 0
 	for i := 0; i < len(b.ends); i += 2 {
 		k, v := b.ends[i], b.ends[i+1]
-		b.msgs = append(b.msgs, kafka.Message{Key: b.arena[start:k:k], Value: b.arena[k:v:v]})
+		b.msgs = append(b.msgs, kafka.Message{Key: b.arena[start:k:k], Value: b.arena[k:v:v], Time: b.times[i/2]})
 		start = v
 	}
 	return len(b.msgs) > 0
