@@ -121,7 +121,10 @@ group.initial.rebalance.delay.ms=0
 
 num.network.threads=2
 num.io.threads=4
-log.retention.hours=168
+# Keep every message: generated data sets (gen, tests, demo --kafka) carry
+# event times weeks in the past as their timestamps, which time-based
+# retention would delete at once. Tests delete their topics.
+log.retention.ms=-1
 log.segment.bytes=268435456
 EOF
 	cat >"$KAFKA_DIR/log4j.properties" <<'EOF'
