@@ -10,11 +10,11 @@ import (
 // category is written as "". It does not validate e.
 func AppendJSON(dst []byte, e *Event) []byte {
 	dst = append(dst, `{"v":1,"id":`...)
-	dst = appendJSONString(dst, e.ID)
+	dst = appendJSONString(dst, e.ID, true)
 	dst = append(dst, `,"ts":`...)
 	dst = strconv.AppendInt(dst, e.TS, 10)
 	dst = append(dst, `,"user":`...)
-	dst = appendJSONString(dst, e.User)
+	dst = appendJSONString(dst, e.User, true)
 	dst = append(dst, `,"kind":"`...)
 	dst = append(dst, e.Kind.String()...)
 	dst = append(dst, `","peer":"`...)
@@ -38,9 +38,20 @@ func AppendJSON(dst []byte, e *Event) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// appendJSONString writes s as a JSON string. Invalid UTF-8 becomes U+FFFD,
-// as encoding/json does.
-func appendJSONString(dst, s []byte) []byte {
+// AppendJSONString appends s to dst as a JSON string literal, quotes
+// included, escaped exactly as AppendJSON escapes ids and tokens: '"', '\\'
+// and control bytes are escaped, everything else is copied. Code that turns
+// other encodings of events into JSON for Decoder.Decode (schemas/archive)
+// uses it so that the same event gives the same bytes.
+//
+// Unlike AppendJSON it copies invalid UTF-8 unchanged, so that Decode rejects
+// the result as malformed_json, as it would the raw bytes from Kafka, instead
+// of accepting an id silently changed to U+FFFD.
+func AppendJSONString(dst, s []byte) []byte { return appendJSONString(dst, s, false) }
+
+// appendJSONString writes s as a JSON string. With replaceInvalid, invalid
+// UTF-8 becomes U+FFFD, as encoding/json does; without, it is copied.
+func appendJSONString(dst, s []byte, replaceInvalid bool) []byte {
 	dst = append(dst, '"')
 	for i := 0; i < len(s); {
 		c := s[i]
@@ -57,7 +68,7 @@ func appendJSONString(dst, s []byte) []byte {
 			continue
 		}
 		r, size := utf8.DecodeRune(s[i:])
-		if r == utf8.RuneError && size == 1 {
+		if r == utf8.RuneError && size == 1 && replaceInvalid {
 			dst = append(dst, `\ufffd`...)
 		} else {
 			dst = append(dst, s[i:i+size]...)

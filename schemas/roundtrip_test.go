@@ -68,3 +68,22 @@ func TestAppendJSONInvalidUTF8(t *testing.T) {
 		t.Fatalf("AppendJSON = %s", got)
 	}
 }
+
+// AppendJSONString escapes as AppendJSON does, but leaves invalid UTF-8 for
+// the decoder to reject instead of repairing it.
+func TestAppendJSONString(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 5))
+	for range 2000 {
+		e := randomEvent(r)
+		line := string(AppendJSON(nil, &e))
+		if id := string(AppendJSONString(nil, e.ID)); !strings.Contains(line, `"id":`+id+`,`) {
+			t.Fatalf("AppendJSONString(%q) = %s, not the id of %s", e.ID, id, line)
+		}
+	}
+	msg := []byte(`{"v":1,"id":` + string(AppendJSONString(nil, []byte("a\xffb"))) + `}`)
+	var d Decoder
+	var e Event
+	if reason, _ := ReasonOf(d.Decode(msg, &e)); reason != ReasonMalformedJSON {
+		t.Errorf("Decode(%q) rejected as %q, want %s", msg, reason, ReasonMalformedJSON)
+	}
+}
