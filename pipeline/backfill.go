@@ -265,7 +265,7 @@ type rejectLog struct {
 	unrouted atomic.Uint64 // rejected before reaching a partition (files)
 }
 
-const maxRejectExamples = 20
+const maxRejectExamples = 10
 
 func (r *rejectLog) add(reason schemas.Reason, where string) {
 	r.mu.Lock()

@@ -33,9 +33,14 @@ type RecordReader interface {
 type FileSource struct {
 	Files []FileStamp
 	Open  func(path string) (RecordReader, error)
-	// StopOnError stops the backfill at the first rejected record or broken
-	// file; otherwise they are counted, listed and skipped.
-	StopOnError bool
+	// StopOnBrokenFile stops the backfill at a file that cannot be read to
+	// its end (before anything is committed); otherwise the rest of that
+	// file is skipped, the file listed, and the other files read.
+	StopOnBrokenFile bool
+	// StopOnReject stops the backfill at the first record the decoder
+	// rejects; otherwise rejects are counted and listed, as streaming
+	// dead-letters them.
+	StopOnReject bool
 }
 
 // StampFiles stats the archive files of a new backfill.
@@ -223,8 +228,8 @@ func (b *Backfill) routeFiles(ctx context.Context, src FileSource, inbox []chan 
 				reason, _ := schemas.ReasonOf(err)
 				b.rejects.unrouted.Add(1)
 				b.rejects.add(reason, fmt.Sprintf("%s: row %d", stamp.Path, row))
-				if src.StopOnError {
-					return fmt.Errorf("%s: row %d: %s (--on-error stop)", stamp.Path, row, reason)
+				if src.StopOnReject {
+					return fmt.Errorf("%s: row %d: rejected: %s (--on-reject stop)", stamp.Path, row, reason)
 				}
 				return nil
 			}
@@ -259,8 +264,8 @@ func (b *Backfill) routeFiles(ctx context.Context, src FileSource, inbox []chan 
 			return flushBatches() // every partition has read the range
 		case errors.As(err, &ferr):
 			b.rejects.addBroken(ferr.err)
-			if src.StopOnError {
-				return fmt.Errorf("%w (--on-error stop)", ferr.err)
+			if src.StopOnBrokenFile {
+				return fmt.Errorf("%w (--on-error stop: nothing was committed; --on-error continue skips the rest of a broken file)", ferr.err)
 			}
 			b.log.Warn("backfill: skipping the rest of a broken file", "err", ferr.err)
 		case err != nil:

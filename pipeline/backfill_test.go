@@ -301,27 +301,28 @@ func TestBackfillResumeEqualsUninterrupted(t *testing.T) {
 	}
 }
 
-// --on-error stop ends a files backfill at the first rejected record,
-// naming the file and row, and a broken file too.
+// StopOnReject ends a files backfill at the first rejected record, naming
+// the file and row; StopOnBrokenFile at a file that cannot be read, which
+// is otherwise listed and skipped.
 func TestBackfillFilesStopOnError(t *testing.T) {
 	d := newBackfillData(t)
 	files, stamps := splitFiles(d.lines, len(d.lines)/2, 0)
 	cp := d.checkpoint(t, "", d.start, d.start.Add(time.Hour), stamps)
 	b := d.backfill(t, cp, &backfillSink{sink: newMemorySink()})
-	err := b.RunFiles(t.Context(), FileSource{Files: stamps, Open: files.open, StopOnError: true})
+	err := b.RunFiles(t.Context(), FileSource{Files: stamps, Open: files.open, StopOnReject: true})
 	if err == nil || !regexpPosition.MatchString(err.Error()) {
-		t.Fatalf("RunFiles with a rejected record and StopOnError: %v, want an error naming file and row", err)
+		t.Fatalf("RunFiles with a rejected record and StopOnReject: %v, want an error naming file and row", err)
 	}
 
 	missing := append([]FileStamp{{Path: "gone.ndjson", Records: -1}}, stamps...)
 	for _, stop := range []bool{false, true} {
 		b := d.backfill(t, d.checkpoint(t, "", d.start, d.start.Add(time.Hour), missing), &backfillSink{sink: newMemorySink()})
-		err := b.RunFiles(t.Context(), FileSource{Files: missing, Open: files.open, StopOnError: stop})
+		err := b.RunFiles(t.Context(), FileSource{Files: missing, Open: files.open, StopOnBrokenFile: stop})
 		switch {
 		case stop && (err == nil || !regexpMissing.MatchString(err.Error())):
-			t.Errorf("a missing file with StopOnError: %v", err)
+			t.Errorf("a missing file with StopOnBrokenFile: %v", err)
 		case !stop && err != nil:
-			t.Errorf("a missing file without StopOnError: %v", err)
+			t.Errorf("a missing file without StopOnBrokenFile: %v", err)
 		case !stop && (len(b.Totals().BrokenFiles) != 1 || !regexpMissing.MatchString(b.Totals().BrokenFiles[0])):
 			t.Errorf("broken files %q, want the missing one", b.Totals().BrokenFiles)
 		}

@@ -37,8 +37,8 @@ const (
 // single server with the default database names.
 //
 // Cluster mode (Cluster set) renders every statement ON CLUSTER, and:
-//   - the data tables (cohort_partials, window_progress, cohort_enrichment)
-//     become <name>_local with a Replicated* engine at ZooKeeper path
+//   - the data tables (cohort_partials, window_progress, backfill_progress,
+//     cohort_enrichment) become <name>_local with a Replicated* engine at ZooKeeper path
 //     <ZooKeeperPath>/{shard}/<database>/<name>_local, replica '{replica}',
 //     plus a Distributed table <name> over them, sharded by cohort_id (by
 //     topic and partition for window_progress) so that the rows one

@@ -48,12 +48,11 @@ const (
 	PartialFlushVersion
 )
 
-// FirstBackfillVersion splits the flush versions of cohort_partials and
-// window_progress in two. Streaming flushes with the offset after the
-// message that closed the window, always below it; a backfill flushes with
-// FirstBackfillVersion | its start time in ms, always at or above it. So a
-// backfill's rows replace streaming's for the windows it covers (readers
-// take the highest version), a later backfill replaces an earlier one, and
-// a streaming worker resuming a partition can ignore backfill flushes: their
-// watermarks belong to the past range, not to the live position.
+// FirstBackfillVersion splits the flush versions of cohort_partials in two.
+// Streaming flushes with the offset after the message that closed the
+// window, always below it; a backfill flushes with FirstBackfillVersion |
+// its start time in ms, always at or above it. So a backfill's rows replace
+// streaming's for the windows it covers (readers take the highest version
+// recorded in window_progress or backfill_progress), and a later backfill
+// replaces an earlier one.
 const FirstBackfillVersion uint64 = 1 << 63

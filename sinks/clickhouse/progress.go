@@ -4,25 +4,18 @@ import (
 	"context"
 	"fmt"
 	"time"
-
-	"github.com/cohortline/cohortline/schemas"
 )
 
-// streamingFlushes selects the window_progress rows of streaming flushes,
-// leaving out a backfill's (see schemas.FirstBackfillVersion).
-var streamingFlushes = fmt.Sprintf("flush_version < %d", schemas.FirstBackfillVersion)
-
 // LastProgress returns the newest complete streaming flush of a topic's
-// partition: the window_progress row with the highest flush_version below
-// schemas.FirstBackfillVersion (streaming versions grow with the offsets;
-// a backfill's flushes say nothing of the live position), the latest window
-// on a tie. ok is false
-// when the partition has never flushed. A worker taking the partition over
-// restores its watermark from it.
+// partition: the window_progress row with the highest flush_version
+// (streaming versions grow with the offsets), the latest window on a tie.
+// Backfills record their flushes in backfill_progress: they say nothing of
+// the live position. ok is false when the partition has never flushed. A
+// worker taking the partition over restores its watermark from it.
 func (c *Client) LastProgress(ctx context.Context, topic string, partition int32) (p Progress, ok bool, err error) {
 	q := `SELECT window_start, window_end, flush_version, rows, first_offset, last_offset, watermark
 		FROM ` + c.table(c.cfg.Database, "window_progress") + `
-		WHERE topic = ? AND partition = ? AND ` + streamingFlushes + `
+		WHERE topic = ? AND partition = ?
 		ORDER BY flush_version DESC, window_start DESC
 		LIMIT 1`
 	err = retry(ctx, c.cfg.Retry, func(ctx context.Context) error {

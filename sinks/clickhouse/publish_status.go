@@ -15,12 +15,12 @@ type FlushedWindow struct {
 
 // FlushedWindows returns the windows of topic that some partition flushed
 // at or after since (wall clock, whatever the windows' event time), oldest
-// window first. Backfill flushes are left out: a backfill publishes the
-// windows it replaced itself.
+// window first. Backfill flushes (backfill_progress) are not in it: a
+// backfill publishes the windows it replaced itself.
 func (c *Client) FlushedWindows(ctx context.Context, topic string, since time.Time) ([]FlushedWindow, error) {
 	q := `SELECT window_start, any(window_end), min(flushed_at), max(flushed_at) AS last
 		FROM ` + c.table(c.cfg.Database, "window_progress") + `
-		WHERE topic = ? AND ` + streamingFlushes + `
+		WHERE topic = ?
 		GROUP BY window_start HAVING last >= toDateTime(?) ORDER BY window_start`
 	var out []FlushedWindow
 	err := retry(ctx, c.cfg.Retry, func(ctx context.Context) error {
@@ -51,7 +51,7 @@ func (c *Client) FlushedWindows(ctx context.Context, topic string, since time.Ti
 // (plus the allowed lateness) at or before it is final in that partition.
 func (c *Client) PartitionWatermarks(ctx context.Context, topic string) (map[int32]int64, error) {
 	q := `SELECT partition, max(watermark) FROM ` + c.table(c.cfg.Database, "window_progress") + `
-		WHERE topic = ? AND ` + streamingFlushes + ` GROUP BY partition`
+		WHERE topic = ? GROUP BY partition`
 	out := map[int32]int64{}
 	err := retry(ctx, c.cfg.Retry, func(ctx context.Context) error {
 		clear(out)

@@ -39,8 +39,14 @@ FROM
       AND (window_start, topic, partition, flush_version) %[5]s
       (
           SELECT window_start, topic, partition, max(flush_version)
-          FROM %[2]s
-          WHERE window_start >= toDateTime(%[3]d) AND window_start < toDateTime(%[4]d)
+          FROM
+          (
+              SELECT window_start, topic, partition, flush_version FROM %[2]s
+              WHERE window_start >= toDateTime(%[3]d) AND window_start < toDateTime(%[4]d)
+              UNION ALL
+              SELECT window_start, topic, partition, flush_version FROM %[6]s
+              WHERE window_start >= toDateTime(%[3]d) AND window_start < toDateTime(%[4]d)
+          )
           GROUP BY window_start, topic, partition
       )
     GROUP BY window_start, topic, partition, cohort_id, flush_version
@@ -51,7 +57,7 @@ ORDER BY window_start, cohort_id, feature_set`
 // CurrentPartials returns the summed partials of the windows that start in
 // [from, to), ordered by window and cohort id. Per (window, topic,
 // partition) it reads only the newest complete flush, the one with the
-// highest version in window_progress: a re-flush replaces its partition's
+// highest version in window_progress or backfill_progress: a re-flush replaces its partition's
 // earlier rows even for cohorts it no longer has, and a flush still being
 // written is not read. Repeats of one flush count once.
 func (c *Client) CurrentPartials(ctx context.Context, from, to time.Time) ([]PartialRow, error) {
@@ -61,7 +67,7 @@ func (c *Client) CurrentPartials(ctx context.Context, from, to time.Time) ([]Par
 	}
 	q := fmt.Sprintf(currentPartialsQuery,
 		c.table(c.cfg.Database, "cohort_partials"), c.table(c.cfg.Database, "window_progress"),
-		from.Unix(), to.Unix(), in)
+		from.Unix(), to.Unix(), in, c.table(c.cfg.Database, "backfill_progress"))
 	span := fmt.Sprintf("[%s, %s)", from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
 	var out []PartialRow
 	err := retry(ctx, c.cfg.Retry, func(ctx context.Context) error {

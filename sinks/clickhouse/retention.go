@@ -23,6 +23,7 @@ import (
 func (c *Client) retentionTables() [][2]string {
 	return [][2]string{
 		{c.cfg.Database, "window_progress"},
+		{c.cfg.Database, "backfill_progress"},
 		{c.cfg.Database, "cohort_partials"},
 		{c.cfg.PublishedDatabase, "cohort_enrichment"},
 	}

@@ -41,6 +41,7 @@ type Writer struct {
 	c              *Client
 	partialsInsert string
 	progressInsert string
+	backfillInsert string // into backfill_progress
 }
 
 // partialColumnNames are the cohort_partials columns in PartialsSchema
@@ -51,14 +52,17 @@ var partialColumnNames = []string{
 	"feature_set", "users", "events", "values", "flush_version", "flushed_at",
 }
 
+// progressColumns are the columns of window_progress and backfill_progress.
+const progressColumns = " (window_start, window_end, topic, partition, flush_version, rows, first_offset, last_offset, watermark, flushed_at)"
+
 // Writer returns the writer of partials into c's database.
 func (c *Client) Writer() *Writer {
 	return &Writer{
 		c: c,
 		partialsInsert: "INSERT INTO " + c.table(c.cfg.Database, "cohort_partials") +
 			" (" + strings.Join(partialColumnNames, ", ") + ")",
-		progressInsert: "INSERT INTO " + c.table(c.cfg.Database, "window_progress") +
-			" (window_start, window_end, topic, partition, flush_version, rows, first_offset, last_offset, watermark, flushed_at)",
+		progressInsert: "INSERT INTO " + c.table(c.cfg.Database, "window_progress") + progressColumns,
+		backfillInsert: "INSERT INTO " + c.table(c.cfg.Database, "backfill_progress") + progressColumns,
 	}
 }
 
@@ -79,7 +83,9 @@ func (w *Writer) WritePartials(ctx context.Context, rec arrow.Record, p Progress
 	if err != nil {
 		return err
 	}
-	err = retry(ctx, w.c.cfg.Retry, func(ctx context.Context) error { return w.sendProgress(ctx, []Progress{p}, flushedAt) })
+	err = retry(ctx, w.c.cfg.Retry, func(ctx context.Context) error {
+		return w.sendProgress(ctx, w.progressInsert, []Progress{p}, flushedAt)
+	})
 	if err != nil {
 		return fmt.Errorf("writing window_progress of %s after its partials: %w", p, err)
 	}
@@ -87,9 +93,9 @@ func (w *Writer) WritePartials(ctx context.Context, rec arrow.Record, p Progress
 }
 
 // WriteBackfillPartials writes the partial rows of one backfill flush
-// (p.FlushVersion at or above schemas.FirstBackfillVersion) and not its
-// window_progress row: readers do not see them until CommitBackfill writes
-// the progress rows of the whole range. It returns p with WindowEnd set as
+// (p.FlushVersion at or above schemas.FirstBackfillVersion) and no progress
+// row: readers do not see them until CommitBackfill writes the progress
+// rows of the whole range. It returns p with WindowEnd set as
 // WritePartials would store it. Writing the same flush again is harmless.
 func (w *Writer) WriteBackfillPartials(ctx context.Context, rec arrow.Record, p Progress) (Progress, error) {
 	if p.FlushVersion < schemas.FirstBackfillVersion {
@@ -98,7 +104,7 @@ func (w *Writer) WriteBackfillPartials(ctx context.Context, rec arrow.Record, p 
 	return w.writeRows(ctx, rec, p, w.c.now())
 }
 
-// CommitBackfill makes a backfill's flushes visible: their window_progress
+// CommitBackfill makes a backfill's flushes visible: their backfill_progress
 // rows in one insert, so each day's part (ClickHouse inserts one part per
 // daily partition) switches readers from the old flushes to the new ones at
 // once. Every flush must have been written with WriteBackfillPartials.
@@ -112,9 +118,9 @@ func (w *Writer) CommitBackfill(ctx context.Context, flushes []Progress) error {
 		}
 	}
 	flushedAt := w.c.now()
-	err := retry(ctx, w.c.cfg.Retry, func(ctx context.Context) error { return w.sendProgress(ctx, flushes, flushedAt) })
+	err := retry(ctx, w.c.cfg.Retry, func(ctx context.Context) error { return w.sendProgress(ctx, w.backfillInsert, flushes, flushedAt) })
 	if err != nil {
-		return fmt.Errorf("committing the backfill's %d window_progress rows: %w", len(flushes), err)
+		return fmt.Errorf("committing the backfill's %d backfill_progress rows: %w", len(flushes), err)
 	}
 	return nil
 }
@@ -168,8 +174,8 @@ func (w *Writer) sendPartials(ctx context.Context, cols *partialColumns) error {
 	return batch.Send()
 }
 
-func (w *Writer) sendProgress(ctx context.Context, flushes []Progress, flushedAt time.Time) error {
-	batch, err := w.c.conn.PrepareBatch(ctx, w.progressInsert)
+func (w *Writer) sendProgress(ctx context.Context, insert string, flushes []Progress, flushedAt time.Time) error {
+	batch, err := w.c.conn.PrepareBatch(ctx, insert)
 	if err != nil {
 		return err
 	}
