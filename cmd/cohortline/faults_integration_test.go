@@ -210,11 +210,17 @@ type daemon struct {
 // dir; it is killed at cleanup if still running.
 func startDaemon(t *testing.T, bin, config, logFile string) *daemon {
 	t.Helper()
+	return startCommand(t, bin, logFile, "run", "--config", config)
+}
+
+// startCommand starts `bin args...` as a daemon, its output into logFile.
+func startCommand(t *testing.T, bin, logFile string, args ...string) *daemon {
+	t.Helper()
 	log, err := os.Create(logFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := &daemon{cmd: exec.Command(bin, "run", "--config", config), log: logFile, exit: make(chan int, 1), done: make(chan struct{})}
+	d := &daemon{cmd: exec.Command(bin, args...), log: logFile, exit: make(chan int, 1), done: make(chan struct{})}
 	d.cmd.Env = append(os.Environ(), envSecret+"=", envClickHousePassword+"=") // development mode's secret
 	d.cmd.Stdout, d.cmd.Stderr = log, log
 	if err := d.cmd.Start(); err != nil {

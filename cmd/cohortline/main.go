@@ -84,6 +84,7 @@ k-anonymity, differential privacy) and writes cohort enrichments to ClickHouse.`
 		newRunCmd(),
 		newLookupCmd(),
 		newPublishCmd(),
+		newBackfillCmd(),
 		newDemoCmd(),
 	)
 	return root

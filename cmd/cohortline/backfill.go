@@ -1,0 +1,418 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/cohortline/cohortline/cohorts"
+	"github.com/cohortline/cohortline/cohorts/publish"
+	"github.com/cohortline/cohortline/pipeline"
+	"github.com/cohortline/cohortline/sinks/clickhouse"
+)
+
+// backfillOptions are backfill's flags.
+type backfillOptions struct {
+	config     string
+	from, to   string
+	source     string   // "kafka" or "" with files
+	files      []string // --files
+	dryRun     bool
+	resume     bool
+	checkpoint string
+	partitions int
+	onError    string // broken files: "stop" or "continue"
+	onReject   string // rejected records: "count" or "stop"
+	parallel   int
+	noPublish  bool
+	show       int // dry run: changed cohorts listed
+}
+
+func newBackfillCmd() *cobra.Command {
+	var opts backfillOptions
+	cmd := &cobra.Command{
+		Use:   "backfill --config FILE --from T1 --to T2 [--source kafka | --files PATH...] [--dry-run] [--resume]",
+		Short: "Recompute a past range from Kafka or archived files and replace what was published",
+		Long: `Backfill recomputes the windows that start in [--from, --to) with the streaming
+pipeline's own code (decode, cohort, window), from a bounded source:
+
+  --source kafka (the default) reads each partition of the config's topic from
+    the first message at --from minus the allowed lateness, outside any consumer
+    group: the live group's offsets are untouched. It stops at the message where
+    the watermark closes the range's last window, as streaming closed it.
+  --files PATH... reads archives of the topic's events, in the order given and
+    produced: NDJSON (.ndjson, .jsonl, .json, each optionally .gz), Parquet
+    (.parquet) and Arrow IPC (.arrow, .arrows, .ipc, .feather). Each event goes
+    to the partition Kafka's producers would have chosen (murmur2 of the user
+    token) among --partitions (default: the topic's partition count).
+
+Same messages, same partials: backfilling a range that streaming processed
+gives identical partials and, published again, identical rows (the noise is
+keyed by the data; the ledger marks the republish, which spends nothing).
+
+The new partials are written with a backfill flush version, invisible to
+readers until every window is done; then one insert of their window_progress
+rows switches readers over, one daily partition at a time. Then the windows
+are republished (unless --no-publish). Windows still open in streaming cannot
+be backfilled.
+
+A checkpoint file records each partition's progress: after SIGINT or a kill,
+--resume continues where it stopped, without double counting. --dry-run
+writes nothing and prints which windows and cohorts would change, and by how
+much.
+
+A file that cannot be read to its end (corrupt, truncated) stops the backfill
+before anything is committed, naming the file, the row and the reason;
+--on-error continue skips the rest of it instead and commits the rest.
+Rejected records are counted by reason and listed by position (never by
+content), as streaming dead-letters them; --on-reject stop stops at the
+first one instead.`,
+		Example: `  cohortline backfill --config cohortline.yaml --from 2026-11-23 --to 2026-11-24
+  cohortline backfill --config cohortline.yaml --from 2026-11-23T10:00 --to 2026-11-23T14:00 --dry-run
+  cohortline backfill --config cohortline.yaml --from 2026-11-23 --to 2026-11-24 --files day.parquet
+  cohortline backfill --config cohortline.yaml --from 2026-11-23 --to 2026-11-24 --resume`,
+		Args: usageArgs(cobra.NoArgs),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return runBackfill(cmd, opts)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.config, "config", "", "YAML config file, as for run (required)")
+	f.StringVar(&opts.from, "from", "", "first window start to recompute (UTC; required)")
+	f.StringVar(&opts.to, "to", "", "recompute windows that start before this time (required)")
+	f.StringVar(&opts.source, "source", "", `"kafka" (the default without --files)`)
+	f.StringSliceVar(&opts.files, "files", nil, "archive files to read instead of Kafka, in production order (repeat or comma-separate)")
+	f.BoolVar(&opts.dryRun, "dry-run", false, "write nothing; print what would change")
+	f.BoolVar(&opts.resume, "resume", false, "continue an interrupted backfill from its checkpoint")
+	f.StringVar(&opts.checkpoint, "checkpoint", "", "checkpoint file (default backfill-TOPIC-FROM-TO.checkpoint.json in the current directory)")
+	f.IntVar(&opts.partitions, "partitions", 0, "with --files: partitions of the topic (default: asked from Kafka)")
+	f.StringVar(&opts.onError, "on-error", "stop", `a file that cannot be read to its end: "stop" (commit nothing) or "continue" (skip its rest)`)
+	f.StringVar(&opts.onReject, "on-reject", "count", `a record the decoder rejects: "count" (and list it) or "stop"`)
+	f.IntVar(&opts.parallel, "parallel", 0, "Kafka partitions read at once (default: the number of CPUs)")
+	f.BoolVar(&opts.noPublish, "no-publish", false, "commit the partials but do not republish the windows")
+	f.IntVar(&opts.show, "show", 10, "with --dry-run: how many changed cohorts to list")
+	return cmd
+}
+
+// checkBackfillFlags checks the flags that need no config.
+func checkBackfillFlags(opts backfillOptions) error {
+	switch {
+	case opts.config == "":
+		return usageErrorf("backfill: --config FILE is required")
+	case opts.from == "" || opts.to == "":
+		return usageErrorf("backfill: --from and --to are required")
+	case opts.source != "" && opts.source != "kafka":
+		return usageErrorf("backfill: --source %q: the sources are kafka and --files", opts.source)
+	case opts.source == "kafka" && len(opts.files) > 0:
+		return usageErrorf("backfill: --source kafka and --files exclude each other")
+	case opts.onError != "continue" && opts.onError != "stop":
+		return usageErrorf(`backfill: --on-error %q: want "stop" or "continue"`, opts.onError)
+	case opts.onReject != "count" && opts.onReject != "stop":
+		return usageErrorf(`backfill: --on-reject %q: want "count" or "stop"`, opts.onReject)
+	case opts.partitions < 0:
+		return usageErrorf("backfill: --partitions %d is negative", opts.partitions)
+	case opts.partitions > 0 && len(opts.files) == 0:
+		return usageErrorf("backfill: --partitions applies to --files only (Kafka says how many it has)")
+	case opts.dryRun && opts.resume:
+		return usageErrorf("backfill: --dry-run keeps no checkpoint: it cannot --resume")
+	case opts.show < 0:
+		return usageErrorf("backfill: --show %d is negative", opts.show)
+	}
+	return nil
+}
+
+// backfillRange reads --from and --to: both must be window starts.
+func backfillRange(opts backfillOptions, size time.Duration) (time.Time, time.Time, error) {
+	from, err := parseUTC("--from", opts.from)
+	if err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	to, err := parseUTC("--to", opts.to)
+	if err != nil {
+		return time.Time{}, time.Time{}, err
+	}
+	for flag, t := range map[string]time.Time{"--from": from, "--to": to} {
+		if !t.Equal(t.Truncate(size)) {
+			return time.Time{}, time.Time{}, usageErrorf("backfill: %s %s is not the start of a %s window (try %s)", flag, t.Format(time.RFC3339), size, t.Truncate(size).Format(time.RFC3339))
+		}
+	}
+	if !to.After(from) {
+		return time.Time{}, time.Time{}, usageErrorf("backfill: --to %s is not after --from %s", opts.to, opts.from)
+	}
+	return from, to, nil
+}
+
+func runBackfill(cmd *cobra.Command, opts backfillOptions) error {
+	if err := checkBackfillFlags(opts); err != nil {
+		return err
+	}
+	cfg, err := loadConfig(opts.config, os.Getenv)
+	if err != nil {
+		return err
+	}
+	from, to, err := backfillRange(opts, cfg.spec.Window)
+	if err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	log := slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	client, err := clickhouse.Open(ctx, cfg.file.ClickHouse)
+	if err != nil {
+		return err
+	}
+	defer client.Close()
+	if _, err := client.Migrate(ctx); err != nil {
+		return err
+	}
+	if err := checkStreamingClosed(ctx, client, cfg, to); err != nil {
+		return err
+	}
+	rekey, err := cohorts.NewRekeyer(cfg.secret)
+	if err != nil {
+		return err
+	}
+	bcfg := pipeline.BackfillConfig{
+		Spec: &cfg.spec, Rekey: rekey, Topic: cfg.file.Kafka.Topic, From: from, To: to,
+		MaxOutOfOrder: cfg.file.Kafka.MaxOutOfOrder, MaxFutureSkew: cfg.file.Kafka.MaxFutureSkew,
+		Parallel: opts.parallel,
+	}
+	cp, err := openCheckpoint(ctx, cfg, opts, bcfg)
+	if err != nil {
+		return err
+	}
+	var sink pipeline.BackfillSink = clickhouseBackfillSink{client.Writer()}
+	var dry *dryRunSink
+	if opts.dryRun {
+		dry = newDryRunSink()
+		sink = dry
+	}
+	bf, err := pipeline.NewBackfill(bcfg, sink, cp, log)
+	if err != nil {
+		return err
+	}
+	state := cp.State()
+	if !state.Committed {
+		began := time.Now()
+		if err := readBackfill(ctx, bf, opts, cfg, state, errOut); err != nil {
+			switch {
+			case cp.Path() == "":
+				return err
+			case errors.Is(err, context.Canceled):
+				return fmt.Errorf("backfill interrupted; nothing was committed: continue with --resume --checkpoint %s", cp.Path())
+			}
+			return fmt.Errorf("%w\nnothing was committed; the checkpoint %s is kept: --resume continues after a transient failure, remove it to start over", err, cp.Path())
+		}
+		printBackfillTotals(out, bf.Totals(), time.Since(began))
+	}
+	if opts.dryRun {
+		current, err := client.CurrentPartials(ctx, from, to)
+		if err != nil {
+			return err
+		}
+		printDryRun(out, partialsChange(current, dry.rows()), opts.show)
+		return nil
+	}
+	return commitAndPublish(ctx, client, cfg, cp, opts, out)
+}
+
+// readBackfill runs the source with progress on errOut.
+func readBackfill(ctx context.Context, bf *pipeline.Backfill, opts backfillOptions, cfg *config, state pipeline.CheckpointState, errOut io.Writer) error {
+	show := startBackfillProgress(errOut, bf)
+	defer show.stop()
+	if state.Source == "kafka" {
+		return bf.RunKafka(ctx, cfg.file.Kafka.Brokers)
+	}
+	return bf.RunFiles(ctx, pipeline.FileSource{
+		Files: state.Files, Open: openArchive,
+		StopOnBrokenFile: opts.onError == "stop", StopOnReject: opts.onReject == "stop",
+	})
+}
+
+// commitAndPublish makes the backfill's partials visible, republishes the
+// range and removes the checkpoint; each step is recorded, so a resume
+// after a failure here does only what is left.
+func commitAndPublish(ctx context.Context, client *clickhouse.Client, cfg *config, cp *pipeline.Checkpoint, opts backfillOptions, out io.Writer) error {
+	state := cp.State()
+	if !state.Committed {
+		flushes := cp.RangeFlushes(&cfg.spec)
+		progress := make([]clickhouse.Progress, len(flushes))
+		for i, f := range flushes {
+			progress[i] = progressOf(f)
+		}
+		if err := client.Writer().CommitBackfill(ctx, progress); err != nil {
+			return fmt.Errorf("%w; continue with --resume --checkpoint %s", err, cp.Path())
+		}
+		if err := cp.MarkCommitted(); err != nil {
+			return err
+		}
+		fmt.Fprintf(out, "committed: %d windows × %d partitions replaced (flush version %d)\n",
+			len(flushes)/max(len(state.Partitions), 1), len(state.Partitions), state.Version)
+	}
+	if !state.Published && !opts.noPublish {
+		if err := client.WriteFeatureDictionary(ctx, featureDictionary()); err != nil {
+			return err
+		}
+		pc, err := cfg.publisherConfig()
+		if err != nil {
+			return err
+		}
+		pub, err := publish.NewPublisher(pc, clickhouseStore{client})
+		if err != nil {
+			return err
+		}
+		results, err := pub.PublishRange(ctx, state.From, state.To)
+		printReleases(out, pub.Release(), results)
+		if err != nil {
+			return fmt.Errorf("republishing: %w; the partials are committed: continue with --resume --checkpoint %s, or run cohortline publish for the range", err, cp.Path())
+		}
+		if err := cp.MarkPublished(); err != nil {
+			return err
+		}
+	}
+	return cp.Remove()
+}
+
+// checkStreamingClosed refuses a range whose last window streaming has not
+// closed in every partition it flushed: streaming would flush it again
+// over the backfill's rows.
+func checkStreamingClosed(ctx context.Context, client *clickhouse.Client, cfg *config, to time.Time) error {
+	marks, err := client.PartitionWatermarks(ctx, cfg.file.Kafka.Topic)
+	if err != nil {
+		return err
+	}
+	closesAt := to.Add(cfg.spec.AllowedLateness).UnixMilli()
+	for p, wm := range marks {
+		if wm < closesAt {
+			return usageErrorf("backfill: streaming has not closed the range's last window yet: partition %d of %q is at watermark %s, the window closes at %s; backfill an earlier range or wait",
+				p, cfg.file.Kafka.Topic, time.UnixMilli(wm).UTC().Format(time.RFC3339), time.UnixMilli(closesAt).UTC().Format(time.RFC3339))
+		}
+	}
+	return nil
+}
+
+// openCheckpoint loads the checkpoint to resume, or plans a new backfill.
+func openCheckpoint(ctx context.Context, cfg *config, opts backfillOptions, bcfg pipeline.BackfillConfig) (*pipeline.Checkpoint, error) {
+	source := "kafka"
+	if len(opts.files) > 0 {
+		source = "files"
+	}
+	path := opts.checkpoint
+	if path == "" && !opts.dryRun {
+		path = fmt.Sprintf("backfill-%s-%s-%s.checkpoint.json", safeName(bcfg.Topic), bcfg.From.Format("20060102T1504"), bcfg.To.Format("20060102T1504"))
+	}
+	if opts.dryRun {
+		path = ""
+	}
+	if opts.resume {
+		cp, err := pipeline.LoadCheckpoint(path)
+		if err != nil {
+			return nil, usageErrorf("%w", err)
+		}
+		if err := checkResume(cp.State(), cfg, bcfg, source, opts.files); err != nil {
+			return nil, err
+		}
+		return cp, nil
+	}
+	state := pipeline.CheckpointState{
+		Version: pipeline.BackfillVersion(time.Now()), Topic: bcfg.Topic, From: bcfg.From, To: bcfg.To,
+		SpecHash: cfg.spec.Hash(), Source: source,
+	}
+	var err error
+	if source == "kafka" {
+		state.Partitions, err = pipeline.PlanKafka(ctx, cfg.file.Kafka.Brokers, bcfg.Topic, &cfg.spec, bcfg.MaxOutOfOrder, bcfg.From, bcfg.To)
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		if state.Files, err = pipeline.StampFiles(opts.files); err != nil {
+			return nil, usageErrorf("backfill: --files: %w", err)
+		}
+		for _, f := range opts.files {
+			if _, err := archiveFormat(f); err != nil {
+				return nil, usageErrorf("backfill: --files: %w", err)
+			}
+		}
+		n := opts.partitions
+		if n == 0 {
+			if n, err = topicPartitions(ctx, cfg.file.Kafka.Brokers, bcfg.Topic); err != nil {
+				return nil, usageErrorf("backfill: --partitions is needed: %w", err)
+			}
+		}
+		for p := range n {
+			state.Partitions = append(state.Partitions, pipeline.PartitionCheckpoint{Partition: p, End: -1})
+		}
+	}
+	cp, err := pipeline.NewCheckpoint(path, state)
+	if err != nil {
+		return nil, usageErrorf("backfill: %w", err)
+	}
+	return cp, nil
+}
+
+// checkResume refuses a checkpoint made for another backfill.
+func checkResume(s pipeline.CheckpointState, cfg *config, bcfg pipeline.BackfillConfig, source string, files []string) error {
+	var diffs []string
+	if s.Topic != bcfg.Topic {
+		diffs = append(diffs, fmt.Sprintf("topic %q, not %q", s.Topic, bcfg.Topic))
+	}
+	if !s.From.Equal(bcfg.From) || !s.To.Equal(bcfg.To) {
+		diffs = append(diffs, fmt.Sprintf("range [%s, %s)", s.From.Format(time.RFC3339), s.To.Format(time.RFC3339)))
+	}
+	if s.SpecHash != cfg.spec.Hash() {
+		diffs = append(diffs, "another cohort spec (hash "+s.SpecHash+")")
+	}
+	if s.Source != source {
+		diffs = append(diffs, "source "+s.Source)
+	}
+	if source == "files" {
+		var paths []string
+		for _, f := range s.Files {
+			paths = append(paths, f.Path)
+		}
+		if strings.Join(paths, "\x00") != strings.Join(files, "\x00") {
+			diffs = append(diffs, "files "+strings.Join(paths, ", "))
+		}
+	}
+	if len(diffs) > 0 {
+		return usageErrorf("backfill: --resume: the checkpoint is of another backfill (%s): run that one, or remove the checkpoint to start over", strings.Join(diffs, "; "))
+	}
+	if source == "files" {
+		if err := pipeline.CheckFiles(s.Files); err != nil {
+			return usageErrorf("backfill: %w", err)
+		}
+	}
+	return nil
+}
+
+// safeName keeps a topic name usable in a file name.
+func safeName(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '/' || r == '\\' || r == ':' {
+			return '_'
+		}
+		return r
+	}, s)
+}
+
+func printBackfillTotals(w io.Writer, t pipeline.BackfillTotals, took time.Duration) {
+	fmt.Fprintf(w, "read %s messages in %s (%s/s): %s counted, %s bounded, %s duplicates, %s late, %s minors, %s sensitive, %s rejected, %s outside the range; %s windows flushed\n",
+		count(t.Messages), seconds(took), humanRate(int64(t.Messages), took), count(t.Counted), count(t.Bounded), count(t.Duplicates), count(t.Late), count(t.Minors),
+		count(t.Sensitive), count(t.Rejected), count(t.OutOfRange), count(t.Flushes))
+	for _, r := range t.Rejects {
+		fmt.Fprintf(w, "  rejected: %s\n", r)
+	}
+	if n := t.Rejected - uint64(len(t.Rejects)); len(t.Rejects) > 0 && n > 0 {
+		fmt.Fprintf(w, "  … and %s more rejected\n", count(n))
+	}
+	for _, b := range t.BrokenFiles {
+		fmt.Fprintf(w, "  broken file, rest skipped: %s\n", b)
+	}
+}
