@@ -35,7 +35,9 @@ type BackfillConfig struct {
 	// the same config): the same watermark closes the same windows.
 	MaxOutOfOrder, MaxFutureSkew time.Duration
 	// Parallel is how many Kafka partitions are read at once; default
-	// GOMAXPROCS.
+	// 4 × GOMAXPROCS: a partition's reader waits on fetches and on its
+	// flushes' inserts, so one per CPU leaves the CPUs half idle (5M events
+	// on 2 CPUs: 293k events/s with 2, 425k with 8).
 	Parallel int
 	// Now is the clock for the future-skew check; default time.Now.
 	Now func() time.Time
@@ -75,7 +77,7 @@ func NewBackfill(cfg BackfillConfig, sink BackfillSink, cp *Checkpoint, log *slo
 		return nil, fmt.Errorf("BUG: backfill range [%s, %s) against checkpoint [%s, %s)", cfg.From, cfg.To, s.From, s.To)
 	}
 	if cfg.Parallel <= 0 {
-		cfg.Parallel = runtime.GOMAXPROCS(0)
+		cfg.Parallel = 4 * runtime.GOMAXPROCS(0)
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

@@ -95,7 +95,7 @@ first one instead.`,
 	f.IntVar(&opts.partitions, "partitions", 0, "with --files: partitions of the topic (default: asked from Kafka)")
 	f.StringVar(&opts.onError, "on-error", "stop", `a file that cannot be read to its end: "stop" (commit nothing) or "continue" (skip its rest)`)
 	f.StringVar(&opts.onReject, "on-reject", "count", `a record the decoder rejects: "count" (and list it) or "stop"`)
-	f.IntVar(&opts.parallel, "parallel", 0, "Kafka partitions read at once (default: the number of CPUs)")
+	f.IntVar(&opts.parallel, "parallel", 0, "Kafka partitions read at once (default: 4 × the number of CPUs)")
 	f.BoolVar(&opts.noPublish, "no-publish", false, "commit the partials but do not republish the windows")
 	f.IntVar(&opts.show, "show", 10, "with --dry-run: how many changed cohorts to list")
 	return cmd
