@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/cohortline/cohortline/schemas/archive"
 	"github.com/cohortline/cohortline/schemas/synth"
 )
 
@@ -46,7 +47,9 @@ faults of a real topic: out-of-order, late and duplicate events and bad records
 of every rejection class, each built to get that reason from the decoder.
 
 Output depends only on the flags: the same flags and --seed give the same bytes.
---out writes NDJSON (a ".gz" name is gzipped, "-" is standard output); --kafka
+--out writes NDJSON (a ".gz" name is gzipped, "-" is standard output), or a
+Parquet (".parquet") or Arrow IPC (".arrow") archive of the valid events for
+backfill --files (bad records have no columns to go in); --kafka
 produces to --topic, keyed by user token with Java's murmur2 partitioning,
 creating the topic with --partitions partitions if it is missing. Bad records
 are produced too: the pipeline must dead-letter them.
@@ -81,7 +84,7 @@ A summary goes to standard error.`,
 	f.Float64Var(&cfg.Duplicates, "duplicates", cfg.Duplicates, "share of records re-sending a recent event with the same id")
 	f.Float64Var(&cfg.Bad, "bad", cfg.Bad, "share of bad records, split by --bad-mix")
 	f.StringVar(&opts.badMix, "bad-mix", opts.badMix, "relative weights of the rejection classes of bad records; classes not named get 0")
-	f.StringVar(&opts.out, "out", "", `NDJSON output file ("-": standard output; ".gz" suffix: gzip)`)
+	f.StringVar(&opts.out, "out", "", `output file: NDJSON ("-": standard output; ".gz" suffix: gzip), .parquet or .arrow`)
 	f.StringVar(&opts.kafka, "kafka", "", "Kafka broker address to produce to, instead of --out")
 	f.StringVar(&opts.topic, "topic", "", "Kafka topic (with --kafka)")
 	f.IntVar(&opts.partitions, "partitions", opts.partitions, "partitions of the topic when gen creates it (replication factor 1)")
@@ -98,16 +101,60 @@ func runGen(cmd *cobra.Command, cfg synth.Config, opts genOptions) error {
 	}
 	ctx := cmd.Context()
 	began := time.Now()
-	if opts.kafka != "" {
+	skipped := int64(0)
+	switch {
+	case opts.kafka != "":
 		err = produceKafka(ctx, g, opts, nil)
-	} else {
+	case isColumnarArchive(opts.out):
+		skipped, err = writeArchive(ctx, g, opts.out)
+	default:
 		err = writeFile(ctx, g, opts.out, cmd.OutOrStdout())
 	}
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(cmd.ErrOrStderr(), genSummary(g.Stats(), time.Since(began)))
+	if skipped > 0 {
+		fmt.Fprintf(cmd.ErrOrStderr(), "gen: %d bad records not written: Parquet and Arrow hold only valid events\n", skipped)
+	}
 	return nil
+}
+
+// isColumnarArchive reports whether --out names a Parquet or Arrow file.
+func isColumnarArchive(path string) bool {
+	f, _, err := archive.FormatOf(path)
+	return err == nil && f != archive.NDJSON
+}
+
+// writeArchive writes the events (duplicates included, in the generator's
+// order: a files backfill depends on it) to a Parquet or Arrow file. Bad
+// records have no columns to go in: they are counted, not written.
+func writeArchive(ctx context.Context, g *synth.Generator, path string) (skipped int64, err error) {
+	w, err := archive.Create(path)
+	if err != nil {
+		return 0, err
+	}
+	defer func() {
+		if cerr := w.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("closing %s: %w", path, cerr)
+		}
+	}()
+	for n := 0; ; n++ {
+		if n%4096 == 0 && ctx.Err() != nil {
+			return skipped, ctx.Err()
+		}
+		rec, ok := g.Next()
+		if !ok {
+			return skipped, nil
+		}
+		if rec.Event == nil {
+			skipped++
+			continue
+		}
+		if err := w.Write(rec.Event); err != nil {
+			return skipped, fmt.Errorf("writing %s: %w", path, err)
+		}
+	}
 }
 
 // genConfig completes cfg from the string flags and checks the command
