@@ -22,7 +22,8 @@ func newArrowReader(path string, f *countingFile) (r Reader, err error) {
 		}
 	}()
 	magic := make([]byte, len(arrowFileMagic))
-	if _, err := f.ReadAt(magic, 0); err != nil && err != io.EOF {
+	// A peek, not counted in BytesRead: the readers below read it again.
+	if _, err := f.f.ReadAt(magic, 0); err != nil && err != io.EOF {
 		return nil, &FileError{Path: path, Reason: "reading", Err: err}
 	}
 	var src batchSource
