@@ -83,8 +83,12 @@ func (r *partitionReader) fetch(ctx context.Context, handle func(kafka.Message) 
 	if err := r.connect(ctx); err != nil {
 		return 0, err
 	}
-	// A cancelled ctx interrupts a fetch blocked on the socket.
-	stop := context.AfterFunc(ctx, func() { r.conn.SetDeadline(time.Now()) })
+	// A cancelled ctx interrupts a fetch blocked on the socket. The
+	// function gets its own copy of the connection: it may run while this
+	// fetch closes r.conn and sets it to nil (a deadline on a closed
+	// connection is harmless; reading r.conn there was a data race).
+	conn := r.conn
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Now()) })
 	defer stop()
 
 	// The connection keeps the offset after its last batch; a handler

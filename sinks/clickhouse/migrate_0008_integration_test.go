@@ -60,8 +60,8 @@ func TestMigrate0008OverLedgerOf0007(t *testing.T) {
 	}
 
 	applied, err := c.Migrate(ctx)
-	if err != nil || len(applied) != 1 || applied[0] != m0008.Name {
-		t.Fatalf("migrate over a half-applied 0008 applied %v, %v; want [%s]", applied, err, m0008.Name)
+	if err != nil || len(applied) == 0 || applied[0] != m0008.Name {
+		t.Fatalf("migrate over a half-applied 0008 applied %v, %v; want %s and the later ones", applied, err, m0008.Name)
 	}
 	if again, err := c.Migrate(ctx); err != nil || len(again) != 0 {
 		t.Fatalf("second migrate applied %v, %v; want nothing", again, err)
