@@ -13,7 +13,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cohortline/cohortline/cohorts"
-	"github.com/cohortline/cohortline/cohorts/publish"
 	"github.com/cohortline/cohortline/pipeline"
 	"github.com/cohortline/cohortline/sinks/clickhouse"
 )
@@ -257,14 +256,7 @@ func commitAndPublish(ctx context.Context, client *clickhouse.Client, cfg *confi
 			len(flushes)/max(len(state.Partitions), 1), len(state.Partitions), state.Version)
 	}
 	if !state.Published && !opts.noPublish {
-		if err := client.WriteFeatureDictionary(ctx, featureDictionary()); err != nil {
-			return err
-		}
-		pc, err := cfg.publisherConfig()
-		if err != nil {
-			return err
-		}
-		pub, err := publish.NewPublisher(pc, clickhouseStore{client})
+		pub, err := newPublisher(ctx, cfg, client)
 		if err != nil {
 			return err
 		}

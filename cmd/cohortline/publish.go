@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -110,14 +111,7 @@ func runPublish(cmd *cobra.Command, cfg *config, start, end time.Time) error {
 	if _, err := client.Migrate(ctx); err != nil {
 		return err
 	}
-	if err := client.WriteFeatureDictionary(ctx, featureDictionary()); err != nil {
-		return err
-	}
-	pc, err := cfg.publisherConfig()
-	if err != nil {
-		return err
-	}
-	pub, err := publish.NewPublisher(pc, clickhouseStore{client})
+	pub, err := newPublisher(ctx, cfg, client)
 	if err != nil {
 		return err
 	}
@@ -130,6 +124,19 @@ func runPublish(cmd *cobra.Command, cfg *config, start, end time.Time) error {
 		return fmt.Errorf("no partials in [%s, %s): nothing to publish", start.Format(time.RFC3339), end.Format(time.RFC3339))
 	}
 	return nil
+}
+
+// newPublisher prepares publishing on client: the feature dictionary the
+// rows refer to, and a Publisher with cfg's spec, noise and budget.
+func newPublisher(ctx context.Context, cfg *config, client *clickhouse.Client) (*publish.Publisher, error) {
+	if err := client.WriteFeatureDictionary(ctx, featureDictionary()); err != nil {
+		return nil, err
+	}
+	pc, err := cfg.publisherConfig()
+	if err != nil {
+		return nil, err
+	}
+	return publish.NewPublisher(pc, clickhouseStore{client})
 }
 
 func printReleases(w io.Writer, release string, results []publish.Result) {
