@@ -14,6 +14,7 @@ import (
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/segmentio/kafka-go"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/cohortline/cohortline/cohorts"
 	"github.com/cohortline/cohortline/schemas"
@@ -317,12 +318,6 @@ func (rejectsOf) Flush(context.Context) error { return nil }
 // runPartitions runs fn for each partition not done yet, at most parallel
 // at once, and returns the first error (cancelling the others).
 func (b *Backfill) runPartitions(ctx context.Context, parallel int, fn func(context.Context, *backfillPartition) error) error {
-	ctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
-	sem := make(chan struct{}, parallel)
-	var wg sync.WaitGroup
-	var once sync.Once
-	var first error
 	todo := make([]*backfillPartition, 0, len(b.parts))
 	for _, p := range b.parts {
 		if !p.done.Load() {
@@ -331,26 +326,16 @@ func (b *Backfill) runPartitions(ctx context.Context, parallel int, fn func(cont
 	}
 	// Biggest first: the last partition to start is then a short one.
 	sort.SliceStable(todo, func(i, j int) bool { return todo[i].end-todo[i].offset.Load() > todo[j].end-todo[j].offset.Load() })
+	g, gctx := errgroup.WithContext(ctx) // gctx ends when Wait returns
+	g.SetLimit(parallel)
 	for _, p := range todo {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
+		if gctx.Err() != nil {
+			break // a partition failed, or the backfill was interrupted
 		}
-		if ctx.Err() != nil {
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			if err := fn(ctx, p); err != nil {
-				once.Do(func() { first = err; cancel(err) })
-			}
-		}()
+		g.Go(func() error { return fn(gctx, p) })
 	}
-	wg.Wait()
-	if first != nil {
-		return first
+	if err := g.Wait(); err != nil {
+		return err
 	}
 	return ctx.Err()
 }
