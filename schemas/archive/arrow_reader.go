@@ -26,15 +26,23 @@ func newArrowReader(path string, f *countingFile) (r Reader, err error) {
 	if _, err := f.f.ReadAt(magic, 0); err != nil && err != io.EOF {
 		return nil, &FileError{Path: path, Reason: "reading", Err: err}
 	}
+	isFile := bytes.Equal(magic, arrowFileMagic)
+	st, err := f.f.Stat()
+	if err != nil {
+		return nil, &FileError{Path: path, Reason: "reading", Err: err}
+	}
+	if err := checkArrowSchema(f.f, st.Size(), isFile); err != nil {
+		return nil, &FileError{Path: path, Reason: "corrupt Arrow IPC schema", Err: err}
+	}
 	var src batchSource
-	if bytes.Equal(magic, arrowFileMagic) {
-		fr, err := ipc.NewFileReader(f)
+	if isFile {
+		fr, err := ipc.NewFileReader(f, ipc.WithAllocator(allocator))
 		if err != nil {
 			return nil, &FileError{Path: path, Reason: "not a readable Arrow IPC file (truncated?)", Err: err}
 		}
 		src = &ipcFile{r: fr}
 	} else {
-		sr, err := ipc.NewReader(f)
+		sr, err := ipc.NewReader(f, ipc.WithAllocator(allocator))
 		if err != nil {
 			return nil, &FileError{Path: path, Reason: "not an Arrow IPC file or stream", Err: err}
 		}

@@ -84,20 +84,25 @@ func (r *columnarReader) Skip(n int64) (err error) {
 	return nil
 }
 
-// nextBatch loads the next batch; its error is sticky.
+// nextBatch loads the next batch that has rows; its error is sticky.
 func (r *columnarReader) nextBatch() error {
-	rec, err := r.src.next()
-	switch {
-	case err == io.EOF:
-		r.err = io.EOF
-		return r.err
-	case err != nil:
-		r.err = &FileError{Path: r.path, Row: r.n + 1, Reason: "reading record batch", Err: err}
-		return r.err
+	for {
+		rec, err := r.src.next()
+		switch {
+		case err == io.EOF:
+			r.err = io.EOF
+			return r.err
+		case err != nil:
+			r.err = &FileError{Path: r.path, Row: r.n + 1, Reason: "reading record batch", Err: err}
+			return r.err
+		}
+		// An empty batch may lack even the buffers that binding reads.
+		if rec.NumRows() > 0 {
+			r.enc.bindBatch(rec)
+			r.batch, r.i = int(rec.NumRows()), 0
+			return nil
+		}
 	}
-	r.enc.bindBatch(rec)
-	r.batch, r.i = int(rec.NumRows()), 0
-	return nil
 }
 
 // recoverCorrupt turns a panic into a FileError at the row being read. The

@@ -112,28 +112,31 @@ func binderFor(name string, dt arrow.DataType) func(arrow.Array) cellWriter {
 	return nil
 }
 
-// binaryLike is the layout shared by string and binary arrays, small and
-// large: values in one buffer, cut by offsets.
-type binaryLike interface {
-	arrow.Array
-	ValueOffset64(i int) int64
-	ValueBytes() []byte
+func bindText(arr arrow.Array) cellWriter {
+	switch a := arr.(type) {
+	case *array.String:
+		return text(a, a.ValueOffsets(), a.ValueBytes())
+	case *array.LargeString:
+		return text(a, a.ValueOffsets(), a.ValueBytes())
+	case *array.Binary:
+		return text(a, a.ValueOffsets(), a.ValueBytes())
+	case *array.LargeBinary:
+		return text(a, a.ValueOffsets(), a.ValueBytes())
+	}
+	panic(fmt.Sprintf("BUG: binderFor accepted %s as text", arr.DataType()))
 }
 
-func bindText(arr arrow.Array) cellWriter {
-	a := arr.(binaryLike)
-	data := a.ValueBytes() // starts at the offset of row 0
-	var base int64
-	if a.Len() > 0 {
-		base = a.ValueOffset64(0)
-	}
+// text writes the values of a string or binary array, small or large: one
+// buffer of bytes (data, from the offset of row 0 on) cut by offsets. The
+// bytes are used in place; Value(i) of a string array would give a string,
+// and turning it back into bytes would allocate.
+func text[O int32 | int64](a arrow.Array, offsets []O, data []byte) cellWriter {
 	return func(dst []byte, i int) ([]byte, bool) {
 		if a.IsNull(i) {
 			return dst, false
 		}
-		// Zero-copy bytes of value i, for strings too: Value(i) would
-		// give a string, and converting it back to bytes would allocate.
-		return schemas.AppendJSONString(dst, data[a.ValueOffset64(i)-base:a.ValueOffset64(i+1)-base]), true
+		base := offsets[0]
+		return schemas.AppendJSONString(dst, data[offsets[i]-base:offsets[i+1]-base]), true
 	}
 }
 

@@ -33,4 +33,12 @@
 // The package reads one record batch at a time (Parquet: at most
 // 64Ki rows per batch, column chunks through a bounded buffer), never a whole
 // file.
+//
+// Broken files give a *FileError, not a panic: a truncated file is caught
+// at Open (Parquet and Arrow files lose their footer) or at the row where it
+// breaks (NDJSON, gzip, Arrow streams, which must end with their
+// end-of-stream marker). Corrupt bytes that make the libraries panic are
+// recovered, no buffer over 1 GiB is allocated on the word of a length read
+// from the file, and Arrow schemas are checked before arrow/go, which does
+// not verify its metadata, sizes slices by them (arrow_schema_check.go).
 package archive

@@ -7,7 +7,6 @@ import (
 
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
-	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/apache/arrow/go/v15/parquet"
 	"github.com/apache/arrow/go/v15/parquet/file"
 	"github.com/apache/arrow/go/v15/parquet/pqarrow"
@@ -27,14 +26,14 @@ func newParquetReader(path string, f *countingFile) (r Reader, err error) {
 			r, err = nil, &FileError{Path: path, Reason: "corrupt Parquet footer", Err: fmt.Errorf("%v", p)}
 		}
 	}()
-	props := parquet.NewReaderProperties(memory.DefaultAllocator)
+	props := parquet.NewReaderProperties(allocator)
 	props.BufferedStreamEnabled = true
 	props.BufferSize = parquetChunkBuffer
 	pf, err := file.NewParquetReader(f, file.WithReadProps(props))
 	if err != nil {
 		return nil, &FileError{Path: path, Reason: "not a readable Parquet file", Err: err}
 	}
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: batchRows}, memory.DefaultAllocator)
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: batchRows}, allocator)
 	if err != nil {
 		return nil, &FileError{Path: path, Reason: "Parquet schema not readable as Arrow", Err: err}
 	}
@@ -160,9 +159,9 @@ func single(c *arrow.Chunked) (arrow.Array, error) {
 		return a, nil
 	}
 	if len(c.Chunks()) == 0 {
-		return array.MakeArrayOfNull(memory.DefaultAllocator, c.DataType(), 0), nil
+		return array.MakeArrayOfNull(allocator, c.DataType(), 0), nil
 	}
-	return array.Concatenate(c.Chunks(), memory.DefaultAllocator)
+	return array.Concatenate(c.Chunks(), allocator)
 }
 
 // emptyRows returns a batch without columns for each row group when the
