@@ -18,7 +18,7 @@ const batchRows = 64 << 10
 
 // parquetChunkBuffer bounds what is read of a column chunk at a time, so
 // that a file written with huge row groups still streams.
-const parquetChunkBuffer = 1 << 20
+const parquetChunkBuffer = 256 << 10
 
 func newParquetReader(path string, f *countingFile) (r Reader, err error) {
 	defer func() {
