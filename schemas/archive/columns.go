@@ -51,15 +51,6 @@ func newRowEncoder(schema *arrow.Schema) (*rowEncoder, error) {
 	return r, nil
 }
 
-// names returns the v1 fields found, in contract order.
-func (r *rowEncoder) names() []string {
-	names := make([]string, len(r.cols))
-	for i, c := range r.cols {
-		names[i] = string(c.key[1 : len(c.key)-2])
-	}
-	return names
-}
-
 // bindBatch points the columns at rec's arrays, for appendRow.
 func (r *rowEncoder) bindBatch(rec arrow.Record) {
 	for i := range r.cols {

@@ -4,8 +4,40 @@ import (
 	"bytes"
 	"io"
 	"os"
+	"strings"
 	"testing"
 )
+
+func TestArchiveFormatOf(t *testing.T) {
+	tests := []struct {
+		path   string
+		format Format
+		gz     bool
+		ok     bool
+	}{
+		{"a.ndjson", NDJSON, false, true},
+		{"dir.parquet/a.jsonl.gz", NDJSON, true, true},
+		{"A.JSON.GZ", NDJSON, true, true},
+		{"a.parquet", Parquet, false, true},
+		{"a.arrow", ArrowIPC, false, true},
+		{"a.arrows", ArrowIPC, false, true},
+		{"a.ipc", ArrowIPC, false, true},
+		{"a.feather", ArrowIPC, false, true},
+		{"a.parquet.gz", 0, false, false}, // compressed inside already
+		{"a.csv", 0, false, false},
+		{"parquet", 0, false, false},
+		{"a.gz", 0, false, false},
+	}
+	for _, tt := range tests {
+		format, gz, err := FormatOf(tt.path)
+		if (err == nil) != tt.ok || err == nil && (format != tt.format || gz != tt.gz) {
+			t.Errorf("FormatOf(%q) = %v, %v, %v", tt.path, format, gz, err)
+		}
+		if err != nil && !strings.Contains(err.Error(), tt.path) {
+			t.Errorf("FormatOf(%q): error %q does not name the file", tt.path, err)
+		}
+	}
+}
 
 // BytesRead counts the file's bytes, compressed, not what they inflate to.
 func TestArchiveBytesRead(t *testing.T) {
