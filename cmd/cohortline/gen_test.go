@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/cohortline/cohortline/schemas"
+	"github.com/cohortline/cohortline/schemas/archive"
 	"github.com/cohortline/cohortline/schemas/synth"
 )
 
@@ -179,4 +180,76 @@ func genReadFile(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+var genColumnarSummaryRE = regexp.MustCompile(`^gen: \d+ events \((\d+) bad, .*events/s\ngen: (\d+) bad records not written: Parquet and Arrow hold only valid events\n$`)
+
+// Parquet and Arrow output holds the valid records of the NDJSON output,
+// duplicates included, in the same order, and the summary counts the bad
+// records left out.
+func TestGenParquetAndArrow(t *testing.T) {
+	args := []string{"--events", "30000", "--users", "3000", "--seed", "5", "--bad", "0.02", "--duplicates", "0.02"}
+	stdout, _, err := execGen(t, append(args, "--out", "-")...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d schemas.Decoder
+	var ev schemas.Event
+	var want []string // the valid events, as AppendJSON writes them
+	sc := bufio.NewScanner(bytes.NewReader(stdout))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		if d.Decode(sc.Bytes(), &ev) == nil {
+			want = append(want, string(schemas.AppendJSON(nil, &ev)))
+		}
+	}
+	dir := t.TempDir()
+	for _, name := range []string{"e.parquet", "e.arrow", "e.arrows"} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(dir, name)
+			out, stderr, err := execGen(t, append(args, "--out", path)...)
+			if err != nil || len(out) != 0 {
+				t.Fatalf("gen --out %s: %v (%d bytes on stdout)", name, err, len(out))
+			}
+			m := genColumnarSummaryRE.FindSubmatch(stderr)
+			if m == nil || string(m[1]) != string(m[2]) || string(m[1]) == "0" {
+				t.Fatalf("summary %q does not count its bad records as not written", stderr)
+			}
+			r, err := archive.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			var got []string
+			for {
+				v, _, err := r.Next()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := d.Decode(v, &ev); err != nil {
+					t.Fatalf("%s: %v", v, err)
+				}
+				got = append(got, string(schemas.AppendJSON(nil, &ev)))
+			}
+			if len(got) != len(want) {
+				t.Fatalf("%d events, the NDJSON output has %d valid ones", len(got), len(want))
+			}
+			for i := range got {
+				if got[i] != want[i] {
+					t.Fatalf("event %d:\n %s\nNDJSON has\n %s", i, got[i], want[i])
+				}
+			}
+			// Same flags, same bytes, in columns too.
+			again := filepath.Join(dir, "again-"+name)
+			if _, _, err := execGen(t, append(args, "--out", again)...); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(genReadFile(t, path), genReadFile(t, again)) {
+				t.Error("two runs with the same flags wrote different files")
+			}
+		})
+	}
 }
