@@ -1,5 +1,6 @@
 package cohorts
 
+
 // idSet is the window's dedup set: the re-keyed ids (Rekeyer.EventID) of
 // every event counted in the window, 8 bytes per slot. See hash_table.go
 // for the layout. Two different producer ids are taken for one only if
@@ -7,6 +8,7 @@ package cohorts
 // under 10⁻⁶ for 5 million.
 type idSet struct {
 	slots []uint64 // 0 marks an empty slot
+	slab  *slab    // holds slots when they are off the Go heap (slab.go)
 	count int      // keys held, the zero key included
 	limit int      // grow when count reaches it
 	zero  bool     // the key 0 (kept outside slots) is in the set
@@ -52,8 +54,9 @@ func (s *idSet) reserve(n int) {
 // resize moves every key into a table of size slots, walking the old one
 // in order (see hash_table.go for why that is cheap).
 func (s *idSet) resize(size int) {
-	old := s.slots
-	s.slots = make([]uint64, size)
+	old, oldSlab := s.slots, s.slab
+	defer oldSlab.free()
+	s.slots, s.slab = allocSlots[uint64](size)
 	s.limit = limitOf(size)
 	for _, k := range old {
 		if k == 0 {
@@ -69,6 +72,13 @@ func (s *idSet) resize(size int) {
 			}
 		}
 	}
+}
+
+// release empties the set and gives its memory back now.
+func (s *idSet) release() {
+	slab := s.slab
+	*s = idSet{}
+	slab.free()
 }
 
 // bytes is the memory the set holds.

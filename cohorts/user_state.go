@@ -40,6 +40,7 @@ func effectiveCallBound(s Spec) uint32 {
 // userTable maps UserID to userState (see hash_table.go for the layout).
 type userTable struct {
 	slots []userState // len n+1; slots[n] is the user whose mixed key is 0
+	slab  *slab       // holds slots when they are off the Go heap (slab.go)
 	count int         // users held, the zero-key user included
 	limit int         // grow when count reaches it
 	zero  bool        // slots[n] is in use
@@ -110,8 +111,9 @@ func (t *userTable) reserve(n int) {
 // resize moves every user into a table of size probe slots, walking the
 // old one in order.
 func (t *userTable) resize(size int) {
-	old := t.slots
-	t.slots = make([]userState, size+1)
+	old, oldSlab := t.slots, t.slab
+	defer oldSlab.free()
+	t.slots, t.slab = allocSlots[userState](size + 1)
 	t.limit = limitOf(size)
 	if len(old) == 0 {
 		return
@@ -133,8 +135,15 @@ func (t *userTable) resize(size int) {
 	}
 }
 
+// release empties the table and gives its memory back now.
+func (t *userTable) release() {
+	slab := t.slab
+	*t = userTable{}
+	slab.free()
+}
+
 // all returns every slot that may hold a user; the caller skips empty ones
-// with used.
+// with used, and keeps t alive while it uses them (slab.go).
 func (t *userTable) all() []userState { return t.slots }
 
 // used reports whether slot i of all() holds a user.

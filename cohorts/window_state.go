@@ -3,6 +3,7 @@ package cohorts
 import (
 	"fmt"
 	"math/bits"
+	"runtime"
 
 	"github.com/cohortline/cohortline/schemas"
 )
@@ -41,10 +42,11 @@ import (
 //     the histogram puts each user in one bucket by the raw deduplicated
 //     event count (1, 2–5, 6–20, 21–100, >100).
 //
-// The pipeline keeps one WindowState per open window and drops it after
+// The pipeline keeps one WindowState per open window and releases it after
 // Partials once the window closes: that drops every UserID and event id
-// of the window (privacy invariant 2). Nothing is pooled, so there is
-// nothing to release. A WindowState is not safe for concurrent use.
+// of the window (privacy invariant 2) and gives the big tables' memory
+// back to the kernel (they live outside the Go heap, see slab.go). A
+// WindowState is not safe for concurrent use.
 type WindowState struct {
 	spec        Spec
 	window      Window
@@ -166,6 +168,7 @@ func (s *WindowState) Partials() []Partial {
 		u := &all[i]
 		vals[u.cohort*n+uint32(v1.histSlot+histBucket(u.events()))]++
 	}
+	runtime.KeepAlive(s) // its slab holds all (slab.go)
 	order, ids := c.byID()
 	out := make([]Partial, len(order))
 	for j, i := range order {
@@ -178,6 +181,15 @@ func (s *WindowState) Partials() []Partial {
 		}
 	}
 	return out
+}
+
+// Release drops the per-user state and the dedup set now and unmaps their
+// memory. Call it last: the state is then unusable. Without it that
+// memory goes back once the state is garbage collected, which may be
+// much later.
+func (s *WindowState) Release() {
+	s.users.release()
+	s.seen.release()
 }
 
 // Users returns the number of distinct users counted in the window.

@@ -153,6 +153,7 @@ func (b *Backfill) RunFiles(ctx context.Context, src FileSource) error {
 
 // aggregateFiles is a partition's worker goroutine.
 func (b *Backfill) aggregateFiles(ctx context.Context, p *backfillPartition, in <-chan *fileBatch, free chan<- *fileBatch) error {
+	defer p.w.release()
 	read := false // the range is read: drain the rest
 	for batch := range in {
 		for _, m := range batch.msgs {

@@ -133,6 +133,7 @@ func (b *Backfill) RunKafka(ctx context.Context, brokers []string) error {
 }
 
 func (b *Backfill) readKafkaPartition(ctx context.Context, brokers []string, p *backfillPartition) error {
+	defer p.w.release()
 	if err := p.resume(ctx); err != nil {
 		return err
 	}

@@ -140,6 +140,7 @@ func (c *Consumer) consumePartition(ctx context.Context, gen *kafka.Generation, 
 	dead := newKafkaDeadLetters(c.dead, c.cfg.DeadLetterBatch, partition, c.log)
 	w := newPartitionWorker(c.worker, c.cfg.Topic, partition, c.sink, dead, commit, c.countersOf(partition))
 	w.gauges, w.log = g, c.log
+	defer w.release()
 	if err := w.resume(ctx); err != nil {
 		return w.committed, err
 	}

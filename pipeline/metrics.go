@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"sync/atomic"
 
+	"github.com/cohortline/cohortline/cohorts"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -25,6 +26,7 @@ type Metrics struct {
 	events, keyMismatch, deadLetters         *prometheus.Desc
 	flushes, commits, restarts, flushSeconds *prometheus.Desc
 	watermark, openWindows, lag              *prometheus.Desc
+	mappedState                              *prometheus.Desc
 }
 
 // eventOutcomes are the values of the outcome label of
@@ -76,6 +78,8 @@ func NewMetrics(c *Consumer) *Metrics {
 		lag: desc("cohortline_lag_messages",
 			"Messages of an assigned partition after the last one its worker fetched (high-water mark minus next offset).",
 			partition...),
+		mappedState: desc("cohortline_window_state_mapped_bytes",
+			"Memory of the open windows' per-user tables and dedup sets mapped outside the Go heap (not in go_memstats_*): most of a worker's memory."),
 	}
 }
 
@@ -83,7 +87,7 @@ func NewMetrics(c *Consumer) *Metrics {
 func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		m.events, m.keyMismatch, m.deadLetters, m.flushes, m.commits, m.restarts,
-		m.flushSeconds, m.watermark, m.openWindows, m.lag,
+		m.flushSeconds, m.watermark, m.openWindows, m.lag, m.mappedState,
 	} {
 		ch <- d
 	}
@@ -113,6 +117,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 		c.flushTime.addTo(buckets, &count, &sum)
 	}
 	ch <- prometheus.MustNewConstHistogram(m.flushSeconds, count, sum, buckets)
+	ch <- prometheus.MustNewConstMetric(m.mappedState, prometheus.GaugeValue, float64(cohorts.SlabBytes()))
 	for p, g := range m.consumer.assigned() {
 		partition := strconv.Itoa(p)
 		if wm := g.watermark.Load(); wm != math.MinInt64 {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cohortline/cohortline/cohorts"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -146,6 +147,9 @@ cohortline_worker_restarts_total{partition="3"} 0
 	}
 	if _, ok := got[`cohortline_lag_messages{partition="3"}`]; ok {
 		t.Error("lag reported before any reader fetched a message")
+	}
+	if n, ok := got[`cohortline_window_state_mapped_bytes{}`]; !ok || n != float64(cohorts.SlabBytes()) {
+		t.Errorf("mapped state %v (reported: %v), want cohorts.SlabBytes() = %d", n, ok, cohorts.SlabBytes())
 	}
 }
 

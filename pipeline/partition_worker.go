@@ -207,11 +207,23 @@ func (w *partitionWorker) closeReady(ctx context.Context) error {
 	if flushed == 0 {
 		return nil
 	}
-	clear(w.open[:flushed]) // drop per-user state: privacy invariant 2
-	w.open = w.open[flushed:]
+	w.drop(flushed) // per-user state: privacy invariant 2
 	w.publish()
 	return w.commitLowWatermark(ctx)
 }
+
+// drop releases the state of the n oldest open windows and forgets them.
+func (w *partitionWorker) drop(n int) {
+	for _, ow := range w.open[:n] {
+		ow.state.Release()
+	}
+	clear(w.open[:n])
+	w.open = w.open[n:]
+}
+
+// release drops every open window without flushing it: the worker stops,
+// and whoever takes the partition over replays them from the commit.
+func (w *partitionWorker) release() { w.drop(len(w.open)) }
 
 func (w *partitionWorker) flush(ctx context.Context, ow *openWindow) error {
 	version := uint64(w.nextOffset)

@@ -266,3 +266,42 @@ func TestClosedWindowStateIsDropped(t *testing.T) {
 	}
 	runtime.KeepAlive(w)
 }
+
+// TestClosedWindowMemoryIsUnmapped: the big tables of a window live
+// outside the Go heap (cohorts/slab.go), so the garbage collector does not
+// give them back: the worker must. Every flush unmaps the flushed
+// window's tables, and release unmaps those of the windows still open.
+func TestClosedWindowMemoryIsUnmapped(t *testing.T) {
+	gen := synth.DefaultConfig()
+	gen.Seed, gen.Users, gen.Events, gen.Span = 12, 40_000, 120_000, 3*time.Hour
+	g, err := synth.New(gen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := testWorkerConfig(t, time.Hour, 0)
+	sink := newMemorySink()
+	w := newPartitionWorker(cfg, "activity", 0, sink, &memoryDeadLetters{}, func(context.Context, int64) error { return nil }, &Counters{})
+	base := cohorts.SlabBytes()
+	offset := int64(0)
+	for rec, ok := g.Next(); ok; rec, ok = g.Next() {
+		mapped, flushes := cohorts.SlabBytes(), len(sink.flushes)
+		if err := w.handle(t.Context(), kafka.Message{Offset: offset, Key: rec.Key, Value: rec.Line}); err != nil {
+			t.Fatal(err)
+		}
+		offset++
+		// Windows are an hour of ordered events: when one closes, the only
+		// other open window has just begun, so if anything was mapped the
+		// flushed window held it. (The first window is a few seconds long.)
+		if len(sink.flushes) > flushes && mapped > base && cohorts.SlabBytes() >= mapped {
+			t.Fatalf("offset %d flushed a window, but mapped memory went from %d to %d bytes", offset, mapped, cohorts.SlabBytes())
+		}
+	}
+	if len(sink.flushes) == 0 || len(w.open) == 0 || cohorts.SlabBytes() == base {
+		t.Fatalf("%d flushes, %d open windows, %d bytes mapped: the test proves nothing",
+			len(sink.flushes), len(w.open), cohorts.SlabBytes()-base)
+	}
+	w.release()
+	if got := cohorts.SlabBytes(); got != base || len(w.open) != 0 {
+		t.Errorf("after release: %d open windows, %d bytes still mapped", len(w.open), got-base)
+	}
+}

@@ -20,8 +20,9 @@ type memoryPoint struct {
 	Events  int64  // gen --events
 	Active  uint64 // users with state: the window's distinct users in the partials
 	PeakRSS uint64 // cohortline's VmHWM
-	// LiveHeap is the most heap a GC found live (GODEBUG=gctrace=1): the
-	// state itself, without the collector's headroom.
+	// LiveHeap is the most heap a GC found live (GODEBUG=gctrace=1),
+	// without the collector's headroom. The per-user tables are not in
+	// it: they are mapped outside the Go heap (cohorts/slab.go).
 	LiveHeap uint64
 	Wall     time.Duration
 }
@@ -33,10 +34,10 @@ func (m memoryResult) BytesPerUser() float64 {
 	return m.perUser(func(p memoryPoint) uint64 { return p.PeakRSS })
 }
 
-// LiveBytesPerUser is the same for the live heap: what the state itself
-// takes per active user, which BytesPerUser adds the garbage collector's
-// headroom (GOGC=100: the heap may grow to twice the live heap before a
-// collection) and the tables' growth to.
+// LiveBytesPerUser is the same for the live Go heap: the part of the
+// state the garbage collector manages (cohort aggregates, not the per-user
+// tables), before the collector's headroom (GOGC=100: the heap may grow to
+// twice the live heap before a collection).
 func (m memoryResult) LiveBytesPerUser() float64 {
 	return m.perUser(func(p memoryPoint) uint64 { return p.LiveHeap })
 }

@@ -135,7 +135,7 @@ func (r *report) memory(w io.Writer) {
 	fmt.Fprintf(w, "memory per active user = (%s - %s) / (%d - %d) users = %.0f bytes of peak RSS   target <= %.0f: %s\n",
 		mib(hi.PeakRSS), mib(lo.PeakRSS), hi.Active, lo.Active, bpu, targetBytesPerUser,
 		verdict(bpu <= targetBytesPerUser, fmt.Sprintf("over by %.0f bytes", bpu-targetBytesPerUser)))
-	fmt.Fprintf(w, "  of which live heap (the state itself, without GC headroom): (%s - %s) / %d = %.0f bytes per active user\n",
+	fmt.Fprintf(w, "  of which live Go heap (without GC headroom; the per-user tables are mapped outside it): (%s - %s) / %d = %.0f bytes per active user\n",
 		mib(hi.LiveHeap), mib(lo.LiveHeap), hi.Active-lo.Active, m.LiveBytesPerUser())
 }
 
@@ -174,7 +174,8 @@ func (r *report) method(w io.Writer) {
   (peak RSS of the larger - of the smaller) / (difference in active users): the runtime,
   buffers and connections cancel out; the garbage collector's headroom (GOGC=100) and the
   tables' growth steps are included, as in production. Live heap: the largest heap a GC marked
-  live in each run (GODEBUG=gctrace=1 on these two runs only), differenced the same way.
+  live in each run (GODEBUG=gctrace=1 on these two runs only), differenced the same way; the
+  per-user tables are mapped outside the Go heap (cohorts/slab.go), so it does not hold them.
 `, r.Memory.Points[0].Users, r.Memory.Points[1].Users, r.opts.MemEventsPerUser)
 	}
 }
