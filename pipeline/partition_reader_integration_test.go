@@ -15,9 +15,9 @@ import (
 
 // TestPartitionReader reads a real broker's partition the way the consumer
 // does: every message once and in order, across a handler slower than the
-// fetch wait (kafka-go then ends the batch with RequestTimedOut), a handler
-// error (the failed message is offered again), an idle fetch, and a
-// cancelled context.
+// fetch wait (the response is read whole before it runs), a handler error
+// (the failed message is offered again), an idle fetch, and a cancelled
+// context.
 func TestPartitionReader(t *testing.T) {
 	addr := devenv.Kafka(t)
 	ctx := t.Context()
