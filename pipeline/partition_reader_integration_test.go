@@ -120,3 +120,17 @@ func singlePartitionTopic(t *testing.T, addr string, n int) string {
 	}
 	return topic
 }
+
+// TestFetchConnMatchesKafkaGoOnBroker is TestFetchConnMatchesKafkaGo on the
+// real broker, which, unlike kfake, cuts a response's last batch at the
+// fetch's byte limit.
+func TestFetchConnMatchesKafkaGoOnBroker(t *testing.T) {
+	addr := devenv.Kafka(t)
+	for _, c := range testCodecs {
+		t.Run(c.name, func(t *testing.T) {
+			topic := fmt.Sprintf("it-codec-%s-%d", c.name, time.Now().UnixNano())
+			createTestTopic(t, addr, topic)
+			compareWithKafkaGo(t, addr, topic, produceCodecMessages(t, addr, topic, c.codec))
+		})
+	}
+}
