@@ -43,6 +43,20 @@ func TestFetchConnMatchesKafkaGo(t *testing.T) {
 	}
 }
 
+// codecCluster starts kfake with a one-partition topic per codec, named
+// prefix and the codec's name, in the order of testCodecs.
+func codecCluster(tb testing.TB, prefix string) (*kfake.Cluster, []string) {
+	var topics []string
+	for _, c := range testCodecs {
+		topics = append(topics, prefix+c.name)
+	}
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, topics...))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return cluster, topics
+}
+
 // compareWithKafkaGo checks that fetchConn and kafka-go read msgs, all of
 // the topic's only partition, alike.
 func compareWithKafkaGo(t *testing.T, addr, topic string, msgs []kafka.Message) {
@@ -241,7 +255,7 @@ func readWithFetchConn(t *testing.T, addr, topic string, offset int64, maxBytes 
 			out = append(out, m)
 			offset = m.Offset + 1
 		}
-		offset = max(offset, f.records.nextOffset())
+		offset = max(offset, f.nextOffset())
 		if offset >= f.highWater {
 			return out
 		}

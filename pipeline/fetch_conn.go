@@ -204,3 +204,7 @@ func (f *fetchConn) next(m *kafka.Message) error {
 	m.Topic, m.Partition, m.HighWaterMark, m.Headers = f.topic, int(f.partition), f.highWater, nil
 	return nil
 }
+
+// nextOffset is where the next fetch starts once next returned io.EOF; see
+// recordSet.nextOffset.
+func (f *fetchConn) nextOffset() int64 { return f.records.nextOffset() }

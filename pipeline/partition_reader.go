@@ -125,7 +125,7 @@ func (r *partitionReader) fetch(ctx context.Context, handle func(kafka.Message) 
 		if err == io.EOF {
 			// Control batches and compacted records end batches without
 			// a message to handle: step over them.
-			r.offset = max(r.offset, conn.records.nextOffset())
+			r.offset = max(r.offset, conn.nextOffset())
 			break
 		}
 		if err != nil {
