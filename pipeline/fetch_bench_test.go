@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
-	"github.com/twmb/franz-go/pkg/kfake"
 )
 
 // BenchmarkFetchDecode reads a partition of generated events (synth's
@@ -29,14 +28,7 @@ func BenchmarkFetchDecode(b *testing.B) {
 	for _, m := range msgs {
 		size += int64(len(m.Key) + len(m.Value))
 	}
-	var topics []string
-	for _, c := range testCodecs {
-		topics = append(topics, "bench-"+c.name)
-	}
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, topics...))
-	if err != nil {
-		b.Fatal(err)
-	}
+	cluster, topics := codecCluster(b, "bench-")
 	defer cluster.Close()
 	proxy := newReplayProxy(b, cluster.ListenAddrs()[0])
 	for i, c := range testCodecs {

@@ -93,20 +93,8 @@ func TestPartitionReader(t *testing.T) {
 // messages whose values are their offsets.
 func singlePartitionTopic(t *testing.T, addr string, n int) string {
 	t.Helper()
-	client := &kafka.Client{Addr: kafka.TCP(addr)}
 	topic := fmt.Sprintf("it-reader-%d", time.Now().UnixNano())
-	created, err := client.CreateTopics(t.Context(), &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{
-		Topic: topic, NumPartitions: 1, ReplicationFactor: 1,
-	}}})
-	if err == nil {
-		err = created.Errors[topic]
-	}
-	if err != nil {
-		t.Fatalf("creating topic %s: %v", topic, err)
-	}
-	t.Cleanup(func() {
-		client.DeleteTopics(context.Background(), &kafka.DeleteTopicsRequest{Topics: []string{topic}})
-	})
+	createTestTopic(t, addr, topic)
 	w := &kafka.Writer{Addr: kafka.TCP(addr), Topic: topic, BatchSize: 1000, BatchTimeout: 10 * time.Millisecond, Compression: kafka.Lz4}
 	msgs := make([]kafka.Message, n)
 	for i := range msgs {

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
-	"github.com/twmb/franz-go/pkg/kfake"
 )
 
 // FuzzRecordBatch feeds the record-set decoder arbitrary bytes, starting
@@ -71,14 +70,7 @@ func resign(set []byte) []byte {
 // a partition that kafka-go's Writer filled with 40 small messages in
 // batches of 10, through kfake.
 func producedRecordSets(tb testing.TB) [][]byte {
-	var topics []string
-	for _, c := range testCodecs {
-		topics = append(topics, "seed-"+c.name)
-	}
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, topics...))
-	if err != nil {
-		tb.Fatal(err)
-	}
+	cluster, topics := codecCluster(tb, "seed-")
 	defer cluster.Close()
 	addr := cluster.ListenAddrs()[0]
 	var sets [][]byte
