@@ -19,7 +19,9 @@ type DeadLetter struct {
 	Reason    schemas.Reason
 	// Key and Value are the original message's, or nil for pii_suspected:
 	// a message suspected of carrying a phone number or e-mail address is
-	// dead-lettered by position and reason only.
+	// dead-lettered by position and reason only. They point into the
+	// partition reader's buffers, valid only during Add: an Add that keeps
+	// them copies them.
 	Key, Value []byte
 }
 
@@ -89,7 +91,7 @@ func (d *kafkaDeadLetters) Flush(ctx context.Context) error {
 	return nil
 }
 
-// cloneBytes copies b, keeping nil as nil: the worker's message buffers are
+// cloneBytes copies b, keeping nil as nil: the reader's fetch buffers are
 // reused, dead letters outlive them.
 func cloneBytes(b []byte) []byte {
 	if b == nil {

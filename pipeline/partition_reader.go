@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"strconv"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -17,31 +20,38 @@ import (
 // pipeline's ~0.5 µs of work per event, that handover cost about a fifth
 // of the process's CPU (profile of 5M events: select 0.9 s, deadlines
 // 0.8 s, clock reads 0.3 s out of 9.2 s). Here a fetch costs one deadline
-// and one clock read per batch, and a slow caller simply stops fetching:
-// back-pressure needs no buffer.
+// and one clock read, and a slow caller simply stops fetching:
+// back-pressure needs no buffer. kafka-go still finds the leader and reads
+// the partition's offsets; the fetches themselves go through fetchConn,
+// which decodes without allocating per message.
 type partitionReader struct {
 	dialer    *kafka.Dialer
+	netDialer *net.Dialer
 	brokers   []string
 	topic     string
 	partition int
 	maxBytes  int
 	maxWait   time.Duration
 
-	conn      *kafka.Conn
+	conn      *fetchConn
 	offset    int64 // next offset to fetch
 	highWater int64 // high-water mark of the last fetch; -1 before it
 }
 
-// readBatchTimeout bounds reading the rest of a fetched batch after a
-// message: the broker has sent it all, so only a dead connection or a
-// handler that ran this long (a window flush waiting for the sink) meets it.
-// The second case is refreshed (see fetch); the first reconnects.
-const readBatchTimeout = 30 * time.Second
+// fetchMargin is how much longer than the fetch wait a fetch may take:
+// room to read a full response on a slow link, or to wait out a broker
+// that throttles by answering late. Only a dead connection meets it, and
+// the next fetch dials again.
+const fetchMargin = 10 * time.Second
+
+// dialTimeout bounds connecting to a broker and reading offsets.
+const dialTimeout = 10 * time.Second
 
 func newPartitionReader(brokers []string, topic string, partition int, offset int64) *partitionReader {
 	return &partitionReader{
-		dialer:  &kafka.Dialer{ClientID: "cohortline", Timeout: 10 * time.Second},
-		brokers: brokers, topic: topic, partition: partition,
+		dialer:    &kafka.Dialer{ClientID: clientID, Timeout: dialTimeout},
+		netDialer: &net.Dialer{Timeout: dialTimeout},
+		brokers:   brokers, topic: topic, partition: partition,
 		maxBytes: 4 << 20, maxWait: 250 * time.Millisecond,
 		offset: offset, highWater: -1,
 	}
@@ -50,7 +60,7 @@ func newPartitionReader(brokers []string, topic string, partition int, offset in
 // Close closes the connection, if any; the next fetch dials again.
 func (r *partitionReader) Close() {
 	if r.conn != nil {
-		r.conn.Close()
+		r.conn.close()
 		r.conn = nil
 	}
 }
@@ -71,106 +81,101 @@ type handlerError struct{ err error }
 func (e handlerError) Error() string { return e.err.Error() }
 func (e handlerError) Unwrap() error { return e.err }
 
-// fetch reads one batch from the current offset and calls handle for each of
-// its messages, in offset order. It returns how many messages it handled:
-// 0 when none arrived within the fetch wait (the partition is idle).
+// fetch reads one response from the current offset and calls handle for
+// each of its messages, in offset order. It returns how many messages it
+// handled: 0 when none arrived within the fetch wait (the partition is
+// idle).
+//
+// m.Key and m.Value are valid only during the call of handle: they point
+// into the fetch's buffers, which the next fetch overwrites. A handler that
+// keeps either copies it (kafkaDeadLetters does).
 //
 // An error of handle comes back as a handlerError, with the offset left
-// after the last message handled successfully. Any other error is the broker's or the
-// connection's: the connection is dropped, the next fetch dials again from
-// the same offset, and nothing is skipped or handled twice.
+// after the last message handled successfully. Any other error is the
+// broker's, the connection's or the data's: the connection is dropped, the
+// next fetch dials again from the same offset, and nothing is skipped or
+// handled twice.
 func (r *partitionReader) fetch(ctx context.Context, handle func(kafka.Message) error) (int, error) {
 	if err := r.connect(ctx); err != nil {
 		return 0, err
 	}
-	// A cancelled ctx interrupts a fetch blocked on the socket. The
-	// function gets its own copy of the connection: it may run while this
-	// fetch closes r.conn and sets it to nil (a deadline on a closed
-	// connection is harmless; reading r.conn there was a data race).
+	// The whole response is read before the first handler runs, so one
+	// deadline serves the fetch however long the handlers take. It is set
+	// before the cancel hook, which must win. The hook gets its own copy
+	// of the connection: it may run while this fetch closes r.conn and sets
+	// it to nil (a deadline on a closed connection is harmless; reading
+	// r.conn there was a data race).
 	conn := r.conn
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Now()) })
-	defer stop()
-
-	// The connection keeps the offset after its last batch; a handler
-	// error leaves r.offset before that, so position it every time (no I/O).
-	if _, err := r.conn.Seek(r.offset, kafka.SeekAbsolute|kafka.SeekDontCheck); err != nil {
-		return 0, r.fail(err)
+	conn.conn.SetDeadline(time.Now().Add(r.maxWait + fetchMargin))
+	stop := context.AfterFunc(ctx, func() { conn.conn.SetDeadline(time.Now()) })
+	err := conn.fetch(r.offset, r.maxWait, 1, int32(r.maxBytes))
+	stop()
+	if err != nil && ctx.Err() != nil {
+		r.Close()
+		return 0, ctx.Err()
 	}
-	r.conn.SetReadDeadline(time.Now().Add(r.maxWait))
-	batch := r.conn.ReadBatchWith(kafka.ReadBatchConfig{MinBytes: 1, MaxBytes: r.maxBytes})
-	r.conn.SetReadDeadline(time.Now().Add(readBatchTimeout))
+	if err != nil {
+		return 0, r.fail(ctx, err)
+	}
+	r.highWater = conn.highWater
 	n := 0
-	var herr error
+	var m kafka.Message
 	for {
-		m, err := batch.ReadMessage()
+		err := conn.next(&m)
+		if err == io.EOF {
+			// Control batches and compacted records end batches without
+			// a message to handle: step over them.
+			r.offset = max(r.offset, conn.nextOffset())
+			break
+		}
 		if err != nil {
-			break // io.EOF at the end of the batch; Close returns anything else
+			return n, r.fail(ctx, err)
 		}
 		if err := handle(m); err != nil {
-			herr = err
-			break
+			return n, handlerError{err}
 		}
 		r.offset = m.Offset + 1
 		n++
-		if n&1023 == 0 {
-			// A handler may block for long (a flush waiting out a sink
-			// outage); keep the rest of the batch readable.
-			r.conn.SetReadDeadline(time.Now().Add(readBatchTimeout))
-		}
 	}
-	if hw := batch.HighWaterMark(); hw >= 0 {
-		r.highWater = hw
-	}
-	err := batch.Close()
-	if errors.Is(err, kafka.RequestTimedOut) {
-		// The batch took longer to read than the fetch wait: kafka-go then
-		// ends it with this error instead of io.EOF, after the last message.
-		err = nil
-	}
-	if herr != nil {
-		// Rare (the worker is about to be replaced): start the next fetch on
-		// a fresh connection rather than reason about the half-read batch.
-		r.Close()
-		return n, handlerError{herr}
-	}
-	if ctx.Err() != nil {
-		r.Close()
-		return n, ctx.Err()
-	}
-	if err != nil {
-		return n, r.fail(err)
-	}
-	return n, nil
+	return n, ctx.Err()
 }
 
-// connect dials the partition's leader, trying each broker, when there is no
-// connection, and positions it at r.offset.
+// connect dials the partition's leader when there is no connection: kafka-go
+// finds it and resolves a symbolic offset, fetchConn fetches from it.
 func (r *partitionReader) connect(ctx context.Context) error {
 	if r.conn != nil {
 		return nil
 	}
+	leader, err := r.dialLeader(ctx)
+	if err != nil {
+		return err
+	}
+	defer leader.Close()
+	if err := r.resolveOffset(leader); err != nil {
+		return fmt.Errorf("reading the offsets of %s/%d: %w", r.topic, r.partition, err)
+	}
+	b := leader.Broker()
+	addr := net.JoinHostPort(b.Host, strconv.Itoa(b.Port))
+	conn, err := r.netDialer.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("connecting to %s, the leader of %s/%d: %w", addr, r.topic, r.partition, err)
+	}
+	r.conn = newFetchConn(conn, r.topic, r.partition)
+	return nil
+}
+
+// dialLeader connects kafka-go to the partition's leader, asking each
+// broker in turn where it is.
+func (r *partitionReader) dialLeader(ctx context.Context) (*kafka.Conn, error) {
 	var errs []error
 	for _, b := range r.brokers {
 		conn, err := r.dialer.DialLeader(ctx, "tcp", b, r.topic, r.partition)
-		if err != nil {
-			errs = append(errs, err)
-			continue
+		if err == nil {
+			return conn, nil
 		}
-		if err := r.resolveOffset(conn); err != nil {
-			conn.Close()
-			errs = append(errs, err)
-			continue
-		}
-		// SeekDontCheck: the fetch itself reports an offset out of range.
-		if _, err := conn.Seek(r.offset, kafka.SeekAbsolute|kafka.SeekDontCheck); err != nil {
-			conn.Close()
-			errs = append(errs, err)
-			continue
-		}
-		r.conn = conn
-		return nil
+		errs = append(errs, err)
 	}
-	return fmt.Errorf("connecting to the leader of %s/%d: %w", r.topic, r.partition, errors.Join(errs...))
+	return nil, fmt.Errorf("connecting to the leader of %s/%d: %w", r.topic, r.partition, errors.Join(errs...))
 }
 
 // resolveOffset turns kafka.FirstOffset or kafka.LastOffset (a group's
@@ -179,9 +184,7 @@ func (r *partitionReader) resolveOffset(conn *kafka.Conn) error {
 	if r.offset >= 0 {
 		return nil
 	}
-	conn.SetDeadline(time.Now().Add(10 * time.Second))
-	defer conn.SetDeadline(time.Time{})
-	first, last, err := conn.ReadOffsets()
+	first, last, err := readOffsets(conn)
 	if err != nil {
 		return err
 	}
@@ -193,17 +196,21 @@ func (r *partitionReader) resolveOffset(conn *kafka.Conn) error {
 	return nil
 }
 
+// readOffsets reads the partition's first offset and its high-water mark.
+func readOffsets(conn *kafka.Conn) (first, last int64, err error) {
+	conn.SetDeadline(time.Now().Add(dialTimeout))
+	defer conn.SetDeadline(time.Time{})
+	return conn.ReadOffsets()
+}
+
 // fail drops the connection after a fetch error and says what happened.
 // An offset below the partition's first (retention deleted messages that
 // were never processed) moves to the first offset: those messages are gone,
 // and the error says how many.
-func (r *partitionReader) fail(err error) error {
-	conn := r.conn
-	r.conn = nil
-	defer conn.Close()
+func (r *partitionReader) fail(ctx context.Context, err error) error {
+	r.Close()
 	if errors.Is(err, kafka.OffsetOutOfRange) {
-		conn.SetDeadline(time.Now().Add(10 * time.Second))
-		first, last, oerr := conn.ReadOffsets()
+		first, last, oerr := r.offsets(ctx)
 		if oerr == nil && r.offset < first {
 			lost := first - r.offset
 			r.offset = first
@@ -215,4 +222,15 @@ func (r *partitionReader) fail(err error) error {
 		}
 	}
 	return fmt.Errorf("fetching %s/%d at offset %d: %w", r.topic, r.partition, r.offset, err)
+}
+
+// offsets asks the leader for the partition's offsets on a connection of
+// its own: the fetch's speaks only Fetch.
+func (r *partitionReader) offsets(ctx context.Context) (first, last int64, err error) {
+	leader, err := r.dialLeader(ctx)
+	if err != nil {
+		return 0, 0, err
+	}
+	defer leader.Close()
+	return readOffsets(leader)
 }

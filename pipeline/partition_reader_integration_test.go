@@ -15,9 +15,9 @@ import (
 
 // TestPartitionReader reads a real broker's partition the way the consumer
 // does: every message once and in order, across a handler slower than the
-// fetch wait (kafka-go then ends the batch with RequestTimedOut), a handler
-// error (the failed message is offered again), an idle fetch, and a
-// cancelled context.
+// fetch wait (the response is read whole before it runs), a handler error
+// (the failed message is offered again), an idle fetch, and a cancelled
+// context.
 func TestPartitionReader(t *testing.T) {
 	addr := devenv.Kafka(t)
 	ctx := t.Context()
@@ -93,20 +93,8 @@ func TestPartitionReader(t *testing.T) {
 // messages whose values are their offsets.
 func singlePartitionTopic(t *testing.T, addr string, n int) string {
 	t.Helper()
-	client := &kafka.Client{Addr: kafka.TCP(addr)}
 	topic := fmt.Sprintf("it-reader-%d", time.Now().UnixNano())
-	created, err := client.CreateTopics(t.Context(), &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{
-		Topic: topic, NumPartitions: 1, ReplicationFactor: 1,
-	}}})
-	if err == nil {
-		err = created.Errors[topic]
-	}
-	if err != nil {
-		t.Fatalf("creating topic %s: %v", topic, err)
-	}
-	t.Cleanup(func() {
-		client.DeleteTopics(context.Background(), &kafka.DeleteTopicsRequest{Topics: []string{topic}})
-	})
+	createTestTopic(t, addr, topic)
 	w := &kafka.Writer{Addr: kafka.TCP(addr), Topic: topic, BatchSize: 1000, BatchTimeout: 10 * time.Millisecond, Compression: kafka.Lz4}
 	msgs := make([]kafka.Message, n)
 	for i := range msgs {
@@ -119,4 +107,18 @@ func singlePartitionTopic(t *testing.T, addr string, n int) string {
 		t.Fatal(err)
 	}
 	return topic
+}
+
+// TestFetchConnMatchesKafkaGoOnBroker is TestFetchConnMatchesKafkaGo on the
+// real broker, which, unlike kfake, cuts a response's last batch at the
+// fetch's byte limit.
+func TestFetchConnMatchesKafkaGoOnBroker(t *testing.T) {
+	addr := devenv.Kafka(t)
+	for _, c := range testCodecs {
+		t.Run(c.name, func(t *testing.T) {
+			topic := fmt.Sprintf("it-codec-%s-%d", c.name, time.Now().UnixNano())
+			createTestTopic(t, addr, topic)
+			compareWithKafkaGo(t, addr, topic, produceCodecMessages(t, addr, topic, c.codec))
+		})
+	}
 }

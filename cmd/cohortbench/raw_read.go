@@ -51,10 +51,11 @@ func readWithReader(ctx context.Context, addr, topic string, ranges []partitionR
 	})
 }
 
-// readWithBatches reads every partition like the pipeline does
-// (pipeline/partition_reader.go): a connection to the leader per
-// partition and a loop of Conn.ReadBatch, handing each message to visit,
-// which may be nil.
+// readWithBatches reads every partition the way the pipeline did before
+// its own fetch client (pipeline/fetch_conn.go): a connection to the
+// leader per partition and a loop of kafka-go's Conn.ReadBatch, handing
+// each message to visit, which may be nil. It stays on kafka-go: stage (a)
+// is kafka-go's read rate.
 func readWithBatches(ctx context.Context, addr, topic string, ranges []partitionRange, visit func(kafka.Message)) (readResult, error) {
 	return readAll(ctx, ranges, func(ctx context.Context, r partitionRange, count *readResult) error {
 		conn, err := (&kafka.Dialer{Timeout: 10 * time.Second}).DialLeader(ctx, "tcp", addr, topic, r.Partition)

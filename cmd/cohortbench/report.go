@@ -146,7 +146,7 @@ func (r *report) method(w io.Writer) {
   that did the work. ClickHouse and Kafka are shared with anything else running on this machine.
 - (a) reads every partition from its first offset to its end, all partitions at once, and does
   nothing with the messages: one kafka.Reader per partition, then one Conn.ReadBatch loop per
-  partition as in pipeline/partition_reader.go (4 MiB fetches both). CPU "consumer" is this driver.
+  partition, kafka-go's fastest read (4 MiB fetches both). CPU "consumer" is this driver.
 - (b) starts "cohortline run" (fresh group and databases, no HTTP, no publishing, idle_timeout %s)
   and polls the group's committed offsets every 20 ms: every partition's end is committed only once
   the idle timeout has closed its last windows and they are flushed. time s = (when all ends were

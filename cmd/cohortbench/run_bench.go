@@ -136,9 +136,9 @@ func (b *bench) gen(ctx context.Context, topic string, users int, events int64, 
 	return ranges, took, nil
 }
 
-// rawStage is stage (a): the topic read by kafka.Reader, then by the
-// pipeline's Conn.ReadBatch loop, then once more, untimed, to count what
-// the Kafka engine must count.
+// rawStage is stage (a): the topic read by kafka.Reader, then by a
+// Conn.ReadBatch loop (the pipeline's before its own fetch client), then
+// once more, untimed, to count what the Kafka engine must count.
 func (b *bench) rawStage(ctx context.Context, topic string, ranges []partitionRange, rep *report) error {
 	var err error
 	b.logf("(a) raw read with kafka.Reader…")
