@@ -61,6 +61,13 @@ type partitionWorker struct {
 	open       []*openWindow // by window start
 	nextOffset int64         // offset after the last message handled; -1 before the first
 	committed  int64         // last offset committed; -1 before the first
+
+	// lastCohorts is how many finest cohorts the last flushed window had: a
+	// new window reserves room for as many, which spares the cohort table
+	// its growth copies (4% of the CPU over the 5M-event benchmark). Only
+	// the cohorts: reserving the per-user tables would hold a full
+	// window's memory from the first event of every overlapping window.
+	lastCohorts int
 }
 
 // openWindow is one window of this partition that has not been flushed yet.
@@ -169,6 +176,7 @@ func (w *partitionWorker) window(win cohorts.Window, offset int64) *openWindow {
 		return w.open[i]
 	}
 	ow := &openWindow{window: win, state: cohorts.NewWindowState(w.spec, win), firstOffset: offset}
+	ow.state.Reserve(cohorts.Size{Cohorts: w.lastCohorts})
 	w.open = slices.Insert(w.open, i, ow)
 	return ow
 }
@@ -215,6 +223,7 @@ func (w *partitionWorker) closeReady(ctx context.Context) error {
 // drop releases the state of the n oldest open windows and forgets them.
 func (w *partitionWorker) drop(n int) {
 	for _, ow := range w.open[:n] {
+		w.lastCohorts = ow.state.Size().Cohorts
 		ow.state.Release()
 	}
 	clear(w.open[:n])
