@@ -30,7 +30,7 @@ type partitionReader struct {
 	brokers   []string
 	topic     string
 	partition int
-	maxBytes  int
+	maxBytes  int // per fetch; see newPartitionReader
 	maxWait   time.Duration
 
 	conn      *fetchConn
@@ -47,12 +47,17 @@ const fetchMargin = 10 * time.Second
 // dialTimeout bounds connecting to a broker and reading offsets.
 const dialTimeout = 10 * time.Second
 
+// newPartitionReader fetches up to 1 MiB at a time, the Java consumer's
+// max.partition.fetch.bytes: each reader keeps its largest response and
+// decompressed batch, and 4 MiB fetches held about 30 MB more of them over
+// 8 partitions (peak RSS 272 against 240 MB over the 5M-event topic) for
+// no measurable gain in speed.
 func newPartitionReader(brokers []string, topic string, partition int, offset int64) *partitionReader {
 	return &partitionReader{
 		dialer:    &kafka.Dialer{ClientID: clientID, Timeout: dialTimeout},
 		netDialer: &net.Dialer{Timeout: dialTimeout},
 		brokers:   brokers, topic: topic, partition: partition,
-		maxBytes: 4 << 20, maxWait: 250 * time.Millisecond,
+		maxBytes: 1 << 20, maxWait: 250 * time.Millisecond,
 		offset: offset, highWater: -1,
 	}
 }
