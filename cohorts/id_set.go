@@ -1,6 +1,5 @@
 package cohorts
 
-
 // idSet is the window's dedup set: the re-keyed ids (Rekeyer.EventID) of
 // every event counted in the window, 8 bytes per slot. See hash_table.go
 // for the layout. Two different producer ids are taken for one only if
