@@ -190,7 +190,9 @@ func (p *backfillPartition) resume(ctx context.Context) error { return p.w.resum
 
 // BackfillTotals sums what a backfill did over its partitions.
 type BackfillTotals struct {
-	Messages, Counted, Bounded, Duplicates, Late, Minors, Sensitive, Rejected, OutOfRange, Flushes uint64
+	// Rejected counts the rejects of RejectedBy, which include records a
+	// files backfill could not route to a partition.
+	CountTotals
 	// RejectedBy counts rejected messages by reason; Rejects lists the
 	// first of them by position ("partition 3 offset 1234: malformed_json",
 	// or "events.ndjson: row 12: …"), never by content.
@@ -204,18 +206,10 @@ type BackfillTotals struct {
 func (b *Backfill) Totals() BackfillTotals {
 	t := BackfillTotals{}
 	for _, p := range b.parts {
-		c := &p.counters
-		t.Messages += c.Messages.Load()
-		t.Counted += c.Counted.Load()
-		t.Bounded += c.Bounded.Load()
-		t.Duplicates += c.Duplicates.Load()
-		t.Late += c.Late.Load()
-		t.Minors += c.Minors.Load()
-		t.Sensitive += c.Sensitive.Load()
-		t.OutOfRange += c.OutOfRange.Load()
-		t.Flushes += c.Flushes.Load()
+		p.counters.AddTo(&t.CountTotals)
 	}
 	t.RejectedBy, t.Rejects, t.BrokenFiles = b.rejects.snapshot()
+	t.Rejected = 0
 	for _, n := range t.RejectedBy {
 		t.Rejected += n
 	}

@@ -44,6 +44,26 @@ func rejectClass(r schemas.Reason) int {
 	return numRejectClasses - 1
 }
 
+// CountTotals are the outcome counts of Counters as plain numbers, for
+// summing over partitions (see AddTo).
+type CountTotals struct {
+	Messages, Counted, Bounded, Duplicates, Late, Minors, Sensitive, Rejected, OutOfRange, Flushes uint64
+}
+
+// AddTo adds c's counts to t.
+func (c *Counters) AddTo(t *CountTotals) {
+	t.Messages += c.Messages.Load()
+	t.Counted += c.Counted.Load()
+	t.Bounded += c.Bounded.Load()
+	t.Duplicates += c.Duplicates.Load()
+	t.Late += c.Late.Load()
+	t.Minors += c.Minors.Load()
+	t.Sensitive += c.Sensitive.Load()
+	t.Rejected += c.Rejected.Load()
+	t.OutOfRange += c.OutOfRange.Load()
+	t.Flushes += c.Flushes.Load()
+}
+
 // RejectedBy returns the number of dead-lettered messages per reason class.
 func (c *Counters) RejectedBy() map[string]uint64 {
 	out := make(map[string]uint64, numRejectClasses)

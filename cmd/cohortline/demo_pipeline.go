@@ -13,22 +13,14 @@ import (
 
 // pipelineTotals sums the consumer's counters over its partitions.
 type pipelineTotals struct {
-	messages, counted, bounded, duplicates, late, minors, sensitive, rejected, flushes uint64
-	assigned, open                                                                     int
+	pipeline.CountTotals
+	assigned, open int
 }
 
 func totalsOf(c *pipeline.Consumer) pipelineTotals {
 	var t pipelineTotals
 	for _, n := range c.Counters() {
-		t.messages += n.Messages.Load()
-		t.counted += n.Counted.Load()
-		t.bounded += n.Bounded.Load()
-		t.duplicates += n.Duplicates.Load()
-		t.late += n.Late.Load()
-		t.minors += n.Minors.Load()
-		t.sensitive += n.Sensitive.Load()
-		t.rejected += n.Rejected.Load()
-		t.flushes += n.Flushes.Load()
+		n.AddTo(&t.CountTotals)
 	}
 	for _, p := range c.Partitions() {
 		t.assigned++
@@ -69,16 +61,16 @@ func (d *demo) runPipeline(ctx context.Context, records int64) error {
 		case <-tick.C:
 		}
 		now, t := time.Now(), totalsOf(consumer)
-		if int64(t.messages) >= records && t.assigned == d.opts.partitions && t.open == 0 {
+		if int64(t.Messages) >= records && t.assigned == d.opts.partitions && t.open == 0 {
 			took := now.Sub(began)
 			d.prog.done("consumed", "%s events in %s (%s events/s): %s counted, %s over a contribution bound, %s duplicate, %s late, %s of minors and %s sensitive left out, %s dead-lettered",
-				count(t.messages), seconds(took), humanRate(int64(t.messages), took), count(t.counted), count(t.bounded),
-				count(t.duplicates), count(t.late), count(t.minors), count(t.sensitive), count(t.rejected))
+				count(t.Messages), seconds(took), humanRate(int64(t.Messages), took), count(t.Counted), count(t.Bounded),
+				count(t.Duplicates), count(t.Late), count(t.Minors), count(t.Sensitive), count(t.Rejected))
 			d.prog.done("flushed", "%s windows of %d partitions into %s.cohort_partials",
-				count(t.flushes), d.opts.partitions, d.cfg.file.ClickHouse.Database)
+				count(t.Flushes), d.opts.partitions, d.cfg.file.ClickHouse.Database)
 			return nil
 		}
-		if t.messages != last.messages || t.flushes != last.flushes {
+		if t.Messages != last.Messages || t.Flushes != last.Flushes {
 			last, lastChange = t, now
 		} else if now.Sub(lastChange) >= demoStallTimeout {
 			why := d.warned.String()
@@ -86,10 +78,10 @@ func (d *demo) runPipeline(ctx context.Context, records int64) error {
 				why = "no warning logged"
 			}
 			return fmt.Errorf("the pipeline made no progress for %s (%s of %s events read, %s windows flushed): %s",
-				demoStallTimeout, count(t.messages), count(records), count(t.flushes), why)
+				demoStallTimeout, count(t.Messages), count(records), count(t.Flushes), why)
 		}
 		d.prog.update("consumed", "%s of %s events (%s events/s), %s windows flushed",
-			count(t.messages), count(records), humanRate(int64(t.messages), now.Sub(began)), count(t.flushes))
+			count(t.Messages), count(records), humanRate(int64(t.Messages), now.Sub(began)), count(t.Flushes))
 	}
 }
 
