@@ -198,8 +198,8 @@ func (s *WindowState) Users() int { return s.users.count }
 // Window returns the window this state aggregates.
 func (s *WindowState) Window() Window { return s.window }
 
-// MemoryBytes estimates the heap the state holds, for the worker's memory
-// bound and metrics.
+// MemoryBytes estimates the memory the state holds, on the Go heap and
+// mapped outside it (slab.go), for the worker's memory bound and metrics.
 func (s *WindowState) MemoryBytes() int {
 	return s.users.bytes() + s.seen.bytes() + s.cohorts.bytes()
 }
