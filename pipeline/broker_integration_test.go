@@ -90,7 +90,10 @@ func produceAndConsume(t *testing.T, ctx context.Context, client *kafka.Client, 
 	})
 
 	const users, perUser = 50, 20
-	w := &kafka.Writer{Addr: kafka.TCP(addr), Topic: topic, Balancer: kafka.Murmur2Balancer{}, BatchSize: 500, BatchTimeout: 10 * time.Millisecond}
+	w := &kafka.Writer{Addr: kafka.TCP(addr), Topic: topic, Balancer: kafka.Murmur2Balancer{}, BatchSize: 500, BatchTimeout: 10 * time.Millisecond,
+		// kafka-go's Writer does not wait for the broker by default (acks=0):
+		// WriteMessages would return before the messages are in the log.
+		RequiredAcks: kafka.RequireAll}
 	var msgs []kafka.Message
 	for i := range users * perUser {
 		key := fmt.Sprintf("user-%02d", i%users)
@@ -103,15 +106,19 @@ func produceAndConsume(t *testing.T, ctx context.Context, client *kafka.Client, 
 		t.Fatalf("closing writer: %v", err)
 	}
 
+	ends := endOffsets(t, ctx, client, topic, 3)
+	var total int64
+	for _, end := range ends {
+		total += end
+	}
+	if total != int64(len(msgs)) {
+		t.Fatalf("end offsets %v add up to %d, produced %d", ends, total, len(msgs))
+	}
+
 	seen := map[string]bool{}
 	partitionOf := map[string]int{}
-	for p := range 3 {
+	for p, last := range ends {
 		r := kafka.NewReader(kafka.ReaderConfig{Brokers: []string{addr}, Topic: topic, Partition: p, MaxWait: 100 * time.Millisecond})
-		end, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: {kafka.LastOffsetOf(p)}}})
-		if err != nil {
-			t.Fatalf("listing end offset of partition %d: %v", p, err)
-		}
-		last := end.Topics[topic][0].LastOffset
 		for off := int64(0); off < last; off++ {
 			m, err := r.ReadMessage(ctx)
 			if err != nil {
@@ -128,4 +135,34 @@ func produceAndConsume(t *testing.T, ctx context.Context, client *kafka.Client, 
 	if len(seen) != len(msgs) {
 		t.Fatalf("consumed %d distinct messages, produced %d", len(seen), len(msgs))
 	}
+}
+
+// endOffsets lists the end offset of each partition of a topic. A partition
+// that answers with an error (a topic this young may not have its leader in
+// every metadata cache yet) comes with offset 0, which would silently read
+// nothing, so it is asked again until it answers or ctx ends.
+func endOffsets(t *testing.T, ctx context.Context, client *kafka.Client, topic string, partitions int) []int64 {
+	t.Helper()
+	ends := make([]int64, partitions)
+	for p := range partitions {
+		for {
+			resp, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: {kafka.LastOffsetOf(p)}}})
+			if err == nil && len(resp.Topics[topic]) == 1 {
+				if got := resp.Topics[topic][0]; got.Error == nil {
+					ends[p] = got.LastOffset
+					break
+				} else {
+					err = got.Error
+				}
+			} else if err == nil {
+				err = fmt.Errorf("%d partitions in the answer, want 1", len(resp.Topics[topic]))
+			}
+			select {
+			case <-ctx.Done():
+				t.Fatalf("listing end offset of partition %d: %v (last error: %v)", p, ctx.Err(), err)
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}
+	return ends
 }

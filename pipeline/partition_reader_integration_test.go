@@ -95,7 +95,8 @@ func singlePartitionTopic(t *testing.T, addr string, n int) string {
 	t.Helper()
 	topic := fmt.Sprintf("it-reader-%d", time.Now().UnixNano())
 	createTestTopic(t, addr, topic)
-	w := &kafka.Writer{Addr: kafka.TCP(addr), Topic: topic, BatchSize: 1000, BatchTimeout: 10 * time.Millisecond, Compression: kafka.Lz4}
+	w := &kafka.Writer{Addr: kafka.TCP(addr), Topic: topic, BatchSize: 1000, BatchTimeout: 10 * time.Millisecond, Compression: kafka.Lz4,
+		RequiredAcks: kafka.RequireAll} // the default, acks=0, returns before the log has them
 	msgs := make([]kafka.Message, n)
 	for i := range msgs {
 		msgs[i] = kafka.Message{Key: []byte("k"), Value: []byte(strconv.Itoa(i))}
