@@ -145,6 +145,16 @@ func newOpsRegistry(ch *clickhouse.Config) *prometheus.Registry {
 	return reg
 }
 
+// sinkInserts counts the writer's inserts into cohort_partials. Flushes
+// that arrive together share one (group commit), so
+// cohortline_flushes_total over this is the average group.
+func sinkInserts(client *clickhouse.Client) prometheus.Collector {
+	return prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "cohortline_sink_partials_inserts_total",
+		Help: "INSERTs into cohort_partials; flushes that arrive while one is in flight share the next.",
+	}, func() float64 { return float64(client.Writer().Stats().Inserts) })
+}
+
 // opsServer is the HTTP server of `run`.
 type opsServer struct {
 	srv   *http.Server

@@ -83,7 +83,11 @@ func runPipeline(cmd *cobra.Command, path string) error {
 	if err != nil {
 		return err
 	}
-	reg.MustRegister(pipeline.NewMetrics(consumer))
+	reg.MustRegister(pipeline.NewMetrics(consumer), sinkInserts(client))
+	defer func() {
+		st := client.Writer().Stats()
+		log.Info("sink totals", "flushes_written", st.Flushes, "partials_inserts", st.Inserts)
+	}()
 	ready.setConsumer(consumer)
 	if *cfg.file.Publish.Auto {
 		auto, err := newAutoPublisher(ctx, cfg, client, consumer, log)

@@ -13,9 +13,10 @@ import (
 // Client is a connection pool to one ClickHouse deployment, safe for
 // concurrent use by many partition workers.
 type Client struct {
-	conn driver.Conn
-	cfg  Config // defaults set
-	now  func() time.Time
+	conn   driver.Conn
+	cfg    Config // defaults set
+	now    func() time.Time
+	writer *Writer
 }
 
 // Open connects over the native protocol with LZ4 compression and checks the
@@ -60,7 +61,9 @@ func open(cfg Config) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("connecting to ClickHouse at %s: %w", strings.Join(cfg.Addr, ","), err)
 	}
-	return &Client{conn: conn, cfg: cfg, now: time.Now}, nil
+	c := &Client{conn: conn, cfg: cfg, now: time.Now}
+	c.writer = newWriter(c)
+	return c, nil
 }
 
 // Close closes the pool's connections.

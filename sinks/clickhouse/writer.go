@@ -36,12 +36,14 @@ func (p Progress) String() string {
 }
 
 // Writer writes flushes of cohort partials. It is safe for concurrent use:
-// one per process serves every partition worker.
+// the Client's one Writer serves every partition worker, and groups the
+// flushes that arrive together into shared inserts (group_commit.go).
 type Writer struct {
 	c              *Client
 	partialsInsert string
 	progressInsert string
 	backfillInsert string // into backfill_progress
+	queue          groupQueue
 }
 
 // partialColumnNames are the cohort_partials columns in PartialsSchema
@@ -55,8 +57,11 @@ var partialColumnNames = []string{
 // progressColumns are the columns of window_progress and backfill_progress.
 const progressColumns = " (window_start, window_end, topic, partition, flush_version, rows, first_offset, last_offset, watermark, flushed_at)"
 
-// Writer returns the writer of partials into c's database.
-func (c *Client) Writer() *Writer {
+// Writer returns the writer of partials into c's database, the same one
+// on every call: flushes group only within one Writer.
+func (c *Client) Writer() *Writer { return c.writer }
+
+func newWriter(c *Client) *Writer {
 	return &Writer{
 		c: c,
 		partialsInsert: "INSERT INTO " + c.table(c.cfg.Database, "cohort_partials") +
@@ -66,30 +71,25 @@ func (c *Client) Writer() *Writer {
 	}
 }
 
-// WritePartials writes one flush: the record's rows into cohort_partials as
-// one columnar batch, then its window_progress row, which is what makes the
-// flush visible to readers (cohort_partials_current). An empty record
-// writes the progress row only. Each step is retried on retryable errors
-// (IsRetryable) with backoff, the second without repeating the first.
+// WritePartials writes one flush: the record's rows into cohort_partials,
+// then its window_progress row, which is what makes the flush visible to
+// readers (cohort_partials_current). An empty record writes the progress
+// row only. Flushes from other callers that are waiting at the same time
+// share the two inserts (group commit). Each insert is retried on
+// retryable errors (IsRetryable) with backoff, the second without
+// repeating the first.
 //
 // Writing the same flush again (same rows, same version), after a crash
 // say, is harmless: readers fold the repeats. When WritePartials returns
 // nil the flush is stored and the offsets up to p.LastOffset may be
 // committed; on error nothing is known, and the caller writes it again.
-// rec is only read, and not retained.
+// rec is only read, and not retained after WritePartials returns.
 func (w *Writer) WritePartials(ctx context.Context, rec arrow.Record, p Progress) error {
-	flushedAt := w.c.now()
-	p, err := w.writeRows(ctx, rec, p, flushedAt)
+	cols, p, err := w.columns(rec, p)
 	if err != nil {
 		return err
 	}
-	err = retry(ctx, w.c.cfg.Retry, func(ctx context.Context) error {
-		return w.sendProgress(ctx, w.progressInsert, []Progress{p}, flushedAt)
-	})
-	if err != nil {
-		return fmt.Errorf("writing window_progress of %s after its partials: %w", p, err)
-	}
-	return nil
+	return w.write(ctx, cols, p, true)
 }
 
 // WriteBackfillPartials writes the partial rows of one backfill flush
@@ -101,7 +101,11 @@ func (w *Writer) WriteBackfillPartials(ctx context.Context, rec arrow.Record, p 
 	if p.FlushVersion < schemas.FirstBackfillVersion {
 		return p, fmt.Errorf("BUG: backfill flush of %s with a streaming version", p)
 	}
-	return w.writeRows(ctx, rec, p, w.c.now())
+	cols, p, err := w.columns(rec, p)
+	if err != nil || cols.rows == 0 {
+		return p, err
+	}
+	return p, w.write(ctx, cols, p, false)
 }
 
 // CommitBackfill makes a backfill's flushes visible: their backfill_progress
@@ -125,12 +129,12 @@ func (w *Writer) CommitBackfill(ctx context.Context, flushes []Progress) error {
 	return nil
 }
 
-// writeRows writes rec's rows, stamped flushedAt, and completes p's
-// WindowEnd from them when it is zero.
-func (w *Writer) writeRows(ctx context.Context, rec arrow.Record, p Progress, flushedAt time.Time) (Progress, error) {
+// columns converts and checks rec's rows, and completes p's WindowEnd from
+// them when it is zero.
+func (w *Writer) columns(rec arrow.Record, p Progress) (*partialColumns, Progress, error) {
 	cols, err := partialColumnsOf(rec, p)
 	if err != nil {
-		return p, fmt.Errorf("writing partials of %s: %w", p, err)
+		return nil, p, fmt.Errorf("writing partials of %s: %w", p, err)
 	}
 	if p.WindowEnd.IsZero() {
 		p.WindowEnd = time.Unix(0, 0) // DateTime cannot hold the zero time
@@ -138,14 +142,7 @@ func (w *Writer) writeRows(ctx context.Context, rec arrow.Record, p Progress, fl
 			p.WindowEnd = time.Unix(cols.windowEnd[0], 0)
 		}
 	}
-	if cols.rows > 0 {
-		cols.setFlushedAt(flushedAt)
-		err := retry(ctx, w.c.cfg.Retry, func(ctx context.Context) error { return w.sendPartials(ctx, cols) })
-		if err != nil {
-			return p, fmt.Errorf("writing partials of %s: %w", p, err)
-		}
-	}
-	return p, nil
+	return cols, p, nil
 }
 
 func (w *Writer) sendPartials(ctx context.Context, cols *partialColumns) error {
