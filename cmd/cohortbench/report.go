@@ -77,8 +77,12 @@ func (r *report) table(w io.Writer) {
 	}
 	tw.Flush()
 	if f := b.Flushes; f.Count > 0 {
-		fmt.Fprintf(w, "(b) flushed %d windows of a partition; their inserts took %.2f s in all, %.2f s per partition worker, which reads nothing meanwhile\n",
-			f.Count, f.Latency.Seconds(), f.Latency.Seconds()/float64(r.opts.Partitions))
+		inserts := ""
+		if f.Inserts > 0 {
+			inserts = fmt.Sprintf(" in %d inserts", f.Inserts)
+		}
+		fmt.Fprintf(w, "(b) flushed %d windows of a partition%s; the flushes took %.2f s in all, %.2f s per partition worker, which reads nothing meanwhile\n",
+			f.Count, inserts, f.Latency.Seconds(), f.Latency.Seconds()/float64(r.opts.Partitions))
 	}
 }
 

@@ -17,14 +17,15 @@ import (
 type flushStats struct {
 	Count   int
 	Latency time.Duration // summed over all flushes
+	Inserts int64         // into cohort_partials, from the "sink totals" line at exit; 0 if absent
 }
 
 // gcLine matches the heap sizes of a GODEBUG=gctrace=1 line: heap at the
 // start of the GC, at its end, and marked live, in MB (2^20 bytes).
 var gcLine = regexp.MustCompile(`^gc \d+ @.* (\d+)->(\d+)->(\d+) MB`)
 
-// readRunLog reads a cohortline run's log: the "window flushed" lines and,
-// if the run was traced, the largest live heap a garbage collection found.
+// readRunLog reads a cohortline run's log: the "window flushed" lines, the
+// "sink totals" line and, if the run was traced, the largest live heap a garbage collection found.
 func readRunLog(path string) (flushStats, uint64, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -47,12 +48,18 @@ func readRunLog(path string) (flushStats, uint64, error) {
 		var entry struct {
 			Msg       string  `json:"msg"`
 			LatencyMS float64 `json:"latency_ms"`
+			Inserts   int64   `json:"partials_inserts"`
 		}
-		if json.Unmarshal(line, &entry) != nil || entry.Msg != "window flushed" {
+		if json.Unmarshal(line, &entry) != nil {
 			continue
 		}
-		s.Count++
-		s.Latency += time.Duration(entry.LatencyMS * float64(time.Millisecond))
+		switch entry.Msg {
+		case "window flushed":
+			s.Count++
+			s.Latency += time.Duration(entry.LatencyMS * float64(time.Millisecond))
+		case "sink totals":
+			s.Inserts = entry.Inserts
+		}
 	}
 	if err := sc.Err(); err != nil {
 		return flushStats{}, 0, fmt.Errorf("reading %s: %w", path, err)

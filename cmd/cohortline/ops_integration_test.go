@@ -100,6 +100,9 @@ http: {listen: "127.0.0.1:0"}
 			t.Errorf("/metrics has no %s", name)
 		}
 	}
+	if inserts := sample(metrics, "cohortline_sink_partials_inserts_total"); inserts < 1 {
+		t.Errorf("cohortline_sink_partials_inserts_total %v, want some", inserts)
+	}
 	if n := sample(metrics, "cohortline_dead_letters_total"); n == 0 || n != sample(metrics, `cohortline_events_total{outcome="rejected"`) {
 		t.Errorf("dead letters %v, want the rejected events, and some", n)
 	}
@@ -124,6 +127,20 @@ http: {listen: "127.0.0.1:0"}
 	}
 	if !strings.Contains(logs.String(), `"msg":"partition revoked"`) {
 		t.Error(`no "partition revoked" log line at shutdown`)
+	}
+	var totals struct {
+		Flushes int64 `json:"flushes_written"`
+		Inserts int64 `json:"partials_inserts"`
+	}
+	for line := range strings.Lines(logs.String()) {
+		if strings.Contains(line, `"msg":"sink totals"`) {
+			if err := json.Unmarshal([]byte(line), &totals); err != nil {
+				t.Fatalf("sink totals line %q: %v", line, err)
+			}
+		}
+	}
+	if totals.Flushes < 4 || totals.Inserts < 1 || totals.Inserts > totals.Flushes {
+		t.Errorf("sink totals at exit %+v, want the 4 or more flushes in 1 to as many inserts", totals)
 	}
 	if resp, err := http.Get(base + "/healthz"); err == nil {
 		resp.Body.Close()
