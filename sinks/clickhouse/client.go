@@ -48,6 +48,11 @@ func open(cfg Config) (*Client, error) {
 		Auth:        ch.Auth{Username: cfg.Username, Password: cfg.Password},
 		Compression: &ch.Compression{Method: ch.CompressionLZ4},
 		DialTimeout: cfg.DialTimeout,
+		// Idle connections would otherwise keep the encode and compress
+		// buffers of their largest insert: a group of flushes is tens of
+		// MB, held per pooled connection. Inserts are few (group commit),
+		// so allocating them again per insert costs little.
+		FreeBufOnConnRelease: true,
 		ClientInfo:  ch.ClientInfo{Products: []struct{ Name, Version string }{{Name: "cohortline"}}},
 	}
 	if cfg.Cluster != "" {
