@@ -26,6 +26,12 @@ type Decoder struct {
 	pii            bool
 	syn            syntax
 	synAt          int
+
+	// keyAfter[f] is the known field whose key followed that of field f
+	// in the last message that had both, keyAfter[numFields] the first
+	// known field of a message. Producers write keys in a fixed order, so
+	// this predicts the next key (object); a wrong guess only costs time.
+	keyAfter [numFields + 1]field
 }
 
 // Decode decodes msg into e and validates it against event v1. It returns
@@ -101,13 +107,26 @@ func (d *Decoder) object(s []byte, e *Event) int {
 	if i < len(s) && s[i] == '}' {
 		return d.end(s, i+1)
 	}
+	prev := numFields // the last known field, or the start of the object
 	for {
 		if i >= len(s) || s[i] != '"' {
 			return d.fail(synKey, i)
 		}
-		f, j := d.readKey(s, i+1)
-		if j < 0 {
-			return j
+		// Try the key that followed prev last time first: one masked
+		// compare, and no call, which in Go means no spilling of every
+		// live register. See keyWord.
+		f := d.keyAfter[prev]
+		j := i + keyWords[f].n + 2 // after the quotes and the name
+		if !keyWords[f].at(s, i+1) {
+			if f, j = d.readKey(s, i+1); j < 0 {
+				return j
+			}
+			if f != noField {
+				d.keyAfter[prev] = f
+			}
+		}
+		if f != noField {
+			prev = f
 		}
 		// Compact JSON has no whitespace: test the byte before calling skipWS.
 		if i = j; i >= len(s) || s[i] != ':' {

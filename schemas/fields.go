@@ -125,6 +125,30 @@ var fieldSlots = func() (t [16]fieldSlot) {
 	return t
 }()
 
+// keyWord is the name of a field packed little endian, with the mask of
+// its bytes, for testing whether a key is that field in one compare.
+type keyWord struct {
+	word, mask uint64
+	n          int // len(name), at most 8
+}
+
+// at reports whether the key whose opening quote is at s[i-1] is exactly
+// the name: its first n bytes are the name and the closing quote follows,
+// so there is no escape. It needs 9 bytes after i, as readShort does.
+func (k *keyWord) at(s []byte, i int) bool {
+	return i+9 <= len(s) && binary.LittleEndian.Uint64(s[i:])&k.mask == k.word && s[i+k.n] == '"'
+}
+
+var keyWords = func() (t [numFields]keyWord) {
+	for f, name := range fieldNames {
+		var b [8]byte
+		copy(b[:], name)
+		// For 8 bytes the mask is all ones: Go defines 1<<64 as 0.
+		t[f] = keyWord{binary.LittleEndian.Uint64(b[:]), 1<<(8*len(name)) - 1, len(name)}
+	}
+	return t
+}()
+
 // fieldByName is lookupField for strings, used off the hot path.
 func fieldByName(name string) field {
 	for i, n := range fieldNames {

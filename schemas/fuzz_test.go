@@ -13,7 +13,8 @@ import (
 
 // FuzzDecode checks that Decode never panics, never accepts what is not
 // JSON, agrees with encoding/json on what the accepted fields contain, and
-// that a valid event survives AppendJSON and a second Decode unchanged.
+// that a valid event survives AppendJSON and a second Decode unchanged,
+// and that a decoder that has seen another message decodes the same.
 func FuzzDecode(f *testing.F) {
 	for _, c := range eventCases() {
 		if len(c.msg) <= 4096 {
@@ -22,6 +23,9 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Add([]byte(benchEvent))
 	f.Add([]byte(benchLarge))
+	for _, msg := range keyOrderCases() {
+		f.Add([]byte(msg))
+	}
 	f.Fuzz(func(t *testing.T, msg []byte) {
 		var d Decoder
 		var e Event
@@ -29,6 +33,13 @@ func FuzzDecode(f *testing.F) {
 		err := d.Decode(msg, &e)
 		if !bytes.Equal(msg, orig) {
 			t.Fatal("Decode modified its input")
+		}
+		// What a decoder learnt about key order must not change a result.
+		var trained Decoder
+		var te Event
+		_ = trained.Decode([]byte(benchEvent), &te)
+		if terr := trained.Decode(msg, &te); !sameResult(err, terr, &e, &te) {
+			t.Fatalf("a trained decoder disagrees: %v %+v, fresh: %v %+v", terr, te, err, e)
 		}
 		reason, isReject := ReasonOf(err)
 		if err != nil && !isReject {

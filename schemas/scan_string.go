@@ -102,9 +102,11 @@ func readShort(s []byte, i int) (w uint64, n int, next int) {
 }
 
 // readKey reads the object key whose opening quote is at s[i-1] and looks
-// up its field; an unknown key goes through the PII scan. Keys of known
-// fields are at most 8 bytes, so most keys take the readShort path.
+// up its field; an unknown key goes through the PII scan. Decoder.object
+// tries the likely key itself first (keyWord.at).
 func (d *Decoder) readKey(s []byte, i int) (field, int) {
+	// Keys of known fields are at most 8 bytes, so most keys take the
+	// readShort path.
 	if w, n, j := readShort(s, i); j >= 0 {
 		// The length check rejects keys that pad a name with NUL bytes.
 		if f := fieldOfWord(w); f != noField && len(fieldNames[f]) == n {
