@@ -53,7 +53,7 @@ func open(cfg Config) (*Client, error) {
 		// MB, held per pooled connection. Inserts are few (group commit),
 		// so allocating them again per insert costs little.
 		FreeBufOnConnRelease: true,
-		ClientInfo:  ch.ClientInfo{Products: []struct{ Name, Version string }{{Name: "cohortline"}}},
+		ClientInfo:           ch.ClientInfo{Products: []struct{ Name, Version string }{{Name: "cohortline"}}},
 	}
 	if cfg.Cluster != "" {
 		// SETTINGS on INSERT is not available on 18.16; settings sent with

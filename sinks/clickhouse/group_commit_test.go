@@ -137,16 +137,7 @@ func TestFlushGivenUpBeforeItsInsertIsNotWritten(t *testing.T) {
 // flushes of the workers it shares the insert with; once every caller has
 // given up, the sender stops trying.
 func TestGroupOutlivesOneCallerGivingUp(t *testing.T) {
-	cfg := testConfig(t)
-	migratedClient(t, cfg) // migrated directly, dropped at cleanup
-	proxy := startProxy(t, cfg.Addr[0])
-	cfg.Addr = []string{proxy.addr}
-	cfg.Retry = RetryConfig{MaxAttempts: 1 << 20, InitialBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond}
-	c, err := Open(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c, proxy := clientBehindProxy(t)
 	w := c.Writer()
 
 	proxy.stop()
