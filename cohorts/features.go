@@ -162,6 +162,9 @@ func newLayoutV1() *layout {
 	if l.numReach > reachBits {
 		panic(fmt.Sprintf("BUG: feature set v1 has %d reach dimensions, the user state holds %d", l.numReach, reachBits))
 	}
+	if schemas.NumKinds > 8 || schemas.NumPeers > 4 || schemas.NumMedia > 8 || schemas.NumCategories >= 64 {
+		panic("BUG: an event's dimensions no longer fit the 15 bits of eventCode")
+	}
 	add := func(name, desc, unit string, kind FeatureKind, group string) {
 		l.features = append(l.features, Feature{Index: len(l.features), Name: name, Description: desc, Unit: unit, Kind: kind, Group: group})
 	}
@@ -187,6 +190,27 @@ func (l *layout) reachDims(e *schemas.Event) uint64 {
 	d := l.kindBit[e.Kind] | l.peerBit[e.Peer] | l.mediaBit[e.Media]
 	if int(e.Category) < len(l.catBit) {
 		d |= l.catBit[e.Category]
+	}
+	return d
+}
+
+// codeCounted marks the code of a counted event: one that added to the
+// sums (a bounded event's code is 0).
+const codeCounted = 1 << 15
+
+// eventCode packs what a counted event adds to the sums, for the dedup
+// set's journal (id_set.go): its kind (3 bits), peer (2), media (3) and
+// category (6), and codeCounted.
+func eventCode(e *schemas.Event) uint16 {
+	return uint16(e.Kind) | uint16(e.Peer)<<3 | uint16(e.Media)<<5 | uint16(e.Category)<<8 | codeCounted
+}
+
+// codeDims returns the reach set of the event behind a code: reachDims of
+// the event that eventCode packed.
+func (l *layout) codeDims(c uint16) uint64 {
+	d := l.kindBit[c&7] | l.peerBit[c>>3&3] | l.mediaBit[c>>5&7]
+	if cat := int(c >> 8 & 63); cat < len(l.catBit) {
+		d |= l.catBit[cat]
 	}
 	return d
 }

@@ -16,35 +16,79 @@ var keyStreams = map[string]func(i int, r *rand.Rand) uint64{
 }
 
 // TestIDSetMatchesMap checks the dedup set against a Go map through
-// growth, with repeats and the zero key.
+// growth, with repeats: an entry is an (owner, tag) pair, and the same
+// tag of two owners is two entries.
 func TestIDSetMatchesMap(t *testing.T) {
 	for name, next := range keyStreams {
 		t.Run(name, func(t *testing.T) {
 			r := rand.New(rand.NewPCG(1, 2))
 			var s idSet
-			ref := map[uint64]bool{}
+			type entry struct {
+				owner uint32
+				tag   uint64
+			}
+			ref := map[entry]bool{}
+			entryOf := func(i int, r *rand.Rand) entry {
+				tag := next(i, r)>>ownerBits | 1 // tags are never 0
+				return entry{owner: uint32(i % 7), tag: tag}
+			}
 			for i := range 20000 {
-				k := next(i, r)
-				if i%3 == 0 && len(ref) > 0 { // repeat a recent key
-					k = next(i/2, rand.New(rand.NewPCG(1, 2)))
+				e := entryOf(i, r)
+				if i%3 == 0 && len(ref) > 0 { // repeat a recent entry
+					e = entryOf(i/2, rand.New(rand.NewPCG(1, 2)))
 				}
-				if got, want := s.insert(k), !ref[k]; got != want {
-					t.Fatalf("insert #%d (%d) = %v, want %v", i, k, got, want)
+				if _, got := s.insert(e.owner, e.tag); got != !ref[e] {
+					t.Fatalf("insert #%d (%+v) = %v, want %v", i, e, got, !ref[e])
 				}
-				ref[k] = true
+				ref[e] = true
 				if s.count != len(ref) {
 					t.Fatalf("count %d, want %d", s.count, len(ref))
 				}
 			}
-			for k := range ref {
-				if s.insert(k) {
-					t.Fatalf("%d lost after growth", k)
+			for e := range ref {
+				if _, fresh := s.insert(e.owner, e.tag); fresh {
+					t.Fatalf("%+v lost after growth", e)
 				}
 			}
 			if s.count > s.limit || s.limit > len(s.slots) {
 				t.Errorf("count %d, limit %d, slots %d", s.count, s.limit, len(s.slots))
 			}
 		})
+	}
+}
+
+// TestIDSetRelinkKeepsEntriesAndCodes: after relink every entry is found
+// under its new owner, with its code, and not under the old one.
+func TestIDSetRelinkKeepsEntriesAndCodes(t *testing.T) {
+	var s idSet
+	r := rand.New(rand.NewPCG(5, 6))
+	type entry struct {
+		owner uint32
+		tag   uint64
+	}
+	var entries []entry
+	for i := range 5000 {
+		e := entry{owner: uint32(i % 100), tag: r.Uint64()>>ownerBits | 1}
+		pos, _ := s.insert(e.owner, e.tag)
+		s.codes[pos] = uint16(i)
+		entries = append(entries, e)
+	}
+	remap := make([]uint32, 100)
+	for i := range remap {
+		remap[i] = uint32(1000 + 99 - i)
+	}
+	s.relink(remap)
+	for i, e := range entries {
+		pos, fresh := s.insert(remap[e.owner], e.tag)
+		if fresh {
+			t.Fatalf("entry %d not found under its new owner %d", i, remap[e.owner])
+		}
+		if s.codes[pos] != uint16(i) {
+			t.Fatalf("entry %d has code %d after relink, want %d", i, s.codes[pos], i)
+		}
+	}
+	if s.count != len(entries) {
+		t.Fatalf("count %d after lookups, want %d", s.count, len(entries))
 	}
 }
 
@@ -93,14 +137,14 @@ func TestReserve(t *testing.T) {
 	s.reserve(100000)
 	size := len(s.slots)
 	for i := range 100000 {
-		s.insert(uint64(i))
+		s.insert(1, uint64(i+1))
 	}
 	if len(s.slots) != size {
 		t.Errorf("grew from %d to %d slots after reserving", size, len(s.slots))
 	}
 	var g idSet
 	for i := range 100000 {
-		g.insert(uint64(i))
+		g.insert(1, uint64(i+1))
 	}
 	if len(g.slots) != size {
 		t.Errorf("organic growth reached %d slots, Reserve %d", len(g.slots), size)

@@ -1,41 +1,72 @@
 package cohorts
 
-// idSet is the window's dedup set: the re-keyed ids (Rekeyer.EventID) of
-// every event counted in the window, 8 bytes per slot. See hash_table.go
-// for the layout. Two different producer ids are taken for one only if
-// their 64-bit PRF values collide: about n²/2⁶⁵ for n events in a window,
-// under 10⁻⁶ for 5 million.
+// idSet is the window's dedup set and its journal of counted events.
+//
+// Dedup is per person (DESIGN.md, privacy invariant 6): an event id only
+// deduplicates the events of the user who sent it, so nobody can erase
+// another user's events by sending their ids first, and producers that
+// number events per device ("1", "2", …) lose nothing. An entry is
+//
+//	tag<<ownerBits | owner
+//
+// where owner is the user's slot in the window's user table and tag is
+// tagBits of a hash of the (user, re-keyed event id) pair. Two events of
+// different users never share an entry (different owners); two different
+// ids of one user are taken for one only if their tags collide, about
+// c²/2³⁷ for a user with c events in the window (7·10⁻⁸ at c = 100, the
+// default events bound). The tag is never 0, so no entry is 0, which marks
+// an empty slot. Probing and the home slot use the tag alone, so when the
+// user table grows and users move, relink rewrites the owners in place.
+//
+// codes holds, slot for slot, what a counted event added to the sums
+// (eventCode): enough to take a user's events out again when the user
+// turns out to be a minor later in the window (WindowState.Partials). A
+// bounded event's code is 0: it added to no sum.
+//
+// 10 bytes per slot (see hash_table.go for the layout and load).
 type idSet struct {
-	slots []uint64 // 0 marks an empty slot
-	slab  *slab    // holds slots when they are off the Go heap (slab.go)
-	count int      // keys held, the zero key included
-	limit int      // grow when count reaches it
-	zero  bool     // the key 0 (kept outside slots) is in the set
+	slots     []uint64
+	codes     []uint16
+	slab      *slab // holds slots when they are off the Go heap (slab.go)
+	codesSlab *slab
+	count     int // entries held
+	limit     int // grow when count reaches it
 }
 
-// insert adds id and reports whether it was new.
-func (s *idSet) insert(id uint64) bool {
-	k := mix(id)
-	if k == 0 {
-		if s.zero {
-			return false
-		}
-		s.zero = true
-		s.count++
-		return true
+const (
+	ownerBits = 28
+	ownerMask = 1<<ownerBits - 1
+	tagBits   = 64 - ownerBits
+)
+
+// dedupTag returns the tag of the event with re-keyed id eventID of user:
+// both are PRF outputs, so the tag is unpredictable without the secret,
+// and the same producer id of two users gives unrelated tags (no
+// clustering of per-device ids in one probe run).
+func dedupTag(user UserID, eventID uint64) uint64 {
+	t := mix(eventID^mix(uint64(user)+0x9e3779b97f4a7c15)) >> ownerBits
+	if t == 0 {
+		t = 1
 	}
+	return t
+}
+
+// insert adds the event tagged tag of the user in slot owner and reports
+// whether it was new, and the slot it is in (for its code).
+func (s *idSet) insert(owner uint32, tag uint64) (pos int, fresh bool) {
 	if s.count >= s.limit {
 		s.resize(sizeFor(s.count + 1))
 	}
+	e := tag<<ownerBits | uint64(owner)
 	slots := s.slots
-	for i := home(k, len(slots)); ; {
+	for i := home(tag<<ownerBits, len(slots)); ; {
 		switch slots[i] {
-		case k:
-			return false
+		case e:
+			return i, false
 		case 0:
-			slots[i] = k
+			slots[i] = e
 			s.count++
-			return true
+			return i, true
 		}
 		if i++; i == len(slots) {
 			i = 0
@@ -43,27 +74,40 @@ func (s *idSet) insert(id uint64) bool {
 	}
 }
 
-// reserve grows the set so that it holds n keys without growing again.
+// relink rewrites every entry's owner after the user table moved its users:
+// remap[old slot] is the new one.
+func (s *idSet) relink(remap []uint32) {
+	for i, e := range s.slots {
+		if e != 0 {
+			s.slots[i] = e&^ownerMask | uint64(remap[e&ownerMask])
+		}
+	}
+}
+
+// reserve grows the set so that it holds n entries without growing again.
 func (s *idSet) reserve(n int) {
 	if n > s.limit {
 		s.resize(sizeFor(n))
 	}
 }
 
-// resize moves every key into a table of size slots, walking the old one
+// resize moves every entry into a table of size slots, walking the old one
 // in order (see hash_table.go for why that is cheap).
 func (s *idSet) resize(size int) {
-	old, oldSlab := s.slots, s.slab
+	old, oldCodes := s.slots, s.codes
+	oldSlab, oldCodesSlab := s.slab, s.codesSlab
 	defer oldSlab.free()
+	defer oldCodesSlab.free()
 	s.slots, s.slab = allocSlots[uint64](size)
+	s.codes, s.codesSlab = allocSlots[uint16](size)
 	s.limit = limitOf(size)
-	for _, k := range old {
-		if k == 0 {
+	for j, e := range old {
+		if e == 0 {
 			continue
 		}
-		for i := home(k, size); ; {
+		for i := home(e&^ownerMask, size); ; {
 			if s.slots[i] == 0 {
-				s.slots[i] = k
+				s.slots[i], s.codes[i] = e, oldCodes[j]
 				break
 			}
 			if i++; i == size {
@@ -75,10 +119,11 @@ func (s *idSet) resize(size int) {
 
 // release empties the set and gives its memory back now.
 func (s *idSet) release() {
-	slab := s.slab
+	slab, codesSlab := s.slab, s.codesSlab
 	*s = idSet{}
 	slab.free()
+	codesSlab.free()
 }
 
 // bytes is the memory the set holds.
-func (s *idSet) bytes() int { return 8 * cap(s.slots) }
+func (s *idSet) bytes() int { return 8*cap(s.slots) + 2*cap(s.codes) }

@@ -8,11 +8,12 @@ const (
 	// Counted: the event counts everywhere (events, sums, reach,
 	// histogram).
 	Counted Outcome = iota
-	// Duplicate: an event with the same re-keyed id was already counted
-	// (or bounded) in this window; the copy changes nothing.
+	// Duplicate: the same user already sent an event with this re-keyed
+	// id in this window (counted or bounded); the copy changes nothing.
 	Duplicate
-	// Minor: the event is of age 13-17. Excluded; nothing is stored, not
-	// even its id.
+	// Minor: the event is of age 13-17, or its user sent one in this
+	// window: the user is left out of the whole window, and the user's
+	// state keeps only the flag; the event's id is not stored.
 	Minor
 	// Sensitive: the event's business category is sensitive. Excluded;
 	// nothing is stored, not even its id.
@@ -22,11 +23,15 @@ const (
 	// (histogram) but adds to no sum: not events, per-slot sums or call
 	// seconds.
 	Bounded
+	// Overflow: the window already holds as many users as one window of
+	// one partition can (over 200 million); the event of a new user is
+	// dropped. Spread the topic over more partitions.
+	Overflow
 	// NumOutcomes is the number of outcomes, for arrays of counters.
 	NumOutcomes = iota
 )
 
-var outcomeNames = [NumOutcomes]string{"counted", "duplicate", "minor", "sensitive", "bounded"}
+var outcomeNames = [NumOutcomes]string{"counted", "duplicate", "minor", "sensitive", "bounded", "overflow"}
 
 func (o Outcome) String() string {
 	if int(o) < len(outcomeNames) {

@@ -33,7 +33,7 @@ func TestOffHeapStateMatchesReference(t *testing.T) {
 	ref, _ := refAggregate(spec, evs)
 	mapped := int64(0)
 	for _, s := range states {
-		for _, sl := range []*slab{s.users.slab, s.seen.slab} {
+		for _, sl := range []*slab{s.users.slab, s.seen.slab, s.seen.codesSlab} {
 			if sl != nil {
 				mapped += int64(len(sl.mem))
 			}
@@ -46,7 +46,7 @@ func TestOffHeapStateMatchesReference(t *testing.T) {
 	for w, s := range states {
 		compareWindow(t, w, s, ref[w])
 		s.Release()
-		if s.users.slab != nil || s.seen.slab != nil || s.Users() != 0 {
+		if s.users.slab != nil || s.seen.slab != nil || s.seen.codesSlab != nil || s.Users() != 0 {
 			t.Errorf("window %s: Release left %d users and slabs %p %p", w, s.Users(), s.users.slab, s.seen.slab)
 		}
 	}
@@ -81,17 +81,17 @@ func TestUnreleasedStateIsUnmapped(t *testing.T) {
 func TestSmallTablesStayOnHeap(t *testing.T) {
 	var s idSet
 	for i := range uint64(1000) {
-		s.insert(i)
+		s.insert(0, i+1)
 	}
 	if s.slab != nil {
 		t.Errorf("a %d-byte set was mapped", s.bytes())
 	}
 	s.reserve(slabMinBytes / 8)
-	if s.slab == nil || len(s.slab.mem) < s.bytes() {
+	if s.slab == nil || len(s.slab.mem) < 8*len(s.slots) {
 		t.Errorf("a %d-byte set is on the heap", s.bytes())
 	}
 	for i := range uint64(1000) {
-		if s.insert(i) {
+		if _, fresh := s.insert(0, i+1); fresh {
 			t.Fatalf("id %d lost in the move off the heap", i)
 		}
 	}

@@ -4,30 +4,37 @@ import "math"
 
 // userState is what a window remembers of one user: 24 bytes, key
 // included. It holds no attribute of the user: the cohort is an index,
-// the reach set a bit mask over feature slots.
+// the reach set a bit mask over feature slots, and a minor is one bit.
 type userState struct {
 	key    uint64 // mix(UserID); 0 marks an empty slot
-	word   uint64 // bits [0, reachBits): reach set; [reachBits, 64): events, saturating
-	cohort uint32 // index into the window's cohort table
+	word   uint64 // bits [0, reachBits): reach set; minorFlag; [eventsShift, 64): events, saturating
+	cohort uint32 // index into the window's cohort table; meaningless while events() is 0
 	calls  uint32 // call seconds counted so far, at most the call bound
 }
 
-// reachBits is how many reach dimensions a user's state holds (feature
-// set v1 uses 43); the 16 bits above them count the user's deduplicated
-// events in the window, saturating at MaxEventsBound.
+// The layout of userState.word. reachBits is how many reach dimensions a
+// user's state holds (feature set v1 uses 43); minorFlag marks a user who
+// sent an event of age 13-17 in the window, who is then left out of the
+// whole window (WindowState); the 16 bits from eventsShift count the
+// user's deduplicated events in the window, saturating at MaxEventsBound.
 const (
-	reachBits   = 48
-	eventsShift = reachBits
+	reachBits   = 47
+	reachMask   = 1<<reachBits - 1
+	minorFlag   = 1 << reachBits
+	eventsShift = 48
 	countOne    = 1 << eventsShift
 )
 
 // MaxEventsBound is the largest events bound the window state applies: a
 // spec's bounds.events above it acts as MaxEventsBound (per-user counts
 // are 16 bits). No real user sends 65535 events in one window.
-const MaxEventsBound = 1<<(64-reachBits) - 1
+const MaxEventsBound = 1<<(64-eventsShift) - 1
 
 // events returns the user's deduplicated event count (saturated).
 func (u *userState) events() uint32 { return uint32(u.word >> eventsShift) }
+
+// minor reports whether the user is a minor in this window.
+func (u *userState) minor() bool { return u.word&minorFlag != 0 }
 
 func effectiveEventsBound(s Spec) uint32 {
 	return uint32(min(max(s.Bounds.Events, 0), MaxEventsBound))
@@ -37,7 +44,15 @@ func effectiveCallBound(s Spec) uint32 {
 	return uint32(min(max(s.Bounds.CallSeconds, 0), math.MaxUint32))
 }
 
+// maxUserSlots is the most slots a user table may have: the dedup set
+// names a user by its slot in ownerBits bits (id_set.go). At 7/8 load that
+// is 234 million users in one window of one partition, some 10 GB of
+// state: far beyond what one worker should hold.
+const maxUserSlots = 1 << ownerBits
+
 // userTable maps UserID to userState (see hash_table.go for the layout).
+// The dedup set refers to users by their slot index, so a resize reports
+// where every user went (resize's remap).
 type userTable struct {
 	slots []userState // len n+1; slots[n] is the user whose mixed key is 0
 	slab  *slab       // holds slots when they are off the Go heap (slab.go)
@@ -46,21 +61,27 @@ type userTable struct {
 	zero  bool        // slots[n] is in use
 }
 
+// full reports whether the next new user needs a bigger table.
+func (t *userTable) full() bool { return t.count >= t.limit }
+
 // upsert returns the state of user u, adding a zeroed one (isNew) if u
-// has none. The pointer is valid until the next upsert.
+// has none, growing the table as needed. The pointer is valid until the
+// next upsert. For tests of the table alone: WindowState grows the table
+// itself, to relink the dedup set.
 func (t *userTable) upsert(u UserID) (st *userState, isNew bool) {
+	if t.full() {
+		t.resize(sizeFor(t.count+1), nil)
+	}
 	k, i := t.prepare(u)
-	return t.upsertAt(k, i, t.slots[i].key)
+	st, _, isNew = t.upsertAt(k, i, t.slots[i].key)
+	return st, isNew
 }
 
-// prepare grows the table if it is full and returns u's mixed key and
-// first probe slot, for upsertAt. Split from it so that Add can start
-// loading the slot (a cache miss in a big table) before it probes the
-// dedup set (another one), and the two misses overlap.
+// prepare returns u's mixed key and first probe slot, for upsertAt, on a
+// table that is not full. Split from it so that Add can start loading the
+// slot (a cache miss in a big table) before it probes the dedup set
+// (another one), and the two misses overlap.
 func (t *userTable) prepare(u UserID) (k uint64, i int) {
-	if t.count >= t.limit {
-		t.resize(sizeFor(t.count + 1))
-	}
 	k = mix(uint64(u))
 	n := len(t.slots) - 1
 	if k == 0 {
@@ -70,11 +91,12 @@ func (t *userTable) prepare(u UserID) (k uint64, i int) {
 }
 
 // upsertAt is upsert from what prepare returned, with no table change in
-// between; first is the key in slot i, loaded by the caller.
-func (t *userTable) upsertAt(k uint64, i int, first uint64) (st *userState, isNew bool) {
+// between; first is the key in slot i, loaded by the caller. It also
+// returns the user's slot, the name the dedup set knows the user by.
+func (t *userTable) upsertAt(k uint64, i int, first uint64) (st *userState, slot int, isNew bool) {
 	n := len(t.slots) - 1
 	if first == k && k != 0 {
-		return &t.slots[i], false // most events: a known user in its home slot
+		return &t.slots[i], i, false // most events: a known user in its home slot
 	}
 	if k == 0 {
 		isNew = !t.zero
@@ -82,18 +104,18 @@ func (t *userTable) upsertAt(k uint64, i int, first uint64) (st *userState, isNe
 			t.zero = true
 			t.count++
 		}
-		return &t.slots[n], isNew
+		return &t.slots[n], n, isNew
 	}
 	slots := t.slots[:n]
 	for {
 		st = &slots[i]
 		if st.key == k {
-			return st, false
+			return st, i, false
 		}
 		if st.key == 0 {
 			st.key = k
 			t.count++
-			return st, true
+			return st, i, true
 		}
 		if i++; i == n {
 			i = 0
@@ -101,16 +123,30 @@ func (t *userTable) upsertAt(k uint64, i int, first uint64) (st *userState, isNe
 	}
 }
 
-// reserve grows the table so that it holds n users without growing again.
-func (t *userTable) reserve(n int) {
-	if n > t.limit {
-		t.resize(sizeFor(n))
+// contains reports whether the user with mixed key k (from prepare, first
+// probe slot i) has a state.
+func (t *userTable) contains(k uint64, i int) bool {
+	n := len(t.slots) - 1
+	if k == 0 {
+		return t.zero
+	}
+	for slots := t.slots[:n]; ; {
+		switch slots[i].key {
+		case k:
+			return true
+		case 0:
+			return false
+		}
+		if i++; i == n {
+			i = 0
+		}
 	}
 }
 
 // resize moves every user into a table of size probe slots, walking the
-// old one in order.
-func (t *userTable) resize(size int) {
+// old one in order. When remap is given (len(t.slots) entries, or none
+// for an empty table) it sets remap[old slot] = new slot for every user.
+func (t *userTable) resize(size int, remap []uint32) {
 	old, oldSlab := t.slots, t.slab
 	defer oldSlab.free()
 	t.slots, t.slab = allocSlots[userState](size + 1)
@@ -119,13 +155,19 @@ func (t *userTable) resize(size int) {
 		return
 	}
 	t.slots[size] = old[len(old)-1] // the zero-key user
-	for _, st := range old[:len(old)-1] {
+	if remap != nil {
+		remap[len(old)-1] = uint32(size)
+	}
+	for j, st := range old[:len(old)-1] {
 		if st.key == 0 {
 			continue
 		}
 		for i := home(st.key, size); ; {
 			if t.slots[i].key == 0 {
 				t.slots[i] = st
+				if remap != nil {
+					remap[j] = uint32(i)
+				}
 				break
 			}
 			if i++; i == size {

@@ -10,22 +10,30 @@ import (
 
 // WindowState aggregates the events of one event-time window in one
 // partition worker: per-user state (cohort, event count, reach set, call
-// seconds), the dedup set of event ids, and the additive partials of each
-// finest cohort. It is exact within the partition, and partials of
-// different partitions add up exactly, because each user's events all land
-// in one partition (DESIGN.md, "Why per-partition state works").
+// seconds, minor flag), the dedup set of (user, event id) pairs, and the
+// additive partials of each finest cohort. It is exact within the
+// partition, and partials of different partitions add up exactly, because
+// each user's events all land in one partition (DESIGN.md, "Why
+// per-partition state works").
 //
 // Semantics of Add, which an independent reference computation in the
 // tests reproduces exactly:
 //
-//   - Exclusions first. An event of age 13-17 is Minor and one with a
-//     sensitive business category is Sensitive: neither creates nor
-//     touches any state, nor enters the dedup set. Exclusion is per event:
-//     a user's other events count (a user is never remembered as a minor,
-//     because that would store state about a minor).
-//   - Dedup. An event whose re-keyed id was already counted or bounded in
-//     this window is Duplicate and changes nothing, whatever its content.
-//     Ids are deduplicated within the window and partition only.
+//   - Minors, per person. An event of age 13-17 is Minor and marks its user
+//     a minor for the whole window: every event of that user in the window,
+//     before and after, is left out of the partials, and the user's state
+//     keeps nothing but the flag (what the user's earlier events had added
+//     is taken out again by Partials). A minor event enters no dedup set
+//     and fixes no cohort.
+//   - Sensitive categories, per event. An event (not of age 13-17) with a
+//     sensitive business category is Sensitive: it creates or touches no
+//     state, nor enters the dedup set; the user's other events count.
+//   - Later events of a minor are Minor.
+//   - Dedup, per person. An event whose re-keyed id this user already sent
+//     (counted or bounded) in this window is Duplicate and changes
+//     nothing, whatever its content. The same id of another user is
+//     another event. Ids are deduplicated within the window and partition
+//     only.
 //   - Cohort. The first counted event of a user in the window fixes the
 //     user's cohort (KeyOf of that event); later events with other
 //     attributes count in that cohort. "First" is in the order of Add
@@ -41,6 +49,9 @@ import (
 //     reach slots count distinct users who did each thing at least once;
 //     the histogram puts each user in one bucket by the raw deduplicated
 //     event count (1, 2–5, 6–20, 21–100, >100).
+//   - Capacity. A window of one partition holds at most maxUserSlots user
+//     slots (over 200 million users); an event of a new user beyond that
+//     is Overflow and changes nothing.
 //
 // The pipeline keeps one WindowState per open window and releases it after
 // Partials once the window closes: that drops every UserID and event id
@@ -55,6 +66,9 @@ type WindowState struct {
 	users       userTable
 	seen        idSet
 	cohorts     cohortTable
+	minors      int // users flagged as minors
+	retracted   int // of them, users whose earlier events Partials takes out
+	maxSlots    int // maxUserSlots; smaller in tests of Overflow
 }
 
 // NewWindowState returns the empty state of window w under spec, which
@@ -65,12 +79,16 @@ func NewWindowState(spec *Spec, w Window) *WindowState {
 		window:      w,
 		eventsBound: uint64(effectiveEventsBound(*spec)),
 		callBound:   effectiveCallBound(*spec),
+		maxSlots:    maxUserSlots,
 	}
 }
 
+// canGrow reports whether the user table may grow to hold n users.
+func (s *WindowState) canGrow(n int) bool { return sizeFor(n)+1 <= s.maxSlots }
+
 // Size is how much a window's state holds: what Reserve takes.
 type Size struct {
-	Users   int // distinct users
+	Users   int // distinct users, minors included
 	Events  int // distinct events counted or bounded (the dedup set)
 	Cohorts int // finest cohorts
 }
@@ -84,9 +102,24 @@ func (s *WindowState) Size() Size {
 // way. It is only a hint: a worker passes the Size of the window before,
 // so that in steady state a window allocates its tables once.
 func (s *WindowState) Reserve(n Size) {
-	s.users.reserve(n.Users)
+	if n.Users > s.users.limit && s.canGrow(n.Users) {
+		s.growUsers(sizeFor(n.Users))
+	}
 	s.seen.reserve(n.Events)
 	s.cohorts.reserve(n.Cohorts)
+}
+
+// growUsers resizes the user table and relinks the dedup set to the
+// users' new slots.
+func (s *WindowState) growUsers(size int) {
+	var remap []uint32
+	if s.seen.count > 0 {
+		remap = make([]uint32, len(s.users.slots))
+	}
+	s.users.resize(size, remap)
+	if remap != nil {
+		s.seen.relink(remap)
+	}
 }
 
 // Add aggregates one decoded event of user (Rekeyer.User of e.User) with
@@ -95,39 +128,51 @@ func (s *WindowState) Reserve(n Size) {
 // pipeline routes by Spec.WindowOf); otherwise Add panics. It does not
 // allocate, except when a table or the cohort list grows.
 func (s *WindowState) Add(user UserID, eventID uint64, e *schemas.Event) Outcome {
-	if e.Age == schemas.AgeMinor {
-		return Minor
-	}
-	if int(e.Category) < len(v1.sensitive) && v1.sensitive[e.Category] {
+	minorEvent := e.Age == schemas.AgeMinor
+	if !minorEvent && int(e.Category) < len(v1.sensitive) && v1.sensitive[e.Category] {
 		return Sensitive
 	}
 	if !s.window.Contains(e.TS) {
 		panic(fmt.Sprintf("BUG: event at %d added to window [%d, %d)", e.TS, s.window.Start, s.window.End))
 	}
+	if s.users.full() {
+		if !s.canGrow(s.users.count + 1) {
+			if k, i := s.users.prepare(user); !s.users.contains(k, i) {
+				return Overflow
+			}
+		} else {
+			s.growUsers(sizeFor(s.users.count + 1))
+		}
+	}
 	uk, ui := s.users.prepare(user)
-	first := s.users.slots[ui].key // load early; see prepare
-	if !s.seen.insert(eventID) {
+	u, slot, isNew := s.users.upsertAt(uk, ui, s.users.slots[ui].key)
+	if minorEvent || u.minor() {
+		s.markMinor(u)
+		return Minor
+	}
+	pos, fresh := s.seen.insert(uint32(slot), dedupTag(user, eventID))
+	if !fresh {
 		return Duplicate
 	}
-	u, isNew := s.users.upsertAt(uk, ui, first)
 	if isNew {
 		u.cohort = s.cohorts.of(KeyOf(s.spec, e))
 		s.cohorts.users[u.cohort]++
 	}
 	dims := v1.reachDims(e)
 	prev := u.word >> eventsShift
-	fresh := dims &^ u.word
+	newDims := dims &^ u.word
 	u.word |= dims
 	if prev < MaxEventsBound {
 		u.word += countOne
 	}
 	row := s.cohorts.row(u.cohort)
-	for b := fresh; b != 0; b &= b - 1 {
+	for b := newDims; b != 0; b &= b - 1 {
 		row[bits.TrailingZeros64(b)]++
 	}
 	if prev >= s.eventsBound {
 		return Bounded
 	}
+	s.seen.codes[pos] = eventCode(e)
 	s.cohorts.events[u.cohort]++
 	sums := row[v1.numReach:]
 	for b := dims; b != 0; b &= b - 1 {
@@ -141,6 +186,19 @@ func (s *WindowState) Add(user UserID, eventID uint64, e *schemas.Event) Outcome
 	return Counted
 }
 
+// markMinor flags u as a minor, once. A user who had events before is
+// counted in retracted, for Partials to take them out.
+func (s *WindowState) markMinor(u *userState) {
+	if u.minor() {
+		return
+	}
+	u.word |= minorFlag
+	s.minors++
+	if u.events() > 0 {
+		s.retracted++
+	}
+}
+
 // Partial is the additive aggregate of one finest cohort in one window of
 // one partition. Values follows FeatureSetV1, slot for slot.
 type Partial struct {
@@ -151,49 +209,9 @@ type Partial struct {
 	Values []uint64
 }
 
-// Partials returns one Partial per finest cohort with at least one user,
-// ordered by cohort id (then key, should two ids collide), so that
-// identical input gives identical output. It does not change the state:
-// calling it twice gives the same result. The Values slices share one
-// allocation, owned by the caller.
-func (s *WindowState) Partials() []Partial {
-	c := &s.cohorts
-	vals := append([]uint64(nil), c.vals...)
-	n := uint32(v1.numValues)
-	all := s.users.all()
-	for i := range all {
-		if !s.users.used(i) {
-			continue
-		}
-		u := &all[i]
-		vals[u.cohort*n+uint32(v1.histSlot+histBucket(u.events()))]++
-	}
-	runtime.KeepAlive(s) // its slab holds all (slab.go)
-	order, ids := c.byID()
-	out := make([]Partial, len(order))
-	for j, i := range order {
-		out[j] = Partial{
-			Key:    c.keys[i],
-			ID:     ids[i],
-			Users:  c.users[i],
-			Events: c.events[i],
-			Values: vals[i*n : (i+1)*n : (i+1)*n],
-		}
-	}
-	return out
-}
-
-// Release drops the per-user state and the dedup set now and unmaps their
-// memory. Call it last: the state is then unusable. Without it that
-// memory goes back once the state is garbage collected, which may be
-// much later.
-func (s *WindowState) Release() {
-	s.users.release()
-	s.seen.release()
-}
-
-// Users returns the number of distinct users counted in the window.
-func (s *WindowState) Users() int { return s.users.count }
+// Users returns the number of distinct users counted in the window:
+// minors are not.
+func (s *WindowState) Users() int { return s.users.count - s.minors }
 
 // Window returns the window this state aggregates.
 func (s *WindowState) Window() Window { return s.window }
@@ -203,3 +221,17 @@ func (s *WindowState) Window() Window { return s.window }
 func (s *WindowState) MemoryBytes() int {
 	return s.users.bytes() + s.seen.bytes() + s.cohorts.bytes()
 }
+
+// Release drops the per-user state and the dedup set now and unmaps their
+// memory. Call it last: the state is then unusable. Without it that
+// memory goes back once the state is garbage collected, which may be
+// much later.
+func (s *WindowState) Release() {
+	s.users.release()
+	s.seen.release()
+	s.minors, s.retracted = 0, 0
+}
+
+// keepAlive is runtime.KeepAlive, named for what it protects: the slabs
+// of s while a loop reads them (slab.go).
+func (s *WindowState) keepAlive() { runtime.KeepAlive(s) }

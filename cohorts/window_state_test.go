@@ -1,6 +1,7 @@
 package cohorts
 
 import (
+	"fmt"
 	"maps"
 	"slices"
 	"testing"
@@ -49,6 +50,10 @@ func business(slug string) func(*schemas.Event) {
 }
 
 var minor = func(e *schemas.Event) { e.Age = schemas.AgeMinor }
+
+func age(a schemas.AgeBand) func(*schemas.Event) {
+	return func(e *schemas.Event) { e.Age = a }
+}
 
 // add is one Add call: user, event id, event and the expected outcome.
 type add struct {
@@ -119,9 +124,15 @@ func TestWindowStateAdd(t *testing.T) {
 			},
 		},
 		{
-			name: "duplicate id counts once, whatever its content",
-			adds: []add{{1, 10, event(), Counted}, {1, 10, event(), Duplicate}, {1, 10, event(call(60)), Duplicate}, {2, 10, event(), Duplicate}},
+			name: "duplicate id of one user counts once, whatever its content",
+			adds: []add{{1, 10, event(), Counted}, {1, 10, event(), Duplicate}, {1, 10, event(call(60)), Duplicate}},
 			want: []cohortView{{brAndroid, 1, 1, with(msg, "sum.kind.message_sent", 1, "sum.peer.individual", 1, "sum.media.text", 1, "hist.events.1", 1)}},
+		},
+		{
+			name: "an id deduplicates only its own user's events",
+			adds: []add{{1, 10, event(), Counted}, {2, 10, event(), Counted}, {2, 10, event(), Duplicate}, {1, 10, event(), Duplicate}},
+			want: []cohortView{{brAndroid, 2, 2, with(msg, "reach.kind.message_sent", 2, "reach.peer.individual", 2, "reach.media.text", 2,
+				"sum.kind.message_sent", 2, "sum.peer.individual", 2, "sum.media.text", 2, "hist.events.1", 2)}},
 		},
 		{
 			name:   "events beyond the bound count for reach and histogram only",
@@ -155,9 +166,36 @@ func TestWindowStateAdd(t *testing.T) {
 			want: []cohortView{{brAndroid, 1, 1, with(msg, "sum.kind.message_sent", 1, "sum.peer.individual", 1, "sum.media.text", 1, "hist.events.1", 1)}},
 		},
 		{
-			name: "a minor event does not fix the cohort",
-			adds: []add{{1, 10, event(minor, platform(schemas.PlatformIOS)), Minor}, {1, 11, event(), Counted}},
+			name: "a minor's later events are left out too, whatever their age",
+			adds: []add{{1, 10, event(minor, platform(schemas.PlatformIOS)), Minor}, {1, 11, event(), Minor}, {2, 12, event(), Counted}},
 			want: []cohortView{{brAndroid, 1, 1, with(msg, "sum.kind.message_sent", 1, "sum.peer.individual", 1, "sum.media.text", 1, "hist.events.1", 1)}},
+		},
+		{
+			name: "13-17, unknown, 13-17: the user is in no cohort",
+			adds: []add{{1, 10, event(minor), Minor}, {1, 11, event(age(schemas.AgeUnknown)), Minor}, {1, 12, event(minor), Minor}},
+		},
+		{
+			name:   "a minor's events before the minor one are taken out again",
+			bounds: Bounds{Events: 2, CallSeconds: 100},
+			adds: []add{
+				{1, 10, event(age(schemas.AgeUnknown)), Counted},
+				{2, 11, event(age(schemas.AgeUnknown), call(40)), Counted},
+				{1, 12, event(age(schemas.AgeUnknown), call(70)), Counted},
+				{1, 13, event(age(schemas.AgeUnknown), business("retail_fashion")), Bounded},
+				{1, 14, event(age(schemas.AgeUnknown), call(70)), Bounded},
+				{1, 15, event(minor), Minor},
+				{1, 16, event(age(schemas.AgeUnknown)), Minor},
+			},
+			want: []cohortView{{"country=BR|lang=pt|age=unknown|platform=android", 1, 1, map[string]uint64{
+				"reach.kind.call": 1, "reach.peer.individual": 1, "reach.media.voice": 1,
+				"sum.kind.call": 1, "sum.peer.individual": 1, "sum.media.voice": 1,
+				"sum.call_seconds": 40, "hist.events.1": 1,
+			}}},
+		},
+		{
+			name: "a cohort whose only user turned out a minor is not published",
+			adds: []add{{1, 10, event(), Counted}, {2, 11, event(platform(schemas.PlatformIOS)), Counted}, {1, 12, event(minor), Minor}},
+			want: []cohortView{{brIOS, 1, 1, with(msg, "sum.kind.message_sent", 1, "sum.peer.individual", 1, "sum.media.text", 1, "hist.events.1", 1)}},
 		},
 		{
 			name: "sensitive categories are excluded and their ids not stored",
@@ -188,6 +226,11 @@ func TestWindowStateAdd(t *testing.T) {
 				}
 				if a.want == Counted || a.want == Bounded {
 					users[a.user] = true
+				}
+			}
+			for _, a := range tt.adds {
+				if a.e.Age == schemas.AgeMinor {
+					delete(users, a.user) // a minor counts nowhere
 				}
 			}
 			if s.Users() != len(users) {
@@ -290,7 +333,7 @@ func TestAddNoAllocs(t *testing.T) {
 }
 
 func TestOutcomeString(t *testing.T) {
-	want := []string{"counted", "duplicate", "minor", "sensitive", "bounded"}
+	want := []string{"counted", "duplicate", "minor", "sensitive", "bounded", "overflow"}
 	for o := range Outcome(NumOutcomes) {
 		if o.String() != want[o] {
 			t.Errorf("Outcome(%d) = %s, want %s", o, o, want[o])
@@ -298,5 +341,72 @@ func TestOutcomeString(t *testing.T) {
 	}
 	if Outcome(NumOutcomes).String() != "invalid" {
 		t.Error("out of range outcome")
+	}
+}
+
+// TestOverflow: once the user table cannot grow, new users are Overflow
+// and change nothing, while users already in the window still count.
+func TestOverflow(t *testing.T) {
+	spec := DefaultSpec()
+	s := NewWindowState(&spec, testWindow)
+	s.maxSlots = minSlots + 1 // one table of minSlots, never grown
+	full := limitOf(minSlots)
+	for u := range full {
+		if got := s.Add(UserID(u), uint64(u), event()); got != Counted {
+			t.Fatalf("user %d: %s, want counted", u, got)
+		}
+	}
+	if got := s.Add(UserID(full), 1, event()); got != Overflow {
+		t.Errorf("a new user in a full window: %s, want overflow", got)
+	}
+	if got := s.Add(UserID(full), 1, event(minor)); got != Overflow {
+		t.Errorf("a new minor in a full window: %s, want overflow", got)
+	}
+	if got := s.Add(UserID(3), 1000, event()); got != Counted {
+		t.Errorf("a known user in a full window: %s, want counted", got)
+	}
+	if s.Users() != full {
+		t.Errorf("Users() = %d, want %d", s.Users(), full)
+	}
+	var events uint64
+	for _, p := range s.Partials() {
+		events += p.Events
+	}
+	if events != uint64(full)+1 {
+		t.Errorf("partials hold %d events, want %d", events, full+1)
+	}
+}
+
+// TestNobodyErasesAnotherUsersEvents is finding 1 of issue 12: one user who
+// sends the ids of 1,000 other users' events first used to make all of
+// them duplicates and empty the cohort. Now every victim still counts, and
+// so do producers that number events per device ("1", "2", …).
+func TestNobodyErasesAnotherUsersEvents(t *testing.T) {
+	spec := DefaultSpec()
+	s := NewWindowState(&spec, testWindow)
+	r := mustRekeyer(t, testSecret)
+	const victims = 1000
+	attacker := r.User([]byte("attacker-token-0000"))
+	for i := range victims {
+		id := r.EventID(fmt.Appendf(nil, "victim-event-%d", i))
+		s.Add(attacker, id, event(platform(schemas.PlatformIOS)))
+	}
+	duplicates := 0
+	for i := range victims {
+		user := r.User(fmt.Appendf(nil, "victim-token-%06d", i))
+		if s.Add(user, r.EventID(fmt.Appendf(nil, "victim-event-%d", i)), event()) == Duplicate {
+			duplicates++
+		}
+		if s.Add(user, r.EventID([]byte("1")), event()) == Duplicate { // a per-device counter
+			duplicates++
+		}
+	}
+	if duplicates != 0 {
+		t.Errorf("%d victim events taken for duplicates, want 0", duplicates)
+	}
+	for _, p := range s.Partials() {
+		if p.Key.String() == "country=BR|lang=pt|age=25-34|platform=android" && (p.Users != victims || p.Events != 2*victims) {
+			t.Errorf("victims' cohort: %d users, %d events; want %d and %d", p.Users, p.Events, victims, 2*victims)
+		}
 	}
 }

@@ -47,15 +47,17 @@ const (
 
 type user struct {
 	cohort string
-	events int64 // deduplicated, bounded ones included
-	calls  int64 // call seconds counted
-	did    map[string]bool
+	minor  bool            // sent an event of age 13-17 in the window
+	events int64           // deduplicated, bounded ones included
+	calls  int64           // call seconds counted
+	did    map[string]bool // reach dimensions
+	sums   map[string]uint64
 }
 
 type window struct {
-	seen    map[string]bool
-	users   map[string]*user
-	cohorts map[string]*Cohort
+	seen  map[[2]string]bool // (user, event id)
+	users map[string]*user
+	order []string // users in order of their first event, for a stable output
 }
 
 // Key spells the canonical cohort key of e by hand.
@@ -98,77 +100,96 @@ func WindowStart(ts int64, size time.Duration) int64 {
 // Aggregate returns, per window start (epoch ms), the cohorts by key string,
 // and the count of events per outcome. Events are taken in the order given:
 // a user's first counted event fixes the cohort, later copies of an event id
-// in the same window count once, a user's events beyond BoundEvents add to
+// from the same user in the same window count once (the same id from
+// another user is another event), a user's events beyond BoundEvents add to
 // no sum (but to reach and the histogram), call seconds are clamped per
-// user, and minors and sensitive categories are left out entirely.
+// user, sensitive categories are left out per event, and a user with any
+// event of age 13-17 in a window is left out of that whole window, events
+// before it included. The outcome of an event is what was known when it
+// came: a user's events before the first minor one were counted then.
 func Aggregate(p Params, evs []Event) (map[int64]map[string]*Cohort, map[string]int) {
 	windows := map[int64]*window{}
 	outcomes := map[string]int{}
 	for _, ev := range evs {
 		e := ev.E
-		if e.Age == schemas.AgeMinor {
-			outcomes[Minor]++
-			continue
-		}
-		if e.Category.Sensitive() {
+		isMinor := e.Age == schemas.AgeMinor
+		if !isMinor && e.Category.Sensitive() {
 			outcomes[Sensitive]++
 			continue
 		}
 		start := WindowStart(e.TS, p.Window)
 		win := windows[start]
 		if win == nil {
-			win = &window{seen: map[string]bool{}, users: map[string]*user{}, cohorts: map[string]*Cohort{}}
+			win = &window{seen: map[[2]string]bool{}, users: map[string]*user{}}
 			windows[start] = win
 		}
-		if win.seen[ev.ID] {
+		u := win.users[ev.User]
+		if u == nil {
+			u = &user{did: map[string]bool{}, sums: map[string]uint64{}}
+			win.users[ev.User] = u
+			win.order = append(win.order, ev.User)
+		}
+		if isMinor || u.minor {
+			u.minor = true
+			outcomes[Minor]++
+			continue
+		}
+		if win.seen[[2]string{ev.User, ev.ID}] {
 			outcomes[Duplicate]++
 			continue
 		}
-		win.seen[ev.ID] = true
-		u := win.users[ev.User]
-		if u == nil {
-			u = &user{cohort: Key(p.Dimensions, &e), did: map[string]bool{}}
-			win.users[ev.User] = u
-			if win.cohorts[u.cohort] == nil {
-				win.cohorts[u.cohort] = &Cohort{Values: map[string]uint64{}}
-			}
-			win.cohorts[u.cohort].Users++
+		win.seen[[2]string{ev.User, ev.ID}] = true
+		if u.events == 0 {
+			u.cohort = Key(p.Dimensions, &e)
 		}
-		c := win.cohorts[u.cohort]
 		u.events++
 		did := []string{"kind." + e.Kind.String(), "peer." + e.Peer.String(), "media." + e.Media.String()}
 		if e.Category != schemas.CategoryNone {
 			did = append(did, "category."+e.Category.String())
 		}
 		for _, d := range did {
-			if !u.did[d] {
-				u.did[d] = true
-				c.Values["reach."+d]++
-			}
+			u.did[d] = true
 		}
 		if u.events > p.BoundEvents {
 			outcomes[Bounded]++
 			continue
 		}
 		outcomes[Counted]++
-		c.Events++
 		for _, d := range did {
-			c.Values["sum."+d]++
+			u.sums["sum."+d]++
 		}
 		if e.Kind == schemas.KindCall {
 			add := min(int64(e.N), p.BoundCallSeconds-u.calls)
 			u.calls += add
 			if add > 0 {
-				c.Values["sum.call_seconds"] += uint64(add)
+				u.sums["sum.call_seconds"] += uint64(add)
 			}
 		}
 	}
 	out := map[int64]map[string]*Cohort{}
 	for start, win := range windows {
-		for _, u := range win.users {
-			win.cohorts[u.cohort].Values["hist.events."+bucket(u.events)]++
+		cohorts := map[string]*Cohort{}
+		for _, id := range win.order {
+			u := win.users[id]
+			if u.minor || u.events == 0 {
+				continue
+			}
+			c := cohorts[u.cohort]
+			if c == nil {
+				c = &Cohort{Values: map[string]uint64{}}
+				cohorts[u.cohort] = c
+			}
+			c.Users++
+			c.Events += uint64(min(u.events, p.BoundEvents))
+			for d := range u.did {
+				c.Values["reach."+d]++
+			}
+			for name, v := range u.sums {
+				c.Values[name] += v
+			}
+			c.Values["hist.events."+bucket(u.events)]++
 		}
-		out[start] = win.cohorts
+		out[start] = cohorts
 	}
 	return out, outcomes
 }

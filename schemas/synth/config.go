@@ -43,7 +43,9 @@ type Config struct {
 	// MinorShare is the share of users aged 13-17 (DefaultConfig: 0.05).
 	MinorShare float64 `yaml:"minor_share"`
 	// DriftShare is the share of users who sometimes switch to a second
-	// platform and language, so that "first event wins" matters
+	// platform and language, so that "first event wins" matters; a
+	// drifting minor's events on the second device say age unknown, so
+	// that "a minor is left out of the whole window" matters too
 	// (DefaultConfig: 0.02).
 	DriftShare float64 `yaml:"drift_share"`
 	// BusinessShare is the share of good events with peer=business

@@ -147,6 +147,9 @@ func (g *Generator) newEvent(ts int64) {
 	}
 	if u.drifts && g.rng.Float64() < driftProb {
 		g.ev.Lang, g.ev.Platform = u.altLang, u.altPlatform
+		if u.age == schemas.AgeMinor {
+			g.ev.Age = schemas.AgeUnknown // the other device does not know the age
+		}
 	}
 	g.act.fill(&g.ev, g.rng)
 	g.rec.User = i

@@ -53,7 +53,8 @@ func TestTokens(t *testing.T) {
 }
 
 // A user keeps country and age; only drifting users change platform and
-// language, between two fixed values.
+// language, between two fixed values, and a drifting minor's age between
+// 13-17 and unknown.
 func TestUserAttributesFixed(t *testing.T) {
 	cfg := testConfig(200000)
 	cfg.DriftShare = 0.1
@@ -65,6 +66,7 @@ func TestUserAttributesFixed(t *testing.T) {
 		platform map[schemas.Platform]bool
 	}
 	users := map[int]*attrs{}
+	pop := newPopulation(&cfg)
 	for i, r := range recs {
 		if r.Kind == RecordBad {
 			continue
@@ -74,13 +76,19 @@ func TestUserAttributesFixed(t *testing.T) {
 			a = &attrs{r.ev.Country, r.ev.Age, map[schemas.Lang]bool{}, map[schemas.Platform]bool{}}
 			users[r.User] = a
 		}
-		if a.country != r.ev.Country || a.age != r.ev.Age {
+		age := r.ev.Age
+		if pu := pop.users[r.User]; age == schemas.AgeUnknown && pu.age == schemas.AgeMinor && pu.drifts {
+			age = schemas.AgeMinor // the drifting minor's other device
+		}
+		if a.age == schemas.AgeUnknown && age == schemas.AgeMinor {
+			a.age = schemas.AgeMinor // the first record came from the other device
+		}
+		if a.country != r.ev.Country || a.age != age {
 			t.Fatalf("record %d: user %d changed country or age", i, r.User)
 		}
 		a.langs[r.ev.Lang] = true
 		a.platform[r.ev.Platform] = true
 	}
-	pop := newPopulation(&cfg)
 	changed := 0
 	for u, a := range users {
 		if len(a.langs) > 2 || len(a.platform) > 2 {
