@@ -76,3 +76,21 @@ func (s *WindowState) takeOutMinorSums(vals []uint64, all []userState) {
 		}
 	}
 }
+
+// Retracted returns how many of the window's events, counted or bounded
+// when they came, Partials takes out again because their user turned out
+// to be a minor later in the window.
+func (s *WindowState) Retracted() int {
+	if s.retracted == 0 {
+		return 0
+	}
+	n := 0
+	all := s.users.all()
+	for i := range all {
+		if s.users.used(i) && all[i].minor() {
+			n += int(all[i].events())
+		}
+	}
+	s.keepAlive()
+	return n
+}

@@ -32,9 +32,11 @@ type BackfillConfig struct {
 	// From and To bound the windows recomputed: those starting in
 	// [From, To). Both must be window starts.
 	From, To time.Time
-	// MaxOutOfOrder and MaxFutureSkew must be streaming's (the kafka keys of
-	// the same config): the same watermark closes the same windows.
+	// MaxOutOfOrder, WatermarkUsers and MaxFutureSkew must be streaming's
+	// (the kafka keys of the same config): the same watermark closes the
+	// same windows.
 	MaxOutOfOrder, MaxFutureSkew time.Duration
+	WatermarkUsers               int
 	// Parallel is how many Kafka partitions are read at once; default
 	// 4 × GOMAXPROCS: a partition's reader waits on fetches and on its
 	// flushes' inserts, so one per CPU leaves the CPUs half idle (5M events
@@ -85,7 +87,7 @@ func NewBackfill(cfg BackfillConfig, sink BackfillSink, cp *Checkpoint, log *slo
 	}
 	b := &Backfill{cfg: cfg, sink: sink, cp: cp, log: log, rejects: &rejectLog{}}
 	wcfg := workerConfig{
-		Spec: cfg.Spec, Rekey: cfg.Rekey, MaxOutOfOrder: cfg.MaxOutOfOrder,
+		Spec: cfg.Spec, Rekey: cfg.Rekey, MaxOutOfOrder: cfg.MaxOutOfOrder, WatermarkUsers: cfg.WatermarkUsers,
 		MaxTS: cfg.Now().Add(cfg.MaxFutureSkew).UnixMilli(),
 	}
 	from, to := cfg.From.UnixMilli(), cfg.To.UnixMilli()

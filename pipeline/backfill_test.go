@@ -36,6 +36,10 @@ type backfillData struct {
 
 const backfillPartitions = 3
 
+// defaultWatermarkUsers is kafka.watermark_users' default, which the
+// parity tests run under.
+var defaultWatermarkUsers = func() int { var c Config; c.setDefaults(); return c.WatermarkUsers }()
+
 func newBackfillData(t *testing.T) backfillData {
 	t.Helper()
 	cfg := synth.DefaultConfig()
@@ -65,7 +69,7 @@ func (d backfillData) streamed(t *testing.T) map[[2]int64]map[uint64]string {
 	for p, msgs := range d.partitions {
 		sink := newMemorySink()
 		commit := func(context.Context, int64) error { return nil }
-		w := newPartitionWorker(workerConfig{Spec: &d.spec, Rekey: testRekeyer(t), MaxOutOfOrder: 10 * time.Second},
+		w := newPartitionWorker(workerConfig{Spec: &d.spec, Rekey: testRekeyer(t), MaxOutOfOrder: 10 * time.Second, WatermarkUsers: defaultWatermarkUsers},
 			"activity", p, sink, &memoryDeadLetters{}, commit, &Counters{})
 		for _, m := range msgs {
 			if err := w.handle(t.Context(), m); err != nil {
@@ -191,7 +195,7 @@ func (d backfillData) backfill(t *testing.T, cp *Checkpoint, sink BackfillSink) 
 	s := cp.State()
 	b, err := NewBackfill(BackfillConfig{
 		Spec: &d.spec, Rekey: testRekeyer(t), Topic: "activity", From: s.From, To: s.To,
-		MaxOutOfOrder: 10 * time.Second, MaxFutureSkew: time.Hour,
+		MaxOutOfOrder: 10 * time.Second, MaxFutureSkew: time.Hour, WatermarkUsers: defaultWatermarkUsers,
 	}, sink, cp, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

@@ -14,14 +14,23 @@ type Config struct {
 	Group   string   `yaml:"group"`   // consumer group; default "cohortline"
 	// DeadLetterTopic receives rejected messages; default Topic + ".dlq".
 	DeadLetterTopic string `yaml:"dead_letter_topic"`
-	// MaxOutOfOrder is how far behind the newest event time an event may be
-	// and still count as on time: watermark = newest event time minus this.
-	// Default 10s.
+	// MaxOutOfOrder is how far behind the newest (corroborated) event time
+	// an event may be and still count as on time: watermark = that time
+	// minus this. Default 10s.
 	MaxOutOfOrder time.Duration `yaml:"max_out_of_order"`
+	// WatermarkUsers is how many distinct users' events must reach an
+	// event time before a partition's watermark follows it, so that no
+	// single person (a broken clock, a hostile producer) can close a window
+	// early and make everyone else's events late. A partition with fewer
+	// active users closes its windows only by idle_timeout. Default 3; 1
+	// to MaxWatermarkUsers (16).
+	WatermarkUsers int `yaml:"watermark_users"`
 	// IdleTimeout closes the windows of a partition that received nothing for
-	// this long (wall clock), as if event time had moved on with the clock.
-	// Default 1m. A replay may close such windows at another point, so
-	// results are exact only for windows closed by event time.
+	// this long (wall clock): as if event time had reached the end of the
+	// newest open window plus the allowed lateness, but not past the wall
+	// clock minus max_out_of_order. Default 1m. A replay may close such
+	// windows at another point, so results are exact only for windows
+	// closed by event time.
 	IdleTimeout time.Duration `yaml:"idle_timeout"`
 	// MaxFutureSkew rejects events more than this ahead of the wall clock as
 	// ts_out_of_range. Default 1h.
@@ -44,6 +53,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxOutOfOrder == 0 {
 		c.MaxOutOfOrder = 10 * time.Second
+	}
+	if c.WatermarkUsers == 0 {
+		c.WatermarkUsers = 3
 	}
 	if c.IdleTimeout == 0 {
 		c.IdleTimeout = time.Minute
@@ -82,6 +94,9 @@ func (c *Config) Validate() error {
 		if d.value < 0 {
 			errs = append(errs, fmt.Errorf("%s: %v is negative", d.key, d.value))
 		}
+	}
+	if c.WatermarkUsers < 1 || c.WatermarkUsers > MaxWatermarkUsers {
+		errs = append(errs, fmt.Errorf("kafka.watermark_users: %d, want 1 to %d", c.WatermarkUsers, MaxWatermarkUsers))
 	}
 	if c.DeadLetterBatch < 0 {
 		errs = append(errs, fmt.Errorf("kafka.dead_letter_batch: %d is negative", c.DeadLetterBatch))

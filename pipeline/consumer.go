@@ -53,7 +53,7 @@ func NewConsumer(cfg Config, spec *cohorts.Spec, rekey *cohorts.Rekeyer, sink Si
 	}
 	return &Consumer{
 		cfg:    cfg,
-		worker: workerConfig{Spec: spec, Rekey: rekey, MaxOutOfOrder: cfg.MaxOutOfOrder},
+		worker: workerConfig{Spec: spec, Rekey: rekey, MaxOutOfOrder: cfg.MaxOutOfOrder, WatermarkUsers: cfg.WatermarkUsers},
 		sink:   sink,
 		dead: &kafka.Writer{
 			Addr: kafka.TCP(cfg.Brokers...), Topic: cfg.DeadLetterTopic,
@@ -159,8 +159,10 @@ func (c *Consumer) consumePartition(ctx context.Context, gen *kafka.Generation, 
 	lastActive := c.now()
 	for failures := 0; ; {
 		now := c.now()
-		// Events too far in the future are rejected relative to the clock.
+		// Events too far in the future are rejected relative to the clock,
+		// and the watermark never passes it.
 		w.decoder.MaxTS = now.Add(c.cfg.MaxFutureSkew).UnixMilli()
+		w.wm.clock = now.UnixMilli()
 		n, err := reader.fetch(ctx, handle)
 		g.lag.Store(reader.Lag())
 		if ctx.Err() != nil {

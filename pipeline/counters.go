@@ -15,9 +15,11 @@ type Counters struct {
 	Bounded     atomic.Uint64 // added, but over the user's contribution bound: no sum
 	Duplicates  atomic.Uint64 // event id already seen in its window
 	Late        atomic.Uint64 // its window had already closed
-	Minors      atomic.Uint64 // age 13-17: excluded from every cohort
+	Minors      atomic.Uint64 // age 13-17, or of a user who sent one in the window: excluded from every cohort
+	Retracted   atomic.Uint64 // counted or bounded, then taken out: the user turned out a minor later in the window
 	Sensitive   atomic.Uint64 // sensitive business category: excluded
-	KeyMismatch atomic.Uint64 // message key differs from the event's user token
+	KeyMismatch atomic.Uint64 // message key differs from the event's user token: dead-lettered, also in Rejected
+	Overflow    atomic.Uint64 // a new user in a window that holds the most users one can: dropped
 	Rejected    atomic.Uint64 // sent to the dead-letter topic
 	Flushes     atomic.Uint64 // windows written to the sink
 	Commits     atomic.Uint64 // offsets committed to the consumer group
@@ -30,7 +32,7 @@ type Counters struct {
 // The reason classes dead-letter counts are kept by: the code before the
 // colon (missing_field:ts counts as missing_field), so the set is fixed and
 // small, as a metric label set must be.
-var rejectClasses = [...]string{"malformed_json", "too_large", "ts_out_of_range", "pii_suspected", "missing_field", "bad_value", "duplicate_field", "other"}
+var rejectClasses = [...]string{"malformed_json", "too_large", "ts_out_of_range", "pii_suspected", "missing_field", "bad_value", "duplicate_field", "key_mismatch", "other"}
 
 const numRejectClasses = len(rejectClasses)
 
@@ -47,7 +49,7 @@ func rejectClass(r schemas.Reason) int {
 // CountTotals are the outcome counts of Counters as plain numbers, for
 // summing over partitions (see AddTo).
 type CountTotals struct {
-	Messages, Counted, Bounded, Duplicates, Late, Minors, Sensitive, Rejected, OutOfRange, Flushes uint64
+	Messages, Counted, Bounded, Duplicates, Late, Minors, Retracted, Sensitive, Overflow, Rejected, OutOfRange, Flushes uint64
 }
 
 // AddTo adds c's counts to t.
@@ -58,6 +60,8 @@ func (c *Counters) AddTo(t *CountTotals) {
 	t.Duplicates += c.Duplicates.Load()
 	t.Late += c.Late.Load()
 	t.Minors += c.Minors.Load()
+	t.Retracted += c.Retracted.Load()
+	t.Overflow += c.Overflow.Load()
 	t.Sensitive += c.Sensitive.Load()
 	t.Rejected += c.Rejected.Load()
 	t.OutOfRange += c.OutOfRange.Load()

@@ -6,12 +6,26 @@ import (
 )
 
 // idle is called when the partition received nothing for the idle timeout.
-// It moves event time on with the wall clock (now minus the out-of-order
-// bound), so the windows of a quiet partition still close, then commits what
-// is durable: the dead letters of a partition that only received bad
-// messages are committed here too.
+// It closes the open windows as if event time had reached the end of the
+// newest one plus the allowed lateness, but never past the wall clock
+// minus the out-of-order bound: a quiet partition's windows still close
+// once their hour is over, a live window is not cut short, and the
+// watermark does not jump to the wall clock, so a backlog of later history
+// that arrives after a quiet spell (a producer catching up) still counts
+// (DESIGN.md, "Watermarks"). Then it commits what is durable: the dead
+// letters of a partition that only received bad messages are committed
+// here too.
 func (w *partitionWorker) idle(ctx context.Context, now time.Time) error {
-	w.wm.advanceTo(now.UnixMilli() - w.wm.bound)
+	if n := len(w.open); n > 0 {
+		newest := w.open[n-1].window // open is sorted by start
+		closeAll := newest.End + w.spec.AllowedLateness.Milliseconds()
+		before := w.wm.value
+		w.wm.advanceTo(min(closeAll, now.UnixMilli()-w.wm.bound))
+		if w.wm.value != before {
+			w.log.Info("partition idle: closing its windows", "topic", w.topic, "partition", w.partition,
+				"open_windows", n, "watermark", time.UnixMilli(w.wm.value).UTC().Format(time.RFC3339))
+		}
+	}
 	if err := w.closeReady(ctx); err != nil {
 		return err
 	}

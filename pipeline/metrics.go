@@ -23,10 +23,10 @@ import (
 type Metrics struct {
 	consumer *Consumer
 
-	events, keyMismatch, deadLetters         *prometheus.Desc
-	flushes, commits, restarts, flushSeconds *prometheus.Desc
-	watermark, openWindows, lag              *prometheus.Desc
-	mappedState                              *prometheus.Desc
+	events, keyMismatch, deadLetters, retracted *prometheus.Desc
+	flushes, commits, restarts, flushSeconds    *prometheus.Desc
+	watermark, openWindows, lag                 *prometheus.Desc
+	mappedState                                 *prometheus.Desc
 }
 
 // eventOutcomes are the values of the outcome label of
@@ -42,6 +42,7 @@ var eventOutcomes = [...]struct {
 	{"late", func(c *Counters) *atomic.Uint64 { return &c.Late }},
 	{"minor", func(c *Counters) *atomic.Uint64 { return &c.Minors }},
 	{"sensitive", func(c *Counters) *atomic.Uint64 { return &c.Sensitive }},
+	{"overflow", func(c *Counters) *atomic.Uint64 { return &c.Overflow }},
 	{"rejected", func(c *Counters) *atomic.Uint64 { return &c.Rejected }},
 }
 
@@ -54,10 +55,13 @@ func NewMetrics(c *Consumer) *Metrics {
 	return &Metrics{
 		consumer: c,
 		events: desc("cohortline_events_total",
-			"Messages handled by the partition workers, by outcome: counted, bounded (over the user's contribution bound), duplicate, late, minor, sensitive (excluded), rejected (dead-lettered).",
+			"Messages handled by the partition workers, by outcome: counted, bounded (over the user's contribution bound), duplicate, late, minor, sensitive (excluded), overflow (a window too full for a new user), rejected (dead-lettered).",
 			"partition", "outcome"),
 		keyMismatch: desc("cohortline_key_mismatch_total",
-			"Messages whose Kafka key differs from the event's user token (the event still counts; per-partition exactness is at risk).",
+			"Messages whose Kafka key is not the event's user token, or null: dead-lettered as key_mismatch and never counted (one person in several partitions would count as several).",
+			partition...),
+		retracted: desc("cohortline_retracted_events_total",
+			"Events counted (or bounded) when they came and taken out of their window's partials at its flush, because their user sent an event of age 13-17 later in the window.",
 			partition...),
 		deadLetters: desc("cohortline_dead_letters_total",
 			"Messages sent to the dead-letter topic, by reason class (the reason code before its colon).",
@@ -71,7 +75,7 @@ func NewMetrics(c *Consumer) *Metrics {
 		flushSeconds: desc("cohortline_window_flush_seconds",
 			"Sink write latency of one window flush of one partition, retries included."),
 		watermark: desc("cohortline_watermark_seconds",
-			"Event-time watermark of an assigned partition, Unix seconds: newest event time minus max_out_of_order, or wall clock minus it when idle.",
+			"Event-time watermark of an assigned partition, Unix seconds: the event time that watermark_users distinct users' countable events reached, minus max_out_of_order, never past the wall clock minus it; when idle, the end of the newest open window plus the allowed lateness.",
 			partition...),
 		openWindows: desc("cohortline_open_windows",
 			"Windows of an assigned partition that are open (not yet flushed).", partition...),
@@ -86,7 +90,7 @@ func NewMetrics(c *Consumer) *Metrics {
 // Describe sends the descriptors of every metric Collect may send.
 func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		m.events, m.keyMismatch, m.deadLetters, m.flushes, m.commits, m.restarts,
+		m.events, m.keyMismatch, m.deadLetters, m.retracted, m.flushes, m.commits, m.restarts,
 		m.flushSeconds, m.watermark, m.openWindows, m.lag, m.mappedState,
 	} {
 		ch <- d
@@ -111,6 +115,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 			counter(m.deadLetters, &c.rejected[i], partition, reason)
 		}
 		counter(m.keyMismatch, &c.KeyMismatch, partition)
+		counter(m.retracted, &c.Retracted, partition)
 		counter(m.flushes, &c.Flushes, partition)
 		counter(m.commits, &c.Commits, partition)
 		counter(m.restarts, &c.Restarts, partition)

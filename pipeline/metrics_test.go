@@ -104,25 +104,27 @@ cohortline_commits_total{partition="3"} 1
 # TYPE cohortline_dead_letters_total counter
 cohortline_dead_letters_total{partition="3",reason="bad_value"} 0
 cohortline_dead_letters_total{partition="3",reason="duplicate_field"} 0
+cohortline_dead_letters_total{partition="3",reason="key_mismatch"} 1
 cohortline_dead_letters_total{partition="3",reason="malformed_json"} 1
 cohortline_dead_letters_total{partition="3",reason="missing_field"} 0
 cohortline_dead_letters_total{partition="3",reason="other"} 0
 cohortline_dead_letters_total{partition="3",reason="pii_suspected"} 1
 cohortline_dead_letters_total{partition="3",reason="too_large"} 0
 cohortline_dead_letters_total{partition="3",reason="ts_out_of_range"} 0
-# HELP cohortline_events_total Messages handled by the partition workers, by outcome: counted, bounded (over the user's contribution bound), duplicate, late, minor, sensitive (excluded), rejected (dead-lettered).
+# HELP cohortline_events_total Messages handled by the partition workers, by outcome: counted, bounded (over the user's contribution bound), duplicate, late, minor, sensitive (excluded), overflow (a window too full for a new user), rejected (dead-lettered).
 # TYPE cohortline_events_total counter
 cohortline_events_total{outcome="bounded",partition="3"} 0
-cohortline_events_total{outcome="counted",partition="3"} 3
+cohortline_events_total{outcome="counted",partition="3"} 2
 cohortline_events_total{outcome="duplicate",partition="3"} 0
 cohortline_events_total{outcome="late",partition="3"} 1
 cohortline_events_total{outcome="minor",partition="3"} 1
-cohortline_events_total{outcome="rejected",partition="3"} 2
+cohortline_events_total{outcome="overflow",partition="3"} 0
+cohortline_events_total{outcome="rejected",partition="3"} 3
 cohortline_events_total{outcome="sensitive",partition="3"} 1
 # HELP cohortline_flushes_total Windows of a partition written to the sink.
 # TYPE cohortline_flushes_total counter
 cohortline_flushes_total{partition="3"} 1
-# HELP cohortline_key_mismatch_total Messages whose Kafka key differs from the event's user token (the event still counts; per-partition exactness is at risk).
+# HELP cohortline_key_mismatch_total Messages whose Kafka key is not the event's user token, or null: dead-lettered as key_mismatch and never counted (one person in several partitions would count as several).
 # TYPE cohortline_key_mismatch_total counter
 cohortline_key_mismatch_total{partition="3"} 1
 # HELP cohortline_open_windows Windows of an assigned partition that are open (not yet flushed).

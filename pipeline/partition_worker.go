@@ -51,7 +51,8 @@ type partitionWorker struct {
 
 	// A backfill sets these two: every flush gets version (0: streaming's
 	// offset-based version), and only windows that inRange accepts are
-	// aggregated (nil: all).
+	// flushed and counted (nil: all). The others are aggregated all the
+	// same, for the watermark they corroborate, and dropped when they close.
 	version uint64
 	inRange func(cohorts.Window) bool
 
@@ -75,6 +76,7 @@ type openWindow struct {
 	window                  cohorts.Window
 	state                   *cohorts.WindowState
 	firstOffset, lastOffset int64
+	top                     topUsers // what the window corroborates of the watermark
 }
 
 // workerConfig is what a partitionWorker needs besides its partition.
@@ -82,6 +84,9 @@ type workerConfig struct {
 	Spec          *cohorts.Spec
 	Rekey         *cohorts.Rekeyer
 	MaxOutOfOrder time.Duration
+	// WatermarkUsers is how many distinct users' events must reach an
+	// event time before the watermark follows (see watermark); 0 means 1.
+	WatermarkUsers int
 	// MinTS and MaxTS bound accepted event times (0: the contract's
 	// defaults); see schemas.Decoder.
 	MinTS, MaxTS int64
@@ -95,7 +100,7 @@ func newPartitionWorker(cfg workerConfig, topic string, partition int, sink Sink
 		gauges:     newPartitionGauges(),
 		log:        slog.New(slog.DiscardHandler),
 		mem:        memory.NewGoAllocator(),
-		wm:         newWatermark(cfg.MaxOutOfOrder),
+		wm:         newWatermark(cfg.MaxOutOfOrder, max(cfg.WatermarkUsers, 1)),
 		nextOffset: -1, committed: -1,
 	}
 	w.decoder.MinTS, w.decoder.MaxTS = cfg.MinTS, cfg.MaxTS
@@ -128,32 +133,54 @@ func (w *partitionWorker) handle(ctx context.Context, m kafka.Message) error {
 		return w.reject(ctx, m, err)
 	}
 	if !bytes.Equal(m.Key, ev.User) {
-		// Partitioning by another key breaks per-partition exactness; the
-		// event still counts, the operator sees the counter.
+		// Partitioning by anything but the token breaks per-partition
+		// exactness: one person's events in several partitions would count
+		// as several people, multiplying every sensitivity.
 		w.counters.KeyMismatch.Add(1)
+		return w.reject(ctx, m, errKeyMismatch)
 	}
-	w.wm.observe(ev.TS)
-	switch {
-	case w.inRange != nil && !w.inRange(w.spec.WindowOf(ev.TS)):
-		// Outside a backfill's range: it still moved the watermark, as it
-		// did in streaming, so the range's windows close at the same message.
-		w.counters.OutOfRange.Add(1)
-	case ev.Age == schemas.AgeMinor:
-		w.counters.Minors.Add(1)
-	case ev.Category.Sensitive():
-		w.counters.Sensitive.Add(1)
-	case w.spec.Late(ev.TS, w.wm.value):
+	if w.spec.Late(ev.TS, w.wm.value) {
 		w.counters.Late.Add(1)
-	default:
-		w.add(m.Offset, ev)
+		return w.closeReady(ctx)
 	}
+	w.add(m.Offset, ev)
 	return w.closeReady(ctx)
 }
 
+// errKeyMismatch rejects a message whose Kafka key is not its event's user
+// token (a null key included).
+var errKeyMismatch = &schemas.RejectError{Reason: schemas.ReasonKeyMismatch, Detail: "the Kafka message key is not the event's user token"}
+
+// add aggregates one on-time event into its window and lets the watermark
+// follow what the countable events corroborate. A backfill aggregates the
+// windows outside its range too, for the watermark, but counts their
+// events as out of range and never flushes them.
 func (w *partitionWorker) add(offset int64, ev *schemas.Event) {
-	ow := w.window(w.spec.WindowOf(ev.TS), offset)
+	win := w.spec.WindowOf(ev.TS)
+	inRange := w.inRange == nil || w.inRange(win)
+	if ev.Category.Sensitive() && ev.Age != schemas.AgeMinor {
+		w.count(cohorts.Sensitive, inRange) // no state at all, not even a window
+		return
+	}
+	ow := w.window(win, offset)
 	ow.lastOffset = offset
-	switch ow.state.Add(w.rekey.User(ev.User), w.rekey.EventID(ev.ID), ev) {
+	user := w.rekey.User(ev.User)
+	outcome := ow.state.Add(user, w.rekey.EventID(ev.ID), ev)
+	if outcome == cohorts.Counted || outcome == cohorts.Bounded {
+		if ow.top.observe(user, ev.TS, w.wm.quorum) {
+			w.wm.follow(w.open)
+		}
+	}
+	w.count(outcome, inRange)
+}
+
+// count adds one event to the counter of its outcome, or to OutOfRange.
+func (w *partitionWorker) count(o cohorts.Outcome, inRange bool) {
+	if !inRange {
+		w.counters.OutOfRange.Add(1)
+		return
+	}
+	switch o {
 	case cohorts.Counted:
 		w.counters.Counted.Add(1)
 	case cohorts.Bounded:
@@ -164,6 +191,8 @@ func (w *partitionWorker) add(offset int64, ev *schemas.Event) {
 		w.counters.Minors.Add(1)
 	case cohorts.Sensitive:
 		w.counters.Sensitive.Add(1)
+	case cohorts.Overflow:
+		w.counters.Overflow.Add(1)
 	}
 }
 
@@ -207,8 +236,10 @@ func (w *partitionWorker) closeReady(ctx context.Context) error {
 		if !w.spec.Closes(ow.window, w.wm.value) {
 			break // windows are in start order and all have the same size
 		}
-		if err := w.flush(ctx, ow); err != nil {
-			return err
+		if w.inRange == nil || w.inRange(ow.window) {
+			if err := w.flush(ctx, ow); err != nil {
+				return err
+			}
 		}
 		flushed++
 	}
@@ -254,6 +285,7 @@ func (w *partitionWorker) flush(ctx context.Context, ow *openWindow) error {
 	}
 	latency := time.Since(start)
 	w.counters.Flushes.Add(1)
+	w.counters.Retracted.Add(uint64(ow.state.Retracted()))
 	w.counters.flushTime.observe(latency)
 	w.log.Info("window flushed", "topic", w.topic, "partition", w.partition, "window", ow.window.String(),
 		"rows", f.Rows, "version", f.Version, "latency_ms", float64(latency.Microseconds())/1000)

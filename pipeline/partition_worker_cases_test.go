@@ -79,17 +79,17 @@ func TestCommitIsLowWatermarkAcrossOpenWindows(t *testing.T) {
 }
 
 // Rejected messages go to the dead-letter queue with their reason and
-// position; a pii_suspected one without key or payload. Minors, sensitive
-// categories, late events and key mismatches are counted; none of them
-// reaches a partial.
+// position; a pii_suspected one without key or payload, a key_mismatch one
+// with both. Minors, sensitive categories and late events are counted;
+// none of them reaches a partial.
 func TestPolicyOutcomesAndDeadLetters(t *testing.T) {
 	r := newRecordingWorker(t, time.Hour, 0, 0)
 	r.feed(t, policyMessages(t)...)
 	if err := r.dead.Flush(t.Context()); err != nil {
 		t.Fatal(err)
 	}
-	if len(r.dead.durable) != 2 {
-		t.Fatalf("%d dead letters, want 2: %+v", len(r.dead.durable), r.dead.durable)
+	if len(r.dead.durable) != 3 {
+		t.Fatalf("%d dead letters, want 3: %+v", len(r.dead.durable), r.dead.durable)
 	}
 	if dl := r.dead.durable[0]; dl.Offset != 1 || dl.Reason != schemas.ReasonMalformedJSON || string(dl.Value) != `{"v":1` {
 		t.Errorf("malformed message dead-lettered as %+v", dl)
@@ -97,11 +97,14 @@ func TestPolicyOutcomesAndDeadLetters(t *testing.T) {
 	if dl := r.dead.durable[1]; dl.Offset != 2 || dl.Reason != schemas.ReasonPIISuspected || dl.Key != nil || dl.Value != nil {
 		t.Errorf("pii_suspected dead-lettered as %+v, want position and reason only", dl)
 	}
+	if dl := r.dead.durable[2]; dl.Offset != 5 || dl.Reason != schemas.ReasonKeyMismatch || string(dl.Key) != "another-key-entirely" || len(dl.Value) == 0 {
+		t.Errorf("key_mismatch dead-lettered as %+v, want its key and payload", dl)
+	}
 	c := r.counters
 	for name, got := range map[string]uint64{"minors": c.Minors.Load(), "sensitive": c.Sensitive.Load(), "late": c.Late.Load(), "key mismatch": c.KeyMismatch.Load(), "rejected": c.Rejected.Load()} {
 		want := uint64(1)
 		if name == "rejected" {
-			want = 2
+			want = 3
 		}
 		if got != want {
 			t.Errorf("%s counter = %d, want %d", name, got, want)
@@ -112,8 +115,8 @@ func TestPolicyOutcomesAndDeadLetters(t *testing.T) {
 		t.Fatalf("window 00:00 has %d cohorts, want 1 (the minor and the sensitive event make none): %v", len(rows), rows)
 	}
 	for _, row := range rows {
-		// offsets 0 and 5 count (a key mismatch still counts); 3, 4, 7 do not
-		if want := "country=BR|lang=pt|age=25-34|platform=android users=1 events=2"; row[:len(want)] != want {
+		// offset 0 counts; 3, 4, 5 (the key mismatch) and 7 do not
+		if want := "country=BR|lang=pt|age=25-34|platform=android users=1 events=1"; row[:len(want)] != want {
 			t.Errorf("partial %q, want it to start with %q", row, want)
 		}
 	}
@@ -122,8 +125,7 @@ func TestPolicyOutcomesAndDeadLetters(t *testing.T) {
 // policyMessages is one of each message kind the worker treats specially,
 // for hour windows without lateness: a counted event (offset 0), malformed
 // JSON (1), suspected PII (2), a minor (3), a sensitive category (4), a key
-// mismatch that still counts (5), the event that closes window 00:00 (6)
-// and a late one (7).
+// mismatch (5), the event that closes window 00:00 (6) and a late one (7).
 func policyMessages(t *testing.T) []kafka.Message {
 	pii := eventMessage(2, user, time.Minute, nil)
 	pii.Value = []byte(`{"v":1,"id":"x","user":"call me at +55 11 98765-4321"}`)

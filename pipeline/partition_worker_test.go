@@ -159,9 +159,16 @@ func TestCrashAndResumeEqualsFaultFreeRun(t *testing.T) {
 	// Hour windows keep at most two open at once; minute windows with five
 	// minutes of lateness keep several open, where an out-of-order event can
 	// open an older window after a newer one.
-	for _, spec := range []struct{ window, lateness time.Duration }{{time.Hour, 5 * time.Minute}, {time.Minute, 5 * time.Minute}} {
-		t.Run(fmt.Sprintf("window %v lateness %v", spec.window, spec.lateness), func(t *testing.T) {
-			testCrashAndResume(t, testWorkerConfig(t, spec.window, spec.lateness), msgs)
+	// A watermark quorum of 1 follows every countable event; the default
+	// waits for three users.
+	for _, spec := range []struct {
+		window, lateness time.Duration
+		quorum           int
+	}{{time.Hour, 5 * time.Minute, 1}, {time.Minute, 5 * time.Minute, 1}, {time.Hour, 5 * time.Minute, 3}, {time.Minute, 5 * time.Minute, 3}} {
+		t.Run(fmt.Sprintf("window %v lateness %v quorum %d", spec.window, spec.lateness, spec.quorum), func(t *testing.T) {
+			cfg := testWorkerConfig(t, spec.window, spec.lateness)
+			cfg.WatermarkUsers = spec.quorum
+			testCrashAndResume(t, cfg, msgs)
 		})
 	}
 }

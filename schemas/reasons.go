@@ -38,6 +38,13 @@ const (
 	ReasonTooLarge      Reason = "too_large"
 	ReasonTSOutOfRange  Reason = "ts_out_of_range"
 	ReasonPIISuspected  Reason = "pii_suspected"
+	// ReasonKeyMismatch is not the decoder's: the pipeline gives it to a
+	// valid event whose Kafka message key is not the event's user token
+	// (a null key included). Producers key the topic by the token, so that
+	// one person's events are in one partition (DESIGN.md, "Why
+	// per-partition state works"); such a message would count one person
+	// as several, and is never counted.
+	ReasonKeyMismatch Reason = "key_mismatch"
 )
 
 // Prefixes of the per-field reason codes; the field name follows.
@@ -125,5 +132,6 @@ func Reasons() []ReasonInfo {
 		{prefixMissing, "a required field is absent (category: required for peer business or kind catalog_viewed/order_placed, and empty)"},
 		{prefixBadValue, "a field has the wrong JSON type or a value outside its rule"},
 		{ReasonTSOutOfRange, "ts is outside the accepted range, by default 2010-01-01T00:00:00Z up to (not including) 2100-01-01T00:00:00Z; checked at ts's place among the fields"},
+		{ReasonKeyMismatch, "the Kafka message key is not the event's user token (or is null); checked by the pipeline after the event decodes, on Kafka input only"},
 	}
 }

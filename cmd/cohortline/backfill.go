@@ -181,7 +181,8 @@ func runBackfill(cmd *cobra.Command, opts backfillOptions) error {
 	bcfg := pipeline.BackfillConfig{
 		Spec: &cfg.spec, Rekey: rekey, Topic: cfg.file.Kafka.Topic, From: from, To: to,
 		MaxOutOfOrder: cfg.file.Kafka.MaxOutOfOrder, MaxFutureSkew: cfg.file.Kafka.MaxFutureSkew,
-		Parallel: opts.parallel,
+		WatermarkUsers: cfg.file.Kafka.WatermarkUsers,
+		Parallel:       opts.parallel,
 	}
 	cp, err := openCheckpoint(ctx, cfg, opts, bcfg)
 	if err != nil {

@@ -74,12 +74,19 @@ func partialText(window time.Time, key string, users, events uint64, values map[
 	return b.String()
 }
 
+// e2eWatermarkUsers is kafka.watermark_users of the end-to-end configs:
+// the default.
+const e2eWatermarkUsers = 3
+
 // streamingReference restates the pipeline's per-partition rules as plainly
 // as possible over the NDJSON file: Java's murmur2 partitioning of the user
-// token, a watermark per partition (newest event time minus the bound), late
-// events dropped when their window's end plus the lateness is at or behind
-// the watermark, and every window closed in the end (the idle timeout). The
-// window aggregation itself is cohortsref's naive restatement.
+// token; per partition, a watermark that follows the event time at least
+// e2eWatermarkUsers distinct users' countable (counted or bounded) events in
+// the open windows have reached, minus the bound, and never moves back;
+// late events dropped when their window's end plus the lateness is at or
+// behind the watermark; and every window closed in the end (the idle
+// timeout). The window aggregation itself, with each event's outcome, is
+// cohortsref's naive restatement.
 func streamingReference(t *testing.T, ndjson string, spec cohorts.Spec) []string {
 	t.Helper()
 	f, err := os.Open(ndjson)
@@ -87,15 +94,23 @@ func streamingReference(t *testing.T, ndjson string, spec cohorts.Spec) []string
 		t.Fatal(err)
 	}
 	defer f.Close()
-	newest := make([]int64, e2ePartitions)
-	for i := range newest {
-		newest[i] = math.MinInt64
+	dims := make([]string, len(spec.Dimensions))
+	for i, d := range spec.Dimensions {
+		dims[i] = string(d)
 	}
+	params := cohortsref.Params{Dimensions: dims, Window: spec.Window, BoundEvents: spec.Bounds.Events, BoundCallSeconds: spec.Bounds.CallSeconds}
+	type partition struct {
+		agg       *cohortsref.Aggregator
+		watermark int64
+		latest    map[int64]map[string]int64 // open window start → user → latest countable event time
+	}
+	parts := make([]*partition, e2ePartitions)
 	partitions := make([]int, e2ePartitions)
-	for i := range partitions {
+	for i := range parts {
+		parts[i] = &partition{agg: cohortsref.NewAggregator(params), watermark: math.MinInt64, latest: map[int64]map[string]int64{}}
 		partitions[i] = i
 	}
-	var accepted []cohortsref.Event
+	window, lateness := spec.Window.Milliseconds(), e2eLateness.Milliseconds()
 	var dec schemas.Decoder
 	scanner := bufio.NewScanner(f)
 	scanner.Buffer(nil, 1<<20)
@@ -104,30 +119,69 @@ func streamingReference(t *testing.T, ndjson string, spec cohorts.Spec) []string
 		if dec.Decode(scanner.Bytes(), &e) != nil {
 			continue // dead-lettered
 		}
-		p := kafka.Murmur2Balancer{}.Balance(kafka.Message{Key: e.User}, partitions...)
-		newest[p] = max(newest[p], e.TS)
-		watermark := newest[p] - e2eMaxOutOfOrder.Milliseconds()
-		windowEnd := e.TS - e.TS%spec.Window.Milliseconds() + spec.Window.Milliseconds()
-		if e.Age != schemas.AgeMinor && !e.Category.Sensitive() && windowEnd+e2eLateness.Milliseconds() <= watermark {
+		p := parts[kafka.Murmur2Balancer{}.Balance(kafka.Message{Key: e.User}, partitions...)]
+		start := cohortsref.WindowStart(e.TS, spec.Window)
+		if start+window+lateness <= p.watermark {
 			continue // late
 		}
-		accepted = append(accepted, cohortsref.Event{User: string(e.User), ID: string(e.ID), E: e})
-		accepted[len(accepted)-1].E.User, accepted[len(accepted)-1].E.ID = nil, nil // they alias the decoder's buffers
+		ev := cohortsref.Event{User: string(e.User), ID: string(e.ID), E: e}
+		ev.E.User, ev.E.ID = nil, nil // they alias the decoder's buffers
+		if o := p.agg.Add(ev); o != cohortsref.Counted && o != cohortsref.Bounded {
+			continue // not countable: it moves no watermark
+		}
+		if p.latest[start] == nil {
+			p.latest[start] = map[string]int64{}
+		}
+		p.latest[start][ev.User] = max(p.latest[start][ev.User], e.TS)
+		perUser := map[string]int64{}
+		for _, users := range p.latest {
+			for u, ts := range users {
+				perUser[u] = max(perUser[u], ts)
+			}
+		}
+		var maxima []int64
+		for _, ts := range perUser {
+			maxima = append(maxima, ts)
+		}
+		slices.Sort(maxima)
+		if n := len(maxima); n >= e2eWatermarkUsers {
+			p.watermark = max(p.watermark, maxima[n-e2eWatermarkUsers]-e2eMaxOutOfOrder.Milliseconds())
+		}
+		for s := range p.latest {
+			if s+window+lateness <= p.watermark {
+				delete(p.latest, s) // closed
+			}
+		}
 	}
 	if err := scanner.Err(); err != nil {
 		t.Fatal(err)
 	}
-	dims := make([]string, len(spec.Dimensions))
-	for i, d := range spec.Dimensions {
-		dims[i] = string(d)
+	// ClickHouse's current partials are summed over partitions; a user is
+	// in one partition, so the sums are the whole topic's cohorts.
+	type cohortOf struct {
+		start int64
+		key   string
 	}
-	params := cohortsref.Params{Dimensions: dims, Window: spec.Window, BoundEvents: spec.Bounds.Events, BoundCallSeconds: spec.Bounds.CallSeconds}
-	var out []string
-	windows, _ := cohortsref.Aggregate(params, accepted)
-	for start, byKey := range windows {
-		for key, c := range byKey {
-			out = append(out, partialText(time.UnixMilli(start), key, c.Users, c.Events, c.Values))
+	sums := map[cohortOf]*cohortsref.Cohort{}
+	for _, p := range parts {
+		for start, byKey := range p.agg.Result() {
+			for key, c := range byKey {
+				sum := sums[cohortOf{start, key}]
+				if sum == nil {
+					sum = &cohortsref.Cohort{Values: map[string]uint64{}}
+					sums[cohortOf{start, key}] = sum
+				}
+				sum.Users += c.Users
+				sum.Events += c.Events
+				for name, v := range c.Values {
+					sum.Values[name] += v
+				}
+			}
 		}
+	}
+	var out []string
+	for k, c := range sums {
+		out = append(out, partialText(time.UnixMilli(k.start), k.key, c.Users, c.Events, c.Values))
 	}
 	slices.Sort(out)
 	return out

@@ -98,76 +98,103 @@ func WindowStart(ts int64, size time.Duration) int64 {
 }
 
 // Aggregate returns, per window start (epoch ms), the cohorts by key string,
-// and the count of events per outcome. Events are taken in the order given:
-// a user's first counted event fixes the cohort, later copies of an event id
+// and the count of events per outcome, of the events in the order given
+// (Aggregator's rules).
+func Aggregate(p Params, evs []Event) (map[int64]map[string]*Cohort, map[string]int) {
+	a := NewAggregator(p)
+	for _, ev := range evs {
+		a.Add(ev)
+	}
+	return a.Result(), a.Outcomes
+}
+
+// Aggregator takes events one at a time, for a reference that needs each
+// event's outcome as it comes (the streaming watermark's). Its rules: a
+// user's first counted event fixes the cohort, later copies of an event id
 // from the same user in the same window count once (the same id from
-// another user is another event), a user's events beyond BoundEvents add to
-// no sum (but to reach and the histogram), call seconds are clamped per
+// another user is another event), a user's events beyond BoundEvents add
+// to no sum (but to reach and the histogram), call seconds are clamped per
 // user, sensitive categories are left out per event, and a user with any
 // event of age 13-17 in a window is left out of that whole window, events
 // before it included. The outcome of an event is what was known when it
 // came: a user's events before the first minor one were counted then.
-func Aggregate(p Params, evs []Event) (map[int64]map[string]*Cohort, map[string]int) {
-	windows := map[int64]*window{}
-	outcomes := map[string]int{}
-	for _, ev := range evs {
-		e := ev.E
-		isMinor := e.Age == schemas.AgeMinor
-		if !isMinor && e.Category.Sensitive() {
-			outcomes[Sensitive]++
-			continue
-		}
-		start := WindowStart(e.TS, p.Window)
-		win := windows[start]
-		if win == nil {
-			win = &window{seen: map[[2]string]bool{}, users: map[string]*user{}}
-			windows[start] = win
-		}
-		u := win.users[ev.User]
-		if u == nil {
-			u = &user{did: map[string]bool{}, sums: map[string]uint64{}}
-			win.users[ev.User] = u
-			win.order = append(win.order, ev.User)
-		}
-		if isMinor || u.minor {
-			u.minor = true
-			outcomes[Minor]++
-			continue
-		}
-		if win.seen[[2]string{ev.User, ev.ID}] {
-			outcomes[Duplicate]++
-			continue
-		}
-		win.seen[[2]string{ev.User, ev.ID}] = true
-		if u.events == 0 {
-			u.cohort = Key(p.Dimensions, &e)
-		}
-		u.events++
-		did := []string{"kind." + e.Kind.String(), "peer." + e.Peer.String(), "media." + e.Media.String()}
-		if e.Category != schemas.CategoryNone {
-			did = append(did, "category."+e.Category.String())
-		}
-		for _, d := range did {
-			u.did[d] = true
-		}
-		if u.events > p.BoundEvents {
-			outcomes[Bounded]++
-			continue
-		}
-		outcomes[Counted]++
-		for _, d := range did {
-			u.sums["sum."+d]++
-		}
-		if e.Kind == schemas.KindCall {
-			add := min(int64(e.N), p.BoundCallSeconds-u.calls)
-			u.calls += add
-			if add > 0 {
-				u.sums["sum.call_seconds"] += uint64(add)
-			}
+type Aggregator struct {
+	p        Params
+	windows  map[int64]*window
+	Outcomes map[string]int // events per outcome so far
+}
+
+// NewAggregator returns an empty Aggregator.
+func NewAggregator(p Params) *Aggregator {
+	return &Aggregator{p: p, windows: map[int64]*window{}, Outcomes: map[string]int{}}
+}
+
+// Add aggregates one event and returns its outcome.
+func (a *Aggregator) Add(ev Event) string {
+	o := a.add(ev)
+	a.Outcomes[o]++
+	return o
+}
+
+func (a *Aggregator) add(ev Event) string {
+	e, p := ev.E, a.p
+	isMinor := e.Age == schemas.AgeMinor
+	if !isMinor && e.Category.Sensitive() {
+		return Sensitive
+	}
+	start := WindowStart(e.TS, p.Window)
+	win := a.windows[start]
+	if win == nil {
+		win = &window{seen: map[[2]string]bool{}, users: map[string]*user{}}
+		a.windows[start] = win
+	}
+	u := win.users[ev.User]
+	if u == nil {
+		u = &user{did: map[string]bool{}, sums: map[string]uint64{}}
+		win.users[ev.User] = u
+		win.order = append(win.order, ev.User)
+	}
+	if isMinor || u.minor {
+		u.minor = true
+		return Minor
+	}
+	if win.seen[[2]string{ev.User, ev.ID}] {
+		return Duplicate
+	}
+	win.seen[[2]string{ev.User, ev.ID}] = true
+	if u.events == 0 {
+		u.cohort = Key(p.Dimensions, &e)
+	}
+	u.events++
+	did := []string{"kind." + e.Kind.String(), "peer." + e.Peer.String(), "media." + e.Media.String()}
+	if e.Category != schemas.CategoryNone {
+		did = append(did, "category."+e.Category.String())
+	}
+	for _, d := range did {
+		u.did[d] = true
+	}
+	if u.events > p.BoundEvents {
+		return Bounded
+	}
+	for _, d := range did {
+		u.sums["sum."+d]++
+	}
+	if e.Kind == schemas.KindCall {
+		add := min(int64(e.N), p.BoundCallSeconds-u.calls)
+		u.calls += add
+		if add > 0 {
+			u.sums["sum.call_seconds"] += uint64(add)
 		}
 	}
+	return Counted
+}
+
+// Result returns, per window start (epoch ms), the cohorts by key string:
+// every user but the window's minors, in the cohort of their first counted
+// event.
+func (a *Aggregator) Result() map[int64]map[string]*Cohort {
 	out := map[int64]map[string]*Cohort{}
-	for start, win := range windows {
+	for start, win := range a.windows {
 		cohorts := map[string]*Cohort{}
 		for _, id := range win.order {
 			u := win.users[id]
@@ -180,7 +207,7 @@ func Aggregate(p Params, evs []Event) (map[int64]map[string]*Cohort, map[string]
 				cohorts[u.cohort] = c
 			}
 			c.Users++
-			c.Events += uint64(min(u.events, p.BoundEvents))
+			c.Events += uint64(min(u.events, a.p.BoundEvents))
 			for d := range u.did {
 				c.Values["reach."+d]++
 			}
@@ -191,5 +218,5 @@ func Aggregate(p Params, evs []Event) (map[int64]map[string]*Cohort, map[string]
 		}
 		out[start] = cohorts
 	}
-	return out, outcomes
+	return out
 }
