@@ -122,7 +122,8 @@ type ReasonInfo struct {
 }
 
 // Reasons lists every reason code and code prefix, in check order, for
-// documentation and CLI help.
+// documentation and CLI help: the decoder's, then key_mismatch, which the
+// pipeline checks once an event decodes.
 func Reasons() []ReasonInfo {
 	return []ReasonInfo{
 		{ReasonPIISuspected, "a value looks like an e-mail address or phone number, or the user token is made only of digits and separators; dead-lettered without payload"},

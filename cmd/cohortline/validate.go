@@ -34,6 +34,10 @@ number and the reason code, then a summary by reason. Blank lines are skipped.
 A suspected phone number or e-mail address is reported as pii_suspected and
 is never echoed.
 
+Kafka producers must also key every message by the event's "user" token:
+the pipeline dead-letters any other key (or none) as key_mismatch. NDJSON
+has no keys, so validate cannot check that rule.
+
 Exit status: 0 when every event is valid, 1 when any is invalid or the input
 cannot be read, 2 for bad flags.`,
 		Example: `  cohortline gen --events 10000 --out events.ndjson && cohortline validate events.ndjson
