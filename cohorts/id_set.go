@@ -15,8 +15,9 @@ package cohorts
 // ids of one user are taken for one only if their tags collide, about
 // c²/2³⁷ for a user with c events in the window (7·10⁻⁸ at c = 100, the
 // default events bound). The tag is never 0, so no entry is 0, which marks
-// an empty slot. Probing and the home slot use the tag alone, so when the
-// user table grows and users move, relink rewrites the owners in place.
+// an empty slot. The home slot depends on the tag alone (through mix, so
+// that tests' small tags spread too), so when the user table grows and
+// users move, relink rewrites the owners in place.
 //
 // codes holds, slot for slot, what a counted event added to the sums
 // (eventCode): enough to take a user's events out again when the user
@@ -59,7 +60,7 @@ func (s *idSet) insert(owner uint32, tag uint64) (pos int, fresh bool) {
 	}
 	e := tag<<ownerBits | uint64(owner)
 	slots := s.slots
-	for i := home(tag<<ownerBits, len(slots)); ; {
+	for i := home(mix(tag), len(slots)); ; {
 		switch slots[i] {
 		case e:
 			return i, false
@@ -105,7 +106,7 @@ func (s *idSet) resize(size int) {
 		if e == 0 {
 			continue
 		}
-		for i := home(e&^ownerMask, size); ; {
+		for i := home(mix(e>>ownerBits), size); ; {
 			if s.slots[i] == 0 {
 				s.slots[i], s.codes[i] = e, oldCodes[j]
 				break
