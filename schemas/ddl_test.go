@@ -112,7 +112,7 @@ func TestDDLMigrationsNumberedAndComplete(t *testing.T) {
 	}
 	for _, want := range []string{
 		"cohortline.cohort_partials", "cohortline.window_progress", "cohortline.backfill_progress", "cohortline.cohort_partials_current",
-		"cohortline.privacy_ledger", "cohortline_published.cohort_enrichment",
+		"cohortline.privacy_ledger", "cohortline.publish_lease", "cohortline_published.cohort_enrichment",
 		"cohortline_published.cohort_enrichment_latest", "cohortline_published.feature_dictionary",
 	} {
 		if !created[want] {

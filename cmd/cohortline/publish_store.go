@@ -79,7 +79,7 @@ func (s clickhouseStore) WriteRows(ctx context.Context, w cohorts.Window, rows [
 		}
 	}
 	if replace {
-		return s.c.ReplaceEnrichmentWindow(ctx, start, end, out)
+		return s.c.ReplaceEnrichmentWindow(ctx, start, end, out, nil) // single publisher for now
 	}
 	return s.c.WriteEnrichment(ctx, out)
 }
