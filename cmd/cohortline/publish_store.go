@@ -53,13 +53,23 @@ func (s clickhouseStore) Ledger(ctx context.Context, from, to time.Time) ([]publ
 	return out, nil
 }
 
+// AppendLedger records the release in the ledger, then in the published
+// database's published_releases, so that the targeter's views show its
+// rows, which come next.
 func (s clickhouseStore) AppendLedger(ctx context.Context, e publish.LedgerEntry) error {
-	return s.c.AppendLedger(ctx, clickhouse.LedgerRow{
+	err := s.c.AppendLedger(ctx, clickhouse.LedgerRow{
 		WindowStart: time.UnixMilli(e.Window.Start).UTC(), WindowEnd: time.UnixMilli(e.Window.End).UTC(),
 		Release: e.Release, Epsilon: e.Epsilon, Delta: e.Delta, Bounds: e.Bounds,
 		SpecHash: e.SpecHash, CodeVersion: e.CodeVersion, InputDigest: e.InputDigest,
 		RowsPublished: uint64(e.RowsPublished), RowsSuppressed: uint64(e.RowsSuppressed),
 		Republish: e.Republish, EpsilonSpent: e.EpsilonSpent, Noise: e.Noise, ReleasedAt: e.ReleasedAt,
+	})
+	if err != nil {
+		return err
+	}
+	return s.c.AppendPublishedRelease(ctx, clickhouse.PublishedRelease{
+		WindowStart: time.UnixMilli(e.Window.Start).UTC(), WindowEnd: time.UnixMilli(e.Window.End).UTC(),
+		Release: e.Release, PublishedAt: e.ReleasedAt,
 	})
 }
 

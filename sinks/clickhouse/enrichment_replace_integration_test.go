@@ -69,9 +69,7 @@ func TestReplaceEnrichmentWindow(t *testing.T) {
 	}
 	republish := []EnrichmentRow{enrichment(w0, 2, "c2", 63, pub.Add(time.Minute)), enrichment(w1, 4, "c4", 72, pub.Add(time.Minute))}
 	for _, rows := range [][]EnrichmentRow{first, republish} { // two inserts: two parts, not merged yet
-		if err := c.WriteEnrichment(ctx, rows); err != nil {
-			t.Fatal(err)
-		}
+		publishRows(t, c, rows)
 	}
 	if got := publishedCohorts(t, c, w0); !slices.Equal(got, []uint64{1, 2, 3}) {
 		t.Errorf("PublishedCohorts(w0) = %v, want [1 2 3]", got)
@@ -94,6 +92,7 @@ func TestReplaceEnrichmentWindow(t *testing.T) {
 	}
 	replacement[0].Features = []float32{1.5, 2.5, 3.5}
 	replacement[1].Level, replacement[1].Release = "platform,age,lang", "r2"
+	markReleased(t, c, replacement)
 	if err := c.ReplaceEnrichmentWindow(ctx, w0, w0.Add(time.Hour), replacement, nil); err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +155,7 @@ func assertTables(t *testing.T, c *Client, when string) {
 		}
 		names = append(names, n)
 	}
-	if want := "cohort_enrichment cohort_enrichment_latest feature_dictionary"; strings.Join(names, " ") != want {
+	if want := "cohort_enrichment cohort_enrichment_current cohort_enrichment_latest feature_dictionary published_releases"; strings.Join(names, " ") != want {
 		t.Errorf("%s the published database holds %v, want only %s", when, names, want)
 	}
 }

@@ -168,9 +168,7 @@ func TestLeaseFencesTheSwap(t *testing.T) {
 	w0, w1 := window, window.Add(time.Hour)
 	pub := w1.Add(time.Hour)
 	before := []EnrichmentRow{enrichment(w0, 1, "c1", 60, pub), enrichment(w0, 2, "c2", 61, pub), enrichment(w1, 3, "c3", 70, pub)}
-	if err := c.WriteEnrichment(ctx, before); err != nil {
-		t.Fatal(err)
-	}
+	publishRows(t, c, before)
 
 	t0 := time.Now()
 	cfgA := leaseConfig("publish@host-a:1:aaaa")
