@@ -2,6 +2,7 @@ package schemas
 
 import (
 	"regexp"
+	"strings"
 )
 
 // addColumn matches the start of a migration statement that adds a
@@ -43,4 +44,13 @@ func hasTopLevelComma(s string) bool {
 		}
 	}
 	return false
+}
+
+// IsDataMigration recognises a migration statement that copies rows, an
+// INSERT … SELECT filling a new table from older ones (0012), rather than
+// DDL: it cannot be ON CLUSTER (its table is replicated to every node
+// instead), and re-running it after a half-applied migration may repeat
+// rows, which the table's readers must not mind.
+func IsDataMigration(stmt string) bool {
+	return strings.HasPrefix(stmt, "INSERT INTO ") && strings.Contains(stmt, "\nSELECT ")
 }

@@ -25,6 +25,9 @@ const autoPublishLookback = 48 * time.Hour
 // the allowed lateness) or when max_wait has passed since its first
 // flush; it is published again when a flush arrived after its last
 // release (stragglers). Republishing identical partials spends no budget.
+// The due windows of a tick are published under one publish lease; while
+// another publisher holds it (a publish or backfill by hand), the tick
+// waits up to publish.lease_wait, then tries again at the next one.
 type autoPublisher struct {
 	cfg     publishConfig
 	spec    cohorts.Spec
@@ -75,15 +78,32 @@ func (a *autoPublisher) tick(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	var due []clickhouse.FlushedWindow
+	complete := map[time.Time]bool{}
 	for _, w := range windows {
 		if last, ok := released[w.Start]; ok && last.After(w.LastFlush) {
 			continue // nothing flushed since its last release
 		}
-		complete := a.complete(w, partitions, watermarks)
-		if !complete && now.Sub(w.FirstFlush) < a.cfg.MaxWait {
-			continue
+		complete[w.Start] = a.complete(w, partitions, watermarks)
+		if complete[w.Start] || now.Sub(w.FirstFlush) >= a.cfg.MaxWait {
+			due = append(due, w)
 		}
-		results, err := a.pub.PublishRange(ctx, w.Start, w.End)
+	}
+	if len(due) == 0 {
+		return nil
+	}
+	return a.publish(ctx, due, complete)
+}
+
+// publish releases the due windows in one session: under one lease.
+func (a *autoPublisher) publish(ctx context.Context, due []clickhouse.FlushedWindow, complete map[time.Time]bool) (err error) {
+	session, err := a.pub.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, session.Close(ctx)) }()
+	for _, w := range due {
+		results, err := session.PublishRange(ctx, w.Start, w.End)
 		if errors.Is(err, publish.ErrBudget) {
 			a.log.Error("window not published: over the privacy budget", "window_start", w.Start, "err", err)
 			continue
@@ -92,7 +112,7 @@ func (a *autoPublisher) tick(ctx context.Context) error {
 			return err
 		}
 		for _, r := range results {
-			logRelease(a.log, r, complete)
+			logRelease(a.log, r, complete[w.Start])
 		}
 	}
 	return nil
@@ -113,5 +133,5 @@ func logRelease(log *slog.Logger, r publish.Result, complete bool) {
 	log.Info("window published", "window", r.Window.String(), "rows", r.Stats.Rows,
 		"finest", r.Stats.Finest, "published_finest", r.Stats.PublishedFinest, "merged", r.Stats.Merged,
 		"suppressed", r.Stats.Suppressed, "epsilon_spent", r.Ledger.EpsilonSpent,
-		"republish", r.Ledger.Republish, "replaced", r.Replace, "all_partitions_final", complete)
+		"republish", r.Ledger.Republish, "replaced", r.Replace, "all_partitions_final", complete, "lease_token", r.Ledger.LeaseToken)
 }

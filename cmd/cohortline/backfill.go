@@ -257,7 +257,7 @@ func commitAndPublish(ctx context.Context, client *clickhouse.Client, cfg *confi
 			len(flushes)/max(len(state.Partitions), 1), len(state.Partitions), state.Version)
 	}
 	if !state.Published && !opts.noPublish {
-		pub, err := newPublisher(ctx, cfg, client)
+		pub, err := newPublisher(ctx, cfg, client, "backfill")
 		if err != nil {
 			return err
 		}

@@ -10,6 +10,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/cohortline/cohortline/cohorts"
+	"github.com/cohortline/cohortline/cohorts/publish"
 	"github.com/cohortline/cohortline/pipeline"
 	"github.com/cohortline/cohortline/sinks/clickhouse"
 )
@@ -39,11 +40,12 @@ type fileConfig struct {
 	Publish    publishConfig     `yaml:"publish"`
 }
 
-// The modes of the config file.
+// The modes of the config file, as publish records them: a published
+// database takes the releases of one mode only.
 const (
-	modeProduction  = "production"
-	modeDevelopment = "development"
-	modeTest        = "test"
+	modeProduction  = publish.ModeProduction
+	modeDevelopment = publish.ModeDevelopment
+	modeTest        = publish.ModeTest
 )
 
 // config is a loaded, checked configuration.

@@ -5,6 +5,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/cohortline/cohortline/cohorts/privacy"
 )
 
 func envOf(vars map[string]string) func(string) string {
@@ -33,19 +36,20 @@ func TestPublishConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := cfg.file.Publish
-	if !*p.Auto || !*p.Noise || p.MaxWait != defaultPublishMaxWait || p.Budget.PerWindow != 6 || p.Budget.PerDay != 2*2*48 {
+	if !*p.Auto || !*p.Noise || p.MaxWait != defaultPublishMaxWait || p.Budget.PerWindow != 6 || p.Budget.PerDay != 2*2*48 ||
+		p.LeaseTTL != 2*time.Minute || p.LeaseWait != 2*time.Minute {
 		t.Errorf("publish defaults %+v (auto %t, noise %t)", p, *p.Auto, *p.Noise)
 	}
 	pc, err := cfg.publisherConfig()
-	if err != nil || !pc.Noise.Enabled() {
-		t.Errorf("publisher config: %v, noise %t", err, pc.Noise.Enabled())
+	if err != nil || !pc.Noise.Enabled() || pc.Mode != modeDevelopment || pc.KeyID != privacy.KeyID([]byte(developmentSecret)) {
+		t.Errorf("publisher config: %v, noise %t, mode %q, key id %q", err, pc.Noise.Enabled(), pc.Mode, pc.KeyID)
 	}
 	cfg, err = parseConfig([]byte(base+"mode: test\npublish: {noise: false}\n"), envOf(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if pc, err := cfg.publisherConfig(); err != nil || pc.Noise.Enabled() {
-		t.Errorf("test mode without noise: %v, noise %t", err, pc.Noise.Enabled())
+	if pc, err := cfg.publisherConfig(); err != nil || pc.Noise.Enabled() || pc.Mode != modeTest || pc.KeyID == "" {
+		t.Errorf("test mode without noise: %v, noise %t, mode %q, key id %q", err, pc.Noise.Enabled(), pc.Mode, pc.KeyID)
 	}
 }
 
@@ -68,6 +72,8 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"publish interval", base + "mode: development\npublish: {interval: 10ms}\n", nil, "publish.interval: 10ms, want at least 1s"},
 		{"budget below a release", base + "mode: development\npublish: {budget: {per_window: -1}}\n", nil, "publish.budget.per_window: -1"},
 		{"unknown publish key", base + "mode: development\npublish: {noisy: false}\n", nil, "field noisy not found"},
+		{"lease ttl", base + "mode: development\npublish: {lease_ttl: 2s}\n", nil, "publish.lease_ttl: 2s, want at least 10s"},
+		{"lease wait", base + "mode: development\npublish: {lease_wait: -1s}\n", nil, "publish.lease_wait: -1s"},
 		{"delta below the thresholds'", base + "mode: development\ncohorts: {privacy: {epsilon: 1}}\n", nil, "cohorts.privacy.delta: privacy: delta 1e-06 is below 0.0195"},
 		{"empty file", "", nil, "empty file"},
 	}

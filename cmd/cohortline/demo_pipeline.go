@@ -100,7 +100,7 @@ func (d *demo) publish(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	pub, err := publish.NewPublisher(pc, clickhouseStore{d.client})
+	pub, err := publish.NewPublisher(pc, newStore(d.cfg, d.client, "demo"))
 	if err != nil {
 		return err
 	}
@@ -113,10 +113,15 @@ func (d *demo) publish(ctx context.Context) error {
 		return errors.New("the pipeline flushed no window: nothing to publish")
 	}
 	began := time.Now()
+	session, err := pub.Begin(ctx) // one lease for all the windows
+	if err != nil {
+		return err
+	}
+	defer session.Close(ctx)
 	var s publish.Stats
 	for i, w := range windows {
 		d.prog.update("published", "window %s (%d of %d)", w.Start.Format("2006-01-02 15:04"), i+1, len(windows))
-		results, err := pub.PublishRange(ctx, w.Start, w.End)
+		results, err := session.PublishRange(ctx, w.Start, w.End)
 		if err != nil {
 			return err
 		}
@@ -127,6 +132,9 @@ func (d *demo) publish(ctx context.Context) error {
 			s.Merged += r.Stats.Merged
 			s.Suppressed += r.Stats.Suppressed
 		}
+	}
+	if err := session.Close(ctx); err != nil {
+		return err
 	}
 	d.prog.done("published", "%d windows in %s: %s rows from %s finest cohorts (%s as themselves, %s merged into generalized rows, %s suppressed); k=%d, ε=%g per window",
 		len(windows), seconds(time.Since(began)), count(s.Rows), count(s.Finest), count(s.PublishedFinest), count(s.Merged), count(s.Suppressed),

@@ -108,8 +108,9 @@ func levelText(level string) string {
 	return "* " + level
 }
 
-// writeQueries prints the SQL that reads the table's cohorts: by key, as a
-// targeter does, and the table itself with features by name.
+// writeQueries prints the SQL that reads the table's cohorts through the
+// targeter's views: by key, as a targeter does, and the window of the
+// table with features by name.
 func writeQueries(w io.Writer, d *demo, rows []clickhouse.EnrichmentRow, slots []int) {
 	db := d.cfg.file.ClickHouse.PublishedDatabase
 	addr := d.chAddr
@@ -136,11 +137,12 @@ ORDER BY users DESC;
 		cols[i] = fmt.Sprintf("round(features[%d]) AS `%s`", s+1, demoFeatures[i]) // SQL arrays count from 1
 	}
 	fmt.Fprintf(w, `
-The table above (names of the feature slots: %s.feature_dictionary):
+The table above, from the view of every window's current rows (names of the
+feature slots: %s.feature_dictionary):
 
 SELECT cohort_key, level, users,
     %s
-FROM %s.cohort_enrichment
+FROM %s.cohort_enrichment_current
 WHERE window_start = toDateTime('%s')
 ORDER BY users DESC, cohort_key
 LIMIT %d;

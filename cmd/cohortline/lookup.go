@@ -47,16 +47,17 @@ func lookupCommand() (*cobra.Command, *lookupFlags) {
 attributes. It builds their finest cohort key from the cohort spec (the
 cohorts section of --config, else the default spec: country, lang, age,
 platform), then reads, in one query, that cohort and each generalization of
-it along the spec's generalize order from cohort_enrichment, and shows the
+it along the spec's generalize order from the targeter's views, and shows the
 most specific one published: its window, key, id, level, users and every
 feature by name (from feature_dictionary), with per_user = value / users
 (the share of the cohort's users for "users" features, a mean per user for
 events and seconds).
 
-Without --window it reads each cohort's newest window (what
-cohort_enrichment_latest shows); with --window, the window that starts then,
-newest publish first. Values are noised (differential privacy) and every
-row covers at least k users.
+Without --window it reads each cohort's newest window from
+cohort_enrichment_latest; with --window, the window that starts then from
+cohort_enrichment_current. Both show one version per cohort and window, the
+newest publish, of releases in the privacy ledger only. Values are noised
+(differential privacy) and every row covers at least k users.
 
 Every flag a spec dimension needs is required, and a flag of a dimension the
 spec lacks is an error. Values are spelled as in the event contract: country
@@ -216,8 +217,8 @@ func runLookup(cmd *cobra.Command, req lookupRequest, asJSON bool) error {
 		if !req.window.IsZero() {
 			where = "in the window starting " + req.window.Format(time.RFC3339)
 		}
-		return fmt.Errorf("no published cohort covers %s %s: neither it nor any of its %d generalizations has a row in %s.cohort_enrichment",
-			req.finest, where, len(chain)-1, publishedDatabase(req.ch))
+		return fmt.Errorf("no published cohort covers %s %s: neither it nor any of its %d generalizations has a row in %s.%s",
+			req.finest, where, len(chain)-1, publishedDatabase(req.ch), lookupView(req.window))
 	}
 	dict, err := client.FeatureDictionary(ctx, row.FeatureSet)
 	if err != nil {
@@ -249,6 +250,14 @@ func mostSpecific(chain []cohorts.Key, rows []clickhouse.EnrichmentRow) (int, cl
 		}
 	}
 	return 0, clickhouse.EnrichmentRow{}, false
+}
+
+// lookupView is the view ReadEnrichment reads for window.
+func lookupView(window time.Time) string {
+	if window.IsZero() {
+		return "cohort_enrichment_latest"
+	}
+	return "cohort_enrichment_current"
 }
 
 func publishedDatabase(c clickhouse.Config) string {

@@ -33,6 +33,16 @@ func publishedFixture(t *testing.T, rows []clickhouse.EnrichmentRow) string {
 		t.Fatal(err)
 	}
 	defer admin.Close()
+	seen := map[string]bool{} // a published_releases row per release, as publish writes before the rows
+	for _, r := range rows {
+		if key := fmt.Sprint(r.WindowStart, r.Release, r.PublishedAt); !seen[key] {
+			seen[key] = true
+			pr := clickhouse.PublishedRelease{WindowStart: r.WindowStart, WindowEnd: r.WindowEnd, Release: r.Release, PublishedAt: r.PublishedAt, Mode: modeProduction}
+			if err := admin.AppendPublishedRelease(ctx, pr); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	if err := admin.WriteEnrichment(ctx, rows); err != nil {
 		t.Fatal(err)
 	}

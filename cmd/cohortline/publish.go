@@ -23,12 +23,18 @@ func newPublishCmd() *cobra.Command {
 sums their partials over all partitions, keeps the finest cohorts whose noisy
 user count reaches k, merges the rest upward along the spec's generalize order,
 suppresses what stays below k, adds deterministic discrete-Laplace noise, and
-writes cohort_enrichment, after a privacy_ledger row. A release over the
+writes cohort_enrichment, after a privacy_ledger row (with the secret's key id,
+the mode and the computed delta) and a published_releases row. A release over the
 budget (publish.budget) is refused and writes nothing; a republish of the same
-partials gives the same numbers and spends nothing.
+partials under the same COHORTLINE_SECRET gives the same numbers and spends
+nothing (under another secret it is charged). A published database takes the
+releases of one mode: a test or development publish into one that holds
+production releases (or the reverse) is refused and writes nothing.
 
 run publishes by itself (publish.auto); this command is for republishing a
-range, for example after stragglers or a backfill. Run one publisher at a time.
+range, for example after stragglers or a backfill. One publisher at a time:
+publish, backfill and run's automatic publisher take a lease in ClickHouse
+first, and wait for it up to publish.lease_wait.
 
 Times are UTC: 2026-11-24T10:00:00Z, 2026-11-24T10:00 or 2026-11-24. It uses
 the config file of run (only its cohorts, clickhouse, publish and mode keys
@@ -111,7 +117,7 @@ func runPublish(cmd *cobra.Command, cfg *config, start, end time.Time) error {
 	if _, err := client.Migrate(ctx); err != nil {
 		return err
 	}
-	pub, err := newPublisher(ctx, cfg, client)
+	pub, err := newPublisher(ctx, cfg, client, "publish")
 	if err != nil {
 		return err
 	}
@@ -127,8 +133,9 @@ func runPublish(cmd *cobra.Command, cfg *config, start, end time.Time) error {
 }
 
 // newPublisher prepares publishing on client: the feature dictionary the
-// rows refer to, and a Publisher with cfg's spec, noise and budget.
-func newPublisher(ctx context.Context, cfg *config, client *clickhouse.Client) (*publish.Publisher, error) {
+// rows refer to, and a Publisher with cfg's spec, noise, budget and mode,
+// whose sessions take the publish lease as role.
+func newPublisher(ctx context.Context, cfg *config, client *clickhouse.Client, role string) (*publish.Publisher, error) {
 	if err := client.WriteFeatureDictionary(ctx, featureDictionary()); err != nil {
 		return nil, err
 	}
@@ -136,7 +143,7 @@ func newPublisher(ctx context.Context, cfg *config, client *clickhouse.Client) (
 	if err != nil {
 		return nil, err
 	}
-	return publish.NewPublisher(pc, clickhouseStore{client})
+	return publish.NewPublisher(pc, newStore(cfg, client, role))
 }
 
 func printReleases(w io.Writer, release string, results []publish.Result) {

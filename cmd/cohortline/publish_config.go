@@ -31,11 +31,22 @@ type publishConfig struct {
 		PerWindow float64 `yaml:"per_window"`
 		PerDay    float64 `yaml:"per_day"`
 	} `yaml:"budget"`
+	// LeaseTTL is how long the publish lease lasts unless renewed (every
+	// third of it, while publishing): a killed publisher holds up the
+	// others this long at most. Default 2m, at least 10s.
+	LeaseTTL time.Duration `yaml:"lease_ttl"`
+	// LeaseWait is how long publish, backfill's republish and run's
+	// automatic publisher wait for a lease another holds before giving up
+	// with the holder's name. Default 2m.
+	LeaseWait time.Duration `yaml:"lease_wait"`
 }
 
 const (
 	defaultPublishMaxWait  = 10 * time.Minute
 	defaultPublishInterval = 15 * time.Second
+	defaultLeaseTTL        = 2 * time.Minute
+	defaultLeaseWait       = 2 * time.Minute
+	minLeaseTTL            = 10 * time.Second
 )
 
 // check applies defaults and validates against the spec and the mode.
@@ -54,6 +65,12 @@ func (p *publishConfig) check(mode string, spec cohorts.Spec) error {
 	if p.Interval == 0 {
 		p.Interval = defaultPublishInterval
 	}
+	if p.LeaseTTL == 0 {
+		p.LeaseTTL = defaultLeaseTTL
+	}
+	if p.LeaseWait == 0 {
+		p.LeaseWait = defaultLeaseWait
+	}
 	eps := spec.Privacy.Epsilon
 	if p.Budget.PerWindow == 0 {
 		p.Budget.PerWindow = 3 * eps
@@ -66,6 +83,10 @@ func (p *publishConfig) check(mode string, spec cohorts.Spec) error {
 		return fmt.Errorf("publish.max_wait: %s, want a positive duration", p.MaxWait)
 	case p.Interval < time.Second:
 		return fmt.Errorf("publish.interval: %s, want at least 1s", p.Interval)
+	case p.LeaseTTL < minLeaseTTL:
+		return fmt.Errorf("publish.lease_ttl: %s, want at least %s (it is renewed every third, and checked with a quarter left)", p.LeaseTTL, minLeaseTTL)
+	case p.LeaseWait < 0:
+		return fmt.Errorf("publish.lease_wait: %s, want a positive duration", p.LeaseWait)
 	case !*p.Noise && mode != modeTest:
 		return fmt.Errorf("publish.noise: false is allowed only with mode: %s (exact values are not differentially private)", modeTest)
 	case !(p.Budget.PerWindow > 0):
@@ -88,12 +109,15 @@ func (p *publishConfig) check(mode string, spec cohorts.Spec) error {
 }
 
 // publisherConfig is the publish.Config of a checked config: the noise
-// keyed by the secret unless the test mode turned it off.
+// keyed by the secret unless the test mode turned it off, the mode, and
+// the secret's key id for the ledger.
 func (c *config) publisherConfig() (publish.Config, error) {
 	pc := publish.Config{
 		Spec:        c.spec,
 		Budget:      publish.Budget{PerWindow: c.file.Publish.Budget.PerWindow, PerDay: c.file.Publish.Budget.PerDay},
 		CodeVersion: codeVersion(),
+		Mode:        c.file.Mode,
+		KeyID:       privacy.KeyID(c.secret),
 	}
 	if *c.file.Publish.Noise {
 		n, err := privacy.NewNoiser(c.secret)

@@ -2,7 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math/rand/v2"
+	"os"
 	"time"
 
 	"github.com/cohortline/cohortline/cohorts"
@@ -11,8 +14,54 @@ import (
 )
 
 // clickhouseStore is the publisher's Store on ClickHouse: partials from
-// cohort_partials_current, the privacy ledger, and cohort_enrichment.
-type clickhouseStore struct{ c *clickhouse.Client }
+// cohort_partials_current, the publish lease and the privacy ledger, and
+// published_releases and cohort_enrichment in the published database.
+type clickhouseStore struct {
+	c     *clickhouse.Client
+	lease clickhouse.LeaseConfig
+}
+
+// newStore is the Store of a publisher run by role ("publish",
+// "backfill", "run", "demo"), taking the lease as cfg says.
+func newStore(cfg *config, client *clickhouse.Client, role string) clickhouseStore {
+	return clickhouseStore{c: client, lease: clickhouse.LeaseConfig{
+		Holder: leaseHolder(role), TTL: cfg.file.Publish.LeaseTTL, Wait: cfg.file.Publish.LeaseWait,
+	}}
+}
+
+// leaseHolder names this process in the publish lease: what it runs, its
+// host and pid, and a random tag that tells apart two publishers of one
+// process. Nothing secret.
+func leaseHolder(role string) string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "unknown-host"
+	}
+	return fmt.Sprintf("%s@%s:%d:%08x", role, host, os.Getpid(), rand.Uint32())
+}
+
+func (s clickhouseStore) AcquireLease(ctx context.Context) (publish.Lease, error) {
+	l, err := s.c.AcquireLease(ctx, s.lease)
+	if errors.Is(err, clickhouse.ErrLeaseHeld) {
+		return nil, fmt.Errorf("%w (publish.lease_wait is %s)", err, s.lease.Wait)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return l, nil
+}
+
+func (s clickhouseStore) PublishedModes(ctx context.Context) (string, []string, error) {
+	modes, err := s.c.PublishedModes(ctx)
+	return s.c.PublishedDatabase(), modes, err
+}
+
+func (s clickhouseStore) AppendPublishedRelease(ctx context.Context, e publish.LedgerEntry) error {
+	return s.c.AppendPublishedRelease(ctx, clickhouse.PublishedRelease{
+		WindowStart: time.UnixMilli(e.Window.Start).UTC(), WindowEnd: time.UnixMilli(e.Window.End).UTC(),
+		Release: e.Release, PublishedAt: e.ReleasedAt, Mode: e.Mode,
+	})
+}
 
 func (s clickhouseStore) Partials(ctx context.Context, spec cohorts.Spec, from, to time.Time) (map[int64][]cohorts.Partial, error) {
 	rows, err := s.c.CurrentPartials(ctx, from, to)
@@ -44,10 +93,11 @@ func (s clickhouseStore) Ledger(ctx context.Context, from, to time.Time) ([]publ
 	for i, r := range rows {
 		out[i] = publish.LedgerEntry{
 			Window:  cohorts.Window{Start: r.WindowStart.UnixMilli(), End: r.WindowEnd.UnixMilli()},
-			Release: r.Release, Epsilon: r.Epsilon, Delta: r.Delta, Bounds: r.Bounds,
-			SpecHash: r.SpecHash, CodeVersion: r.CodeVersion, InputDigest: r.InputDigest,
+			Release: r.Release, Epsilon: r.Epsilon, Delta: r.Delta, ReleaseDelta: r.ReleaseDelta, Bounds: r.Bounds,
+			SpecHash: r.SpecHash, CodeVersion: r.CodeVersion, InputDigest: r.InputDigest, KeyID: r.KeyID,
 			RowsPublished: int(r.RowsPublished), RowsSuppressed: int(r.RowsSuppressed),
-			Republish: r.Republish, EpsilonSpent: r.EpsilonSpent, Noise: r.Noise, ReleasedAt: r.ReleasedAt,
+			Republish: r.Republish, EpsilonSpent: r.EpsilonSpent, Noise: r.Noise, Mode: r.Mode,
+			LeaseToken: r.LeaseToken, ReleasedAt: r.ReleasedAt,
 		}
 	}
 	return out, nil
@@ -56,10 +106,11 @@ func (s clickhouseStore) Ledger(ctx context.Context, from, to time.Time) ([]publ
 func (s clickhouseStore) AppendLedger(ctx context.Context, e publish.LedgerEntry) error {
 	return s.c.AppendLedger(ctx, clickhouse.LedgerRow{
 		WindowStart: time.UnixMilli(e.Window.Start).UTC(), WindowEnd: time.UnixMilli(e.Window.End).UTC(),
-		Release: e.Release, Epsilon: e.Epsilon, Delta: e.Delta, Bounds: e.Bounds,
-		SpecHash: e.SpecHash, CodeVersion: e.CodeVersion, InputDigest: e.InputDigest,
+		Release: e.Release, Epsilon: e.Epsilon, Delta: e.Delta, ReleaseDelta: e.ReleaseDelta, Bounds: e.Bounds,
+		SpecHash: e.SpecHash, CodeVersion: e.CodeVersion, InputDigest: e.InputDigest, KeyID: e.KeyID,
 		RowsPublished: uint64(e.RowsPublished), RowsSuppressed: uint64(e.RowsSuppressed),
-		Republish: e.Republish, EpsilonSpent: e.EpsilonSpent, Noise: e.Noise, ReleasedAt: e.ReleasedAt,
+		Republish: e.Republish, EpsilonSpent: e.EpsilonSpent, Noise: e.Noise, Mode: e.Mode,
+		LeaseToken: e.LeaseToken, ReleasedAt: e.ReleasedAt,
 	})
 }
 
@@ -67,7 +118,7 @@ func (s clickhouseStore) PublishedCohorts(ctx context.Context, w cohorts.Window)
 	return s.c.PublishedCohorts(ctx, time.UnixMilli(w.Start).UTC())
 }
 
-func (s clickhouseStore) WriteRows(ctx context.Context, w cohorts.Window, rows []publish.Row, release string, at time.Time, replace bool) error {
+func (s clickhouseStore) WriteRows(ctx context.Context, lease publish.Lease, w cohorts.Window, rows []publish.Row, release string, at time.Time, replace bool) error {
 	out := make([]clickhouse.EnrichmentRow, len(rows))
 	start, end := time.UnixMilli(w.Start).UTC(), time.UnixMilli(w.End).UTC()
 	for i, r := range rows {
@@ -79,7 +130,11 @@ func (s clickhouseStore) WriteRows(ctx context.Context, w cohorts.Window, rows [
 		}
 	}
 	if replace {
-		return s.c.ReplaceEnrichmentWindow(ctx, start, end, out)
+		var fence clickhouse.Fence // nil unless a lease is held
+		if lease != nil {
+			fence = lease
+		}
+		return s.c.ReplaceEnrichmentWindow(ctx, start, end, out, fence)
 	}
 	return s.c.WriteEnrichment(ctx, out)
 }

@@ -109,7 +109,7 @@ func newAutoPublisher(ctx context.Context, cfg *config, client *clickhouse.Clien
 	if err != nil {
 		return nil, err
 	}
-	pub, err := publish.NewPublisher(pc, clickhouseStore{client})
+	pub, err := publish.NewPublisher(pc, newStore(cfg, client, "run"))
 	if err != nil {
 		return nil, err
 	}

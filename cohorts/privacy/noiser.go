@@ -48,6 +48,7 @@ const noiseLabel = "cohortline/dp-noise/v1"
 // (unless Scope.Release is longer than 128 bytes).
 type Noiser struct {
 	ipad, opad [sha256.BlockSize]byte // subkey ⊕ 0x36…, subkey ⊕ 0x5c…
+	keyID      string                 // KeyID of the secret
 }
 
 // NewNoiser derives the noise subkey from secret (the configured
@@ -69,8 +70,13 @@ func NewNoiser(secret []byte) (*Noiser, error) {
 		n.opad[i] ^= b
 	}
 	clear(key)
+	n.keyID = KeyID(secret)
 	return n, nil
 }
+
+// KeyID returns the KeyID of the secret the Noiser was made with: what
+// the privacy ledger records of the key that noised a release.
+func (n *Noiser) KeyID() string { return n.keyID }
 
 // Noise returns the noise of one slot of one cohort's row: a draw from
 // scale (discrete Laplace) seeded by (scope, cohortID, slot). cohortID is

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math"
 	"slices"
 	"time"
 
@@ -13,58 +12,13 @@ import (
 	"github.com/cohortline/cohortline/cohorts/privacy"
 )
 
-// LedgerEntry is one row of privacy_ledger: one release of one window.
-type LedgerEntry struct {
-	Window      cohorts.Window
-	Release     string  // ReleaseName of the spec
-	Epsilon     float64 // the spec's ε per release; 0 without noise
-	Delta       float64
-	Bounds      string // the contribution bounds applied, "events=100,call_seconds=3600"
-	SpecHash    string
-	CodeVersion string
-	// InputDigest is the hex Digest of the window's partials.
-	InputDigest    string
-	RowsPublished  int
-	RowsSuppressed int // finest cohorts suppressed (in no row)
-	// Republish is true when the window had a release before.
-	Republish bool
-	// EpsilonSpent is what this release adds to the window's and the day's
-	// spending: Epsilon, or 0 when an earlier release of the same spec
-	// covered exactly the same partials (the same noise, so nothing new is
-	// revealed).
-	EpsilonSpent float64
-	Noise        bool // false only in the no-noise test mode
-	ReleasedAt   time.Time
-}
-
-// Store is where a Publisher reads partials and writes releases:
-// sinks/clickhouse in production.
-type Store interface {
-	// Partials returns the finest partials of the windows starting in
-	// [from, to), summed over partitions, by window start (epoch ms).
-	Partials(ctx context.Context, spec cohorts.Spec, from, to time.Time) (map[int64][]cohorts.Partial, error)
-	// Ledger returns the ledger entries of the windows starting in [from, to).
-	Ledger(ctx context.Context, from, to time.Time) ([]LedgerEntry, error)
-	// AppendLedger records a release; it is written before the rows.
-	AppendLedger(ctx context.Context, e LedgerEntry) error
-	// PublishedCohorts returns the cohort ids that readers see for window.
-	PublishedCohorts(ctx context.Context, window cohorts.Window) ([]uint64, error)
-	// WriteRows publishes the rows of window. With replace, readers must
-	// afterwards see only these rows for the window (a republish whose
-	// cohorts are not a superset of the published ones); without it,
-	// writing the rows again with a later publish time is enough.
-	WriteRows(ctx context.Context, window cohorts.Window, rows []Row, release string, publishedAt time.Time, replace bool) error
-}
-
-// Budget is the most ε that releases may spend, per window and per UTC day
-// (over all windows that start on it). Zero means no limit.
-type Budget struct {
-	PerWindow float64
-	PerDay    float64
-}
-
-// ErrBudget is wrapped by the error of a release refused for its budget.
-var ErrBudget = errors.New("privacy budget exceeded")
+// The modes of a deployment (the config file's mode). A published
+// database holds releases of one mode only (see ErrMode).
+const (
+	ModeProduction  = "production"
+	ModeDevelopment = "development"
+	ModeTest        = "test"
+)
 
 // Config is what a Publisher needs.
 type Config struct {
@@ -72,7 +26,14 @@ type Config struct {
 	Noise       Noise // the zero Noise: the no-noise test mode
 	Budget      Budget
 	CodeVersion string
-	Now         func() time.Time // default time.Now
+	// Mode is ModeProduction, ModeDevelopment or ModeTest: recorded with
+	// every release, and the published database must hold no release of
+	// another mode.
+	Mode string
+	// KeyID is privacy.KeyID of the secret. With noise it may be left
+	// empty: the Noiser's is used, and one given must equal it.
+	KeyID string
+	Now   func() time.Time // default time.Now
 }
 
 // Publisher releases windows: Release over a Store, under the budget.
@@ -83,13 +44,19 @@ type Publisher struct {
 }
 
 // NewPublisher checks cfg: the spec, its δ against the threshold's (see
-// privacy.CheckDelta) and the budget against one release's ε.
+// privacy.CheckDelta), the budget against one release's ε, the mode and
+// the key id.
 func NewPublisher(cfg Config, store Store) (*Publisher, error) {
 	if err := cfg.Spec.Validate(); err != nil {
 		return nil, err
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	switch cfg.Mode {
+	case ModeProduction, ModeDevelopment, ModeTest:
+	default:
+		return nil, fmt.Errorf("publish: mode %q is none of %s, %s, %s", cfg.Mode, ModeProduction, ModeDevelopment, ModeTest)
 	}
 	eps := cfg.Spec.Privacy.Epsilon
 	if cfg.Noise.Enabled() {
@@ -107,6 +74,12 @@ func NewPublisher(cfg Config, store Store) (*Publisher, error) {
 			if b != 0 && b < eps {
 				return nil, fmt.Errorf("publish.budget.%s: %g is less than one release's epsilon %g: nothing could ever be published", name, b, eps)
 			}
+		}
+		switch id := cfg.Noise.Noiser.KeyID(); {
+		case cfg.KeyID == "":
+			cfg.KeyID = id
+		case cfg.KeyID != id:
+			return nil, fmt.Errorf("BUG: publish: key id %s is not the noise secret's %s", cfg.KeyID, id)
 		}
 	}
 	return &Publisher{cfg: cfg, release: ReleaseName(cfg.Spec), store: store}, nil
@@ -129,10 +102,52 @@ type Result struct {
 	Replace bool // earlier rows of the window were replaced
 }
 
+// Session is a Publisher holding the publish lease: Begin makes one,
+// Close ends it. Only one session at a time publishes over one Store's
+// ledger.
+type Session struct {
+	p     *Publisher
+	lease Lease
+}
+
+// Begin takes the publish lease and checks that the published database
+// may take this publisher's releases (checkMode). The caller must Close
+// the session.
+func (p *Publisher) Begin(ctx context.Context) (*Session, error) {
+	lease, err := p.store.AcquireLease(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("taking the publish lease: %w", err)
+	}
+	if err := p.checkMode(ctx); err != nil {
+		return nil, errors.Join(err, lease.Release(ctx))
+	}
+	return &Session{p: p, lease: lease}, nil
+}
+
+// Close gives the lease back.
+func (s *Session) Close(ctx context.Context) error {
+	if err := s.lease.Release(ctx); err != nil {
+		return fmt.Errorf("releasing the publish lease: %w", err)
+	}
+	return nil
+}
+
+// PublishRange publishes the windows of [from, to) in a session of its
+// own: Begin, Session.PublishRange, Close.
+func (p *Publisher) PublishRange(ctx context.Context, from, to time.Time) (results []Result, err error) {
+	s, err := p.Begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { err = errors.Join(err, s.Close(ctx)) }()
+	return s.PublishRange(ctx, from, to)
+}
+
 // PublishRange publishes every window that starts in [from, to) and has
 // partials, oldest first. It stops at the first error; the windows before
 // it are published.
-func (p *Publisher) PublishRange(ctx context.Context, from, to time.Time) ([]Result, error) {
+func (s *Session) PublishRange(ctx context.Context, from, to time.Time) ([]Result, error) {
+	p := s.p
 	byWindow, err := p.store.Partials(ctx, p.cfg.Spec, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("reading partials of [%s, %s): %w", from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339), err)
@@ -143,8 +158,8 @@ func (p *Publisher) PublishRange(ctx context.Context, from, to time.Time) ([]Res
 	}
 	slices.Sort(starts)
 	var results []Result
-	for _, s := range starts {
-		r, err := p.publish(ctx, p.cfg.Spec.WindowOf(s), byWindow[s])
+	for _, start := range starts {
+		r, err := s.publish(ctx, p.cfg.Spec.WindowOf(start), byWindow[start])
 		if err != nil {
 			return results, err
 		}
@@ -153,29 +168,21 @@ func (p *Publisher) PublishRange(ctx context.Context, from, to time.Time) ([]Res
 	return results, nil
 }
 
-// publish releases one window: budget check, ledger entry, then rows. The
-// ledger goes first so that a crash between the two over-counts the
-// budget rather than publishing noise that no ledger row accounts for.
-func (p *Publisher) publish(ctx context.Context, w cohorts.Window, partials []cohorts.Partial) (Result, error) {
+// publish releases one window: budget check, ledger entry, the release in
+// the published database, then rows, each write right after a check that
+// the lease is still held. The ledger goes first so that a crash between
+// the writes over-counts the budget rather than publishing noise that no
+// ledger row accounts for.
+func (s *Session) publish(ctx context.Context, w cohorts.Window, partials []cohorts.Partial) (Result, error) {
+	p := s.p
 	digest := Digest(partials)
-	spec := p.cfg.Spec
-	entry := LedgerEntry{
-		Window: w, Release: p.release,
-		Epsilon: spec.Privacy.Epsilon, Delta: spec.Privacy.Delta,
-		Bounds:   fmt.Sprintf("events=%d,call_seconds=%d", spec.Bounds.Events, spec.Bounds.CallSeconds),
-		SpecHash: spec.Hash(), CodeVersion: p.cfg.CodeVersion,
-		InputDigest: hex.EncodeToString(digest[:]),
-		Noise:       p.cfg.Noise.Enabled(),
-		ReleasedAt:  p.cfg.Now().UTC().Truncate(time.Second),
-	}
-	if !entry.Noise {
-		entry.Epsilon, entry.Delta = 0, 0
-	}
+	entry := p.entry(w, digest)
+	entry.LeaseToken = s.lease.Token()
 	if err := p.checkBudget(ctx, &entry); err != nil {
 		return Result{}, err
 	}
 	scope := privacy.Scope{Release: p.release, WindowStart: w.Start, InputDigest: digest}
-	rows, stats, err := Release(spec, p.cfg.Noise, scope, w, partials)
+	rows, stats, err := Release(p.cfg.Spec, p.cfg.Noise, scope, w, partials)
 	if err != nil {
 		return Result{}, err
 	}
@@ -186,54 +193,54 @@ func (p *Publisher) publish(ctx context.Context, w cohorts.Window, partials []co
 		return Result{}, fmt.Errorf("reading the published cohorts of %s: %w", w, err)
 	}
 	replace := !coversAll(rows, published)
+	if err := s.check(ctx, w, "its ledger entry"); err != nil {
+		return Result{}, err
+	}
 	if err := p.store.AppendLedger(ctx, entry); err != nil {
 		return Result{}, fmt.Errorf("writing the ledger entry of %s: %w", w, err)
 	}
-	if err := p.store.WriteRows(ctx, w, rows, p.release, entry.ReleasedAt, replace); err != nil {
+	if err := s.check(ctx, w, "its release"); err != nil {
+		return Result{}, err
+	}
+	if err := p.store.AppendPublishedRelease(ctx, entry); err != nil {
+		return Result{}, fmt.Errorf("recording the release of %s in the published database: %w", w, err)
+	}
+	if err := s.check(ctx, w, "its rows"); err != nil {
+		return Result{}, err
+	}
+	if err := p.store.WriteRows(ctx, s.lease, w, rows, p.release, entry.ReleasedAt, replace); err != nil {
 		return Result{}, fmt.Errorf("writing the rows of %s: %w", w, err)
 	}
 	return Result{Window: w, Stats: stats, Ledger: entry, Replace: replace}, nil
 }
 
-// checkBudget sets entry's Republish and EpsilonSpent from the ledger and
-// refuses a release over the budget.
-func (p *Publisher) checkBudget(ctx context.Context, entry *LedgerEntry) error {
-	w := entry.Window
-	day := time.UnixMilli(w.Start).UTC().Truncate(24 * time.Hour)
-	past, err := p.store.Ledger(ctx, day, day.Add(24*time.Hour))
-	if err != nil {
-		return fmt.Errorf("reading the privacy ledger of %s: %w", day.Format(time.DateOnly), err)
-	}
-	var window, daily float64
-	entry.EpsilonSpent = entry.Epsilon
-	for _, e := range past {
-		daily += e.EpsilonSpent
-		if e.Window.Start != w.Start {
-			continue
-		}
-		window += e.EpsilonSpent
-		entry.Republish = true
-		if e.Release == entry.Release && e.InputDigest == entry.InputDigest && e.Noise == entry.Noise {
-			entry.EpsilonSpent = 0 // the same numbers again
-		}
-	}
-	if !entry.Noise || entry.EpsilonSpent == 0 {
-		return nil
-	}
-	b := p.cfg.Budget
-	const slack = 1e-9 // float sums of equal ε must not refuse the last allowed release
-	if b.PerWindow > 0 && window+entry.EpsilonSpent > b.PerWindow+slack {
-		return fmt.Errorf("%w: window %s has spent epsilon %g; this release would bring it to %g, over publish.budget.per_window %g; nothing was written",
-			ErrBudget, w, window, window+entry.EpsilonSpent, b.PerWindow)
-	}
-	if b.PerDay > 0 && daily+entry.EpsilonSpent > b.PerDay+slack {
-		return fmt.Errorf("%w: day %s has spent epsilon %g; releasing window %s would bring it to %g, over publish.budget.per_day %g; nothing was written",
-			ErrBudget, day.Format(time.DateOnly), daily, w, daily+entry.EpsilonSpent, b.PerDay)
-	}
-	if math.IsNaN(window) || math.IsNaN(daily) {
-		return fmt.Errorf("%w: the ledger of %s holds a NaN epsilon", ErrBudget, day.Format(time.DateOnly))
+// check stops a publish whose lease is gone before it writes what.
+func (s *Session) check(ctx context.Context, w cohorts.Window, what string) error {
+	if err := s.lease.Check(ctx); err != nil {
+		return fmt.Errorf("publishing %s: stopped before writing %s: %w", w, what, err)
 	}
 	return nil
+}
+
+// entry is the ledger entry of a release of w, whose partials have
+// digest, before the budget check.
+func (p *Publisher) entry(w cohorts.Window, digest [32]byte) LedgerEntry {
+	spec := p.cfg.Spec
+	e := LedgerEntry{
+		Window: w, Release: p.release,
+		Bounds:   fmt.Sprintf("events=%d,call_seconds=%d", spec.Bounds.Events, spec.Bounds.CallSeconds),
+		SpecHash: spec.Hash(), CodeVersion: p.cfg.CodeVersion,
+		InputDigest: hex.EncodeToString(digest[:]),
+		KeyID:       p.cfg.KeyID,
+		Noise:       p.cfg.Noise.Enabled(),
+		Mode:        p.cfg.Mode,
+		ReleasedAt:  p.cfg.Now().UTC().Truncate(time.Second),
+	}
+	if e.Noise {
+		e.Epsilon, e.Delta = spec.Privacy.Epsilon, spec.Privacy.Delta
+		e.ReleaseDelta = privacy.ReleaseDelta(p.cfg.Noise.Budget, spec.K)
+	}
+	return e
 }
 
 // coversAll reports whether rows include every cohort id of published.

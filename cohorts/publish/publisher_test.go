@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,13 +16,72 @@ import (
 type memStore struct {
 	partials map[int64][]cohorts.Partial
 	ledger   []LedgerEntry
+	released []LedgerEntry   // AppendPublishedRelease's
+	modes    []string        // of releases written before the test, besides released's
 	rows     map[int64][]Row // what readers see per window
-	writes   []string        // "ledger <window>" and "rows <window> replace=<bool>", in order
+	// writes are "ledger <window>", "release <window>", "rows <window>
+	// replace=<bool>", and the lease's "lease-acquire <token>",
+	// "lease-check <token>" and "lease-release <token>", in order.
+	writes   []string
 	failRows bool
+	lease    *memLease // the lease AcquireLease hands out next
+	leases   int       // leases acquired so far
 }
 
 func newMemStore() *memStore {
 	return &memStore{partials: map[int64][]cohorts.Partial{}, rows: map[int64][]Row{}}
+}
+
+// memLease is a Lease that fails its checks from failAt on (0: never).
+type memLease struct {
+	store  *memStore
+	token  uint64
+	checks int
+	failAt int
+	held   bool
+}
+
+func (l *memLease) Check(context.Context) error {
+	l.checks++
+	l.store.writes = append(l.store.writes, fmt.Sprintf("lease-check %d", l.token))
+	if !l.held || (l.failAt > 0 && l.checks >= l.failAt) {
+		return errors.New("lease taken over by another publisher")
+	}
+	return nil
+}
+
+func (l *memLease) Token() uint64 { return l.token }
+
+func (l *memLease) Release(context.Context) error {
+	l.held = false
+	l.store.writes = append(l.store.writes, fmt.Sprintf("lease-release %d", l.token))
+	return nil
+}
+
+func (m *memStore) AcquireLease(context.Context) (Lease, error) {
+	m.leases++
+	l := m.lease
+	if l == nil {
+		l = &memLease{}
+	}
+	m.lease = nil
+	l.store, l.token, l.held = m, uint64(m.leases), true
+	m.writes = append(m.writes, fmt.Sprintf("lease-acquire %d", l.token))
+	return l, nil
+}
+
+func (m *memStore) PublishedModes(context.Context) (string, []string, error) {
+	modes := slices.Clone(m.modes)
+	for _, e := range m.released {
+		modes = append(modes, e.Mode)
+	}
+	return "pub_db", modes, nil
+}
+
+func (m *memStore) AppendPublishedRelease(_ context.Context, e LedgerEntry) error {
+	m.released = append(m.released, e)
+	m.writes = append(m.writes, "release "+e.Window.String())
+	return nil
 }
 
 func (m *memStore) Partials(_ context.Context, _ cohorts.Spec, from, to time.Time) (map[int64][]cohorts.Partial, error) {
@@ -58,7 +118,7 @@ func (m *memStore) PublishedCohorts(_ context.Context, w cohorts.Window) ([]uint
 	return ids, nil
 }
 
-func (m *memStore) WriteRows(_ context.Context, w cohorts.Window, rows []Row, _ string, _ time.Time, replace bool) error {
+func (m *memStore) WriteRows(_ context.Context, _ Lease, w cohorts.Window, rows []Row, _ string, _ time.Time, replace bool) error {
 	if m.failRows {
 		return errors.New("clickhouse down")
 	}
@@ -81,10 +141,22 @@ func (m *memStore) WriteRows(_ context.Context, w cohorts.Window, rows []Row, _ 
 	return nil
 }
 
+// dataWrites are the writes of writes that readers or the ledger see,
+// without the lease's.
+func dataWrites(writes []string) []string {
+	var out []string
+	for _, w := range writes {
+		if !strings.HasPrefix(w, "lease-") {
+			out = append(out, w)
+		}
+	}
+	return out
+}
+
 func testPublisher(t *testing.T, store Store, budget Budget) *Publisher {
 	t.Helper()
 	spec := cohorts.DefaultSpec()
-	p, err := NewPublisher(Config{Spec: spec, Noise: noiseFor(t, spec), Budget: budget, CodeVersion: "test",
+	p, err := NewPublisher(Config{Spec: spec, Noise: noiseFor(t, spec), Budget: budget, CodeVersion: "test", Mode: ModeProduction,
 		Now: func() time.Time { return time.Unix(1_800_000_000, 0) }}, store)
 	if err != nil {
 		t.Fatal(err)
@@ -115,8 +187,9 @@ func TestPublisherLedgerAndBudget(t *testing.T) {
 		e.RowsPublished != first[0].Stats.Rows || e.SpecHash != spec.Hash() || len(e.InputDigest) != 64 {
 		t.Errorf("first ledger entry %+v", e)
 	}
-	if want := []string{"ledger " + testWindow.String(), "rows " + testWindow.String() + " replace=false"}; strings.Join(store.writes, ";") != strings.Join(want, ";") {
-		t.Errorf("writes %v, want %v (ledger first)", store.writes, want)
+	w := testWindow.String()
+	if want := []string{"lease-acquire 1", "lease-check 1", "ledger " + w, "lease-check 1", "release " + w, "lease-check 1", "rows " + w + " replace=false", "lease-release 1"}; strings.Join(store.writes, ";") != strings.Join(want, ";") {
+		t.Errorf("writes %v, want %v (under the lease, checked before each write; ledger first)", store.writes, want)
 	}
 	rows := append([]Row(nil), store.rows[testWindow.Start]...)
 
@@ -148,8 +221,8 @@ func TestPublisherLedgerAndBudget(t *testing.T) {
 		if !errors.Is(err, ErrBudget) || !strings.Contains(err.Error(), "per_window") {
 			t.Fatalf("third spend: err %v, want ErrBudget naming per_window", err)
 		}
-		if len(store.writes) != writes {
-			t.Errorf("a refused release wrote %v", store.writes[writes:])
+		if w := dataWrites(store.writes[writes:]); len(w) > 0 {
+			t.Errorf("a refused release wrote %v", w)
 		}
 	}
 }
@@ -192,8 +265,10 @@ func TestNewPublisherChecksConfig(t *testing.T) {
 		cfg  Config
 		want string
 	}{
-		"delta below the threshold's": {Config{Spec: lowDelta, Noise: noise}, "privacy.delta"},
-		"budget below one release":    {Config{Spec: spec, Noise: noise, Budget: Budget{PerDay: 1}}, "publish.budget.per_day: 1 is less than one release's epsilon 4"},
+		"delta below the threshold's": {Config{Spec: lowDelta, Noise: noise, Mode: ModeProduction}, "privacy.delta"},
+		"budget below one release":    {Config{Spec: spec, Noise: noise, Mode: ModeProduction, Budget: Budget{PerDay: 1}}, "publish.budget.per_day: 1 is less than one release's epsilon 4"},
+		"no mode":                     {Config{Spec: spec, Noise: noise}, `mode "" is none of`},
+		"another key id":              {Config{Spec: spec, Noise: noise, Mode: ModeProduction, KeyID: "0123456789abcdef"}, "is not the noise secret's"},
 	} {
 		if _, err := NewPublisher(tt.cfg, newMemStore()); err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: err %v, want one containing %q", name, err, tt.want)

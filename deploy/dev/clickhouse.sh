@@ -5,7 +5,7 @@
 
 CH_DIR=$STATE_DIR/clickhouse
 
-# The targeter's read-only account (DESIGN.md, privacy invariant 5). 18.16
+# The targeter's read-only account (DESIGN.md, privacy invariant 7). 18.16
 # restricts a user per database, by exact name (allow_databases in
 # users.xml), so the account gets the published database and, on this dev
 # server only, the two fixed databases of the integration tests that log in
@@ -203,11 +203,15 @@ clickhouse_users_xml() {
         <!-- The targeter's. readonly=1 allows SELECT only: no INSERT, DDL or
              SET, and no table functions, so remote('127.0.0.1', …) cannot
              reach the internal database as another user. Settings that a
-             client sends with a query are ignored, not applied. -->
+             client sends with a query are ignored, not applied, so the
+             profile sets what the targeter's queries need: pushing a WHERE
+             into the views (cohort_enrichment_current, _latest), which
+             18.16 does only when asked. -->
         <readonly>
             <profile>default</profile>
             <readonly>1</readonly>
             <max_execution_time>60</max_execution_time>
+            <enable_optimize_predicate_expression>1</enable_optimize_predicate_expression>
         </readonly>
     </profiles>
 

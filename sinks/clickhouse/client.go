@@ -71,6 +71,10 @@ func open(cfg Config) (*Client, error) {
 	return c, nil
 }
 
+// PublishedDatabase is the name of the published database, defaults
+// applied.
+func (c *Client) PublishedDatabase() string { return c.cfg.PublishedDatabase }
+
 // Close closes the pool's connections.
 func (c *Client) Close() error { return c.conn.Close() }
 

@@ -74,7 +74,7 @@ func TestCookbook(t *testing.T) {
 		return EnrichmentRow{WindowStart: ws, WindowEnd: ws.Add(time.Hour), CohortID: cityHash(t, admin, key), CohortKey: key,
 			Users: users, Features: f, FeatureSet: 1, Release: "r1", PublishedAt: published}
 	}
-	err := admin.WriteEnrichment(t.Context(), []EnrichmentRow{
+	publishRows(t, admin, []EnrichmentRow{
 		row(br, w0, 60, []float32{30, 120}, w0.Add(2*time.Hour)),
 		row(br, w1, 64, []float32{32, 128}, w1.Add(2*time.Hour)),
 		row(br, w1, 65, []float32{33, 130}, w1.Add(3*time.Hour)), // republish: the newest wins
@@ -82,7 +82,10 @@ func TestCookbook(t *testing.T) {
 		row(us, w0, 70, []float32{35, 140}, w0.Add(2*time.Hour)),
 		row(top, w0, 5000, []float32{2500, 10000}, w0.Add(2*time.Hour)),
 	})
-	if err != nil {
+	// A row of a release without a ledger row (none is in
+	// published_releases), newer than every other: no recipe may show it.
+	unledgered := row(br, w1, 9999, []float32{9999, 9999}, w1.Add(9*time.Hour))
+	if err := admin.WriteEnrichment(t.Context(), []EnrichmentRow{unledgered}); err != nil {
 		t.Fatal(err)
 	}
 	dict := []DictionaryEntry{
@@ -116,13 +119,13 @@ func TestCookbook(t *testing.T) {
 			{br, "2026-11-01 11:00:00", "65", "[33 130]"},
 			{us, "2026-11-01 10:00:00", "70", "[35 140]"},
 		}}},
-		"latest-view": {{want: [][]string{
-			{br, "2026-11-01 11:00:00", "65", "[33 130]"},
-			{us, "2026-11-01 10:00:00", "70", "[35 140]"},
-		}}},
 		"window": {{want: [][]string{
 			{br, "60", "[30 120]"},
 			{us, "70", "[35 140]"},
+		}}},
+		"history": {{want: [][]string{ // w1 once: its republish, not the unledgered row
+			{"2026-11-01 10:00:00", "60", "[30 120]"},
+			{"2026-11-01 11:00:00", "65", "[33 130]"},
 		}}},
 		"best-match": {
 			{want: [][]string{{br, "0", "2026-11-01 11:00:00", "65", "[33 130]"}}},

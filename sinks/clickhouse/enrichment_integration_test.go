@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
 )
 
 // enrichment returns a published row of cohort id in window ws.
@@ -14,9 +16,10 @@ func enrichment(ws time.Time, id uint64, key string, users uint64, published tim
 	}
 }
 
-// TestReadEnrichment: WriteEnrichment's rows come back whole; per cohort
-// the newest window, or the asked one, and of a republished window the
-// newest publish; cohorts without a row are left out.
+// TestReadEnrichment: published rows come back whole; per cohort the
+// newest window, or the asked one, and of a republished window the
+// newest publish of a ledgered release; cohorts without a row are left
+// out.
 func TestReadEnrichment(t *testing.T) {
 	c := migratedClient(t, testConfig(t))
 	w0, w1 := window, window.Add(time.Hour)
@@ -27,7 +30,10 @@ func TestReadEnrichment(t *testing.T) {
 		enrichment(w0, 20, "b", 80, w1),
 	}
 	rows[3].Level, rows[3].Release = "platform", "r2"
-	if err := c.WriteEnrichment(t.Context(), rows); err != nil {
+	publishRows(t, c, rows)
+	// Newer still, but of no ledgered release: never read.
+	stray := []EnrichmentRow{enrichment(w1, 10, "a", 99, w1.Add(3*time.Hour)), enrichment(w1.Add(time.Hour), 20, "b", 99, w1.Add(3*time.Hour))}
+	if err := c.WriteEnrichment(t.Context(), stray); err != nil {
 		t.Fatal(err)
 	}
 	for _, tc := range []struct {
@@ -38,7 +44,8 @@ func TestReadEnrichment(t *testing.T) {
 		{"latest", time.Time{}, []EnrichmentRow{rows[2], rows[3]}},
 		{"window w0", w0, []EnrichmentRow{rows[0], rows[3]}},
 		{"window w1", w1, []EnrichmentRow{rows[2]}},
-		{"no such window", w1.Add(time.Hour), nil},
+		{"no such window", w1.Add(2 * time.Hour), nil},
+		{"window of a stray row only", w1.Add(time.Hour), nil},
 	} {
 		got, err := c.ReadEnrichment(t.Context(), []uint64{10, 20, 30}, tc.window)
 		if err != nil {
@@ -53,10 +60,11 @@ func TestReadEnrichment(t *testing.T) {
 	}
 }
 
-// TestReadEnrichmentMatchesLatestView: ReadEnrichment without a window
-// is cohort_enrichment_latest with the filter moved inside (18.16 does
-// not push it into the view); the two must not drift apart.
-func TestReadEnrichmentMatchesLatestView(t *testing.T) {
+// TestReadEnrichmentPushdown: ReadEnrichment filters the views, and
+// 18.16 pushes that filter inside only with
+// enable_optimize_predicate_expression (the targeter's profile sets it):
+// the answers must be the same with it and without.
+func TestReadEnrichmentPushdown(t *testing.T) {
 	c := migratedClient(t, testConfig(t))
 	var rows []EnrichmentRow
 	var ids []uint64
@@ -71,30 +79,21 @@ func TestReadEnrichmentMatchesLatestView(t *testing.T) {
 		last.PublishedAt = last.PublishedAt.Add(time.Minute)
 		rows = append(rows, last)
 	}
-	if err := c.WriteEnrichment(t.Context(), rows); err != nil {
-		t.Fatal(err)
-	}
-	got, err := c.ReadEnrichment(t.Context(), ids, time.Time{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	view, err := c.conn.Query(t.Context(), "SELECT cohort_id, window_start, window_end, cohort_key, level, users, features, feature_set, release, published_at FROM "+
-		c.cfg.PublishedDatabase+".cohort_enrichment_latest ORDER BY cohort_id")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer view.Close()
-	var want []EnrichmentRow
-	for view.Next() {
-		var r EnrichmentRow
-		if err := view.Scan(&r.CohortID, &r.WindowStart, &r.WindowEnd, &r.CohortKey, &r.Level, &r.Users, &r.Features, &r.FeatureSet, &r.Release, &r.PublishedAt); err != nil {
+	publishRows(t, c, rows)
+	pushed := ch.Context(t.Context(), ch.WithSettings(ch.Settings{"enable_optimize_predicate_expression": 1}))
+	plain := ch.Context(t.Context(), ch.WithSettings(ch.Settings{"enable_optimize_predicate_expression": 0}))
+	for _, ws := range []time.Time{{}, window, window.Add(2 * time.Hour)} {
+		a, err := c.ReadEnrichment(pushed, ids[1:4], ws)
+		if err != nil {
 			t.Fatal(err)
 		}
-		r.WindowStart, r.WindowEnd, r.PublishedAt = r.WindowStart.UTC(), r.WindowEnd.UTC(), r.PublishedAt.UTC()
-		want = append(want, r)
-	}
-	if len(want) != 5 || !reflect.DeepEqual(got, want) {
-		t.Errorf("ReadEnrichment =\n%+v\ncohort_enrichment_latest =\n%+v", got, want)
+		b, err := c.ReadEnrichment(plain, ids[1:4], ws)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(a) == 0 || !reflect.DeepEqual(a, b) {
+			t.Errorf("window %s: with pushdown\n%+v\nwithout\n%+v", ws, a, b)
+		}
 	}
 }
 

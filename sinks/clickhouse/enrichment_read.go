@@ -8,44 +8,12 @@ import (
 	"time"
 )
 
-// latestEnrichmentQuery selects, of the cohort_enrichment rows in table
-// that match where, one row per cohort: the greatest by the expression by
-// (argMax), in queryEnrichment's column order, then tail (ORDER BY, LIMIT).
-// It is the shape of the cohort_enrichment_latest view (DDL 0005) with the
-// filter inside, not a query of the view, because 18.16 does not push a
-// WHERE into a view: through the view every lookup would read the whole
-// table, here it reads the granules it needs (the table is ordered by
-// cohort_id). TestReadEnrichmentMatchesLatestView keeps the two equal.
-// Aliases differ from column names, as in the view.
-func latestEnrichmentQuery(table, by, where, tail string) string {
-	return `
-SELECT
-    cohort_id,
-    tupleElement(latest, 1) AS ws,
-    tupleElement(latest, 2) AS we,
-    tupleElement(latest, 3) AS key,
-    tupleElement(latest, 4) AS lvl,
-    tupleElement(latest, 5) AS n,
-    tupleElement(latest, 6) AS f,
-    tupleElement(latest, 7) AS fs,
-    tupleElement(latest, 8) AS rel,
-    tupleElement(latest, 9) AS pub
-FROM
-(
-    SELECT
-        cohort_id,
-        argMax(
-            (window_start, window_end, cohort_key, level, users, features, feature_set, release, published_at),
-            ` + by + `
-        ) AS latest
-    FROM ` + table + `
-    WHERE ` + where + `
-    GROUP BY cohort_id
-)
-` + tail
-}
+// viewColumns are the columns of the targeter's views
+// (cohort_enrichment_current and _latest, DDL 0012), in queryEnrichment's
+// order.
+const viewColumns = "cohort_id, window_start, window_end, cohort_key, level, users, features, feature_set, release, published_at"
 
-// queryEnrichment runs a latestEnrichmentQuery, retrying retryable errors.
+// queryEnrichment runs a query of viewColumns, retrying retryable errors.
 func (c *Client) queryEnrichment(ctx context.Context, q string) ([]EnrichmentRow, error) {
 	var out []EnrichmentRow
 	err := retry(ctx, c.cfg.Retry, func(ctx context.Context) error {
@@ -71,9 +39,16 @@ func (c *Client) queryEnrichment(ctx context.Context, q string) ([]EnrichmentRow
 
 // ReadEnrichment returns the published rows of the cohorts ids, at most
 // one each, ordered by cohort id; cohorts with no row are left out. With
-// a zero window it returns each cohort's newest window (what
-// cohort_enrichment_latest shows), else the row of the window that starts
-// at window. Of a republished window it returns the newest publish.
+// a zero window it returns each cohort's newest window, else the row of
+// the window that starts at window. Of a republished window it returns
+// the newest publish, and only rows of ledgered releases: it reads the
+// targeter's views, cohort_enrichment_latest and
+// cohort_enrichment_current, so it shows what they show.
+//
+// 18.16 pushes the WHERE into the view only with
+// enable_optimize_predicate_expression = 1 (the dev targeter's profile
+// sets it; current releases do by default); without it the view reads
+// the whole table.
 //
 // It only reads the published database, so the targeter's read-only
 // account can run it.
@@ -85,16 +60,17 @@ func (c *Client) ReadEnrichment(ctx context.Context, ids []uint64, window time.T
 	for i, id := range ids {
 		list[i] = strconv.FormatUint(id, 10)
 	}
-	filter, what := "", "the newest window"
+	view, filter, what := "cohort_enrichment_latest", "", "the newest window"
 	if !window.IsZero() {
+		view = "cohort_enrichment_current"
 		filter = fmt.Sprintf(" AND window_start = toDateTime(%d)", window.Unix())
 		what = "window " + window.UTC().Format(time.RFC3339)
 	}
-	where := "cohort_id IN (" + strings.Join(list, ", ") + ")" + filter
-	q := latestEnrichmentQuery(c.table(c.cfg.PublishedDatabase, "cohort_enrichment"), "(window_start, published_at)", where, "ORDER BY cohort_id")
+	table := c.table(c.cfg.PublishedDatabase, view)
+	q := "SELECT " + viewColumns + " FROM " + table + " WHERE cohort_id IN (" + strings.Join(list, ", ") + ")" + filter + " ORDER BY cohort_id"
 	out, err := c.queryEnrichment(ctx, q)
 	if err != nil {
-		return nil, fmt.Errorf("reading %s of %d cohorts from %s.cohort_enrichment: %w", what, len(ids), c.cfg.PublishedDatabase, err)
+		return nil, fmt.Errorf("reading %s of %d cohorts from %s: %w", what, len(ids), table, err)
 	}
 	return out, nil
 }

@@ -29,6 +29,12 @@ func (c *Client) PublishedCohorts(ctx context.Context, windowStart time.Time) ([
 	return ids, nil
 }
 
+// Fence is checked right before a write that readers see, and fails
+// once the writer may no longer publish: a *Lease is one.
+type Fence interface {
+	Check(ctx context.Context) error
+}
+
 // ReplaceEnrichmentWindow makes readers see exactly rows for the window
 // [windowStart, windowEnd) of cohort_enrichment: cohorts that rows lack
 // disappear from the window (none at all when rows is empty), every other
@@ -46,17 +52,24 @@ func (c *Client) PublishedCohorts(ctx context.Context, windowStart time.Time) ([
 //     exactly as before, to every reader (argMax, FINAL or raw), and
 //     merges fold the repeats later as they would have anyway;
 //  2. insert rows into staging;
-//  3. ALTER TABLE cohort_enrichment REPLACE PARTITION toDate(toDateTime(W))
+//  3. check fence (when not nil): the publish lease must still be the
+//     caller's;
+//  4. ALTER TABLE cohort_enrichment REPLACE PARTITION toDate(toDateTime(W))
 //     FROM staging: atomic for readers, who see the old day or the new;
-//  4. drop staging, also after a failure and after ctx ends.
+//  5. check fence again: if the lease was lost meanwhile, say so;
+//  6. drop staging, also after a failure and after ctx ends.
 //
-// Steps 1 and 2 are retried together, after emptying staging, and step 3
+// Steps 1 and 2 are retried together, after emptying staging, and step 4
 // is idempotent, so a retry never leaves a row twice.
 //
 // It assumes a single publisher: a write to another window of the same
-// day between steps 1 and 3 (another publisher, or two replaces of one day
-// at once) is lost, overwritten by the copy taken before it. The product
-// runs one publisher, which releases windows one at a time. A process
+// day between steps 1 and 4 (another publisher, or two replaces of one day
+// at once) is lost, overwritten by the copy taken before it. The publish
+// lease makes the publisher single (lease.go); fence is its check, right
+// before the swap, so that a publisher whose lease was taken over stops
+// there; only one that stalls between step 3 and the swap for a quarter
+// of the lease TTL can still swap over another's rows, and step 5 then
+// reports it. A process
 // killed mid-way leaves a staging table behind, named
 // cohort_enrichment_replace_<day>_<random>, holding published rows only;
 // it can be dropped.
@@ -64,7 +77,7 @@ func (c *Client) PublishedCohorts(ctx context.Context, windowStart time.Time) ([
 // In cluster mode it returns ErrReplaceOnCluster and changes nothing: the
 // day lives in one partition per shard, which one REPLACE PARTITION
 // cannot swap atomically across shards.
-func (c *Client) ReplaceEnrichmentWindow(ctx context.Context, windowStart, windowEnd time.Time, rows []EnrichmentRow) (err error) {
+func (c *Client) ReplaceEnrichmentWindow(ctx context.Context, windowStart, windowEnd time.Time, rows []EnrichmentRow, fence Fence) (err error) {
 	what := fmt.Sprintf("replacing window %s of %s.cohort_enrichment with %d rows",
 		windowStart.UTC().Format(time.RFC3339), c.cfg.PublishedDatabase, len(rows))
 	if c.cfg.Cluster != "" {
@@ -115,8 +128,19 @@ func (c *Client) ReplaceEnrichmentWindow(ctx context.Context, windowStart, windo
 	// YYYYMMDD number is taken for another partition and silently replaces
 	// nothing.
 	replace := "ALTER TABLE " + target + " REPLACE PARTITION toDate(toDateTime(" + w + ")) FROM " + staging
+	if fence != nil {
+		if err := fence.Check(ctx); err != nil {
+			return fmt.Errorf("%s: stopped before swapping the day in: %w", what, err)
+		}
+	}
 	if err := c.exec(ctx, replace); err != nil {
 		return fmt.Errorf("%s: swapping the day in from %s: %w", what, staging, err)
+	}
+	if fence != nil {
+		if err := fence.Check(ctx); err != nil {
+			return fmt.Errorf("%s: swapped the day in, but the publish lease was lost meanwhile, so another publisher may have written windows of %s that the swap dropped: republish that day: %w",
+				what, windowStart.UTC().Format(time.DateOnly), err)
+		}
 	}
 	return nil
 }

@@ -69,9 +69,7 @@ func TestReplaceEnrichmentWindow(t *testing.T) {
 	}
 	republish := []EnrichmentRow{enrichment(w0, 2, "c2", 63, pub.Add(time.Minute)), enrichment(w1, 4, "c4", 72, pub.Add(time.Minute))}
 	for _, rows := range [][]EnrichmentRow{first, republish} { // two inserts: two parts, not merged yet
-		if err := c.WriteEnrichment(ctx, rows); err != nil {
-			t.Fatal(err)
-		}
+		publishRows(t, c, rows)
 	}
 	if got := publishedCohorts(t, c, w0); !slices.Equal(got, []uint64{1, 2, 3}) {
 		t.Errorf("PublishedCohorts(w0) = %v, want [1 2 3]", got)
@@ -94,7 +92,8 @@ func TestReplaceEnrichmentWindow(t *testing.T) {
 	}
 	replacement[0].Features = []float32{1.5, 2.5, 3.5}
 	replacement[1].Level, replacement[1].Release = "platform,age,lang", "r2"
-	if err := c.ReplaceEnrichmentWindow(ctx, w0, w0.Add(time.Hour), replacement); err != nil {
+	markReleased(t, c, replacement)
+	if err := c.ReplaceEnrichmentWindow(ctx, w0, w0.Add(time.Hour), replacement, nil); err != nil {
 		t.Fatal(err)
 	}
 
@@ -127,7 +126,7 @@ func TestReplaceEnrichmentWindow(t *testing.T) {
 		t.Errorf("cohort_enrichment_latest =\n%+v\nwant (no cohort 2)\n%+v", view, want)
 	}
 
-	if err := c.ReplaceEnrichmentWindow(ctx, w1, w1.Add(time.Hour), nil); err != nil {
+	if err := c.ReplaceEnrichmentWindow(ctx, w1, w1.Add(time.Hour), nil, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got := storedEnrichment(t, c, windowIs(w1)); len(got) != 0 {
@@ -156,7 +155,7 @@ func assertTables(t *testing.T, c *Client, when string) {
 		}
 		names = append(names, n)
 	}
-	if want := "cohort_enrichment cohort_enrichment_latest feature_dictionary"; strings.Join(names, " ") != want {
+	if want := "cohort_enrichment cohort_enrichment_current cohort_enrichment_latest feature_dictionary published_releases"; strings.Join(names, " ") != want {
 		t.Errorf("%s the published database holds %v, want only %s", when, names, want)
 	}
 }
@@ -191,7 +190,7 @@ func TestReplaceEnrichmentWindowRefuses(t *testing.T) {
 	}
 	defer cluster.Close()
 	rows := []EnrichmentRow{enrichment(window, 1, "k", 60, window)}
-	err = cluster.ReplaceEnrichmentWindow(t.Context(), window, window.Add(time.Hour), rows)
+	err = cluster.ReplaceEnrichmentWindow(t.Context(), window, window.Add(time.Hour), rows, nil)
 	if !errors.Is(err, ErrReplaceOnCluster) || !strings.Contains(err.Error(), "not supported in cluster mode") {
 		t.Errorf("cluster mode: %v, want ErrReplaceOnCluster", err)
 	}
@@ -213,7 +212,7 @@ func TestReplaceEnrichmentWindowRefuses(t *testing.T) {
 		{"window backwards", window, window, nil, "window end"},
 		{"half a second", window.Add(time.Millisecond), window.Add(time.Hour), nil, "window start"},
 	} {
-		err := single.ReplaceEnrichmentWindow(t.Context(), tc.start, tc.end, tc.rows)
+		err := single.ReplaceEnrichmentWindow(t.Context(), tc.start, tc.end, tc.rows, nil)
 		if err == nil || !strings.Contains(err.Error(), tc.wantError) {
 			t.Errorf("%s: %v, want an error naming %q", tc.name, err, tc.wantError)
 		}

@@ -6,18 +6,19 @@ import (
 )
 
 // TopCohorts returns the n largest published cohorts of the busiest
-// window: the window whose published rows cover the most users. Of a
-// republished cohort it returns the newest publish. No rows when nothing
-// is published.
+// window: the window whose published rows cover the most users. It
+// reads cohort_enrichment_current, as a targeter would: one version of
+// each cohort's window, of ledgered releases. No rows when nothing is
+// published.
 func (c *Client) TopCohorts(ctx context.Context, n int) ([]EnrichmentRow, error) {
-	table := c.table(c.cfg.PublishedDatabase, "cohort_enrichment")
-	// The newest publish of each cohort of the busiest window (the most
-	// published users), largest first. Scalar subqueries in WHERE work on
-	// 18.16.
-	busiest := "window_start = (SELECT window_start FROM " + table + " GROUP BY window_start ORDER BY sum(users) DESC, window_start LIMIT 1)"
-	out, err := c.queryEnrichment(ctx, latestEnrichmentQuery(table, "published_at", busiest, fmt.Sprintf("ORDER BY n DESC, key LIMIT %d", n)))
+	view := c.table(c.cfg.PublishedDatabase, "cohort_enrichment_current")
+	// Scalar subqueries in WHERE work on 18.16.
+	q := fmt.Sprintf(`SELECT %s FROM %s
+WHERE window_start = (SELECT window_start FROM %s GROUP BY window_start ORDER BY sum(users) DESC, window_start LIMIT 1)
+ORDER BY users DESC, cohort_key LIMIT %d`, viewColumns, view, view, n)
+	out, err := c.queryEnrichment(ctx, q)
 	if err != nil {
-		return nil, fmt.Errorf("reading the top cohorts from %s.cohort_enrichment: %w", c.cfg.PublishedDatabase, err)
+		return nil, fmt.Errorf("reading the top cohorts from %s: %w", view, err)
 	}
 	return out, nil
 }

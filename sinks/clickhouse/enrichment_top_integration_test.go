@@ -22,9 +22,7 @@ func TestTopCohorts(t *testing.T) {
 		enrichment(w1, 3, "c", 300, w1.Add(time.Hour)),
 		enrichment(w1, 4, "d", 60, w1.Add(time.Hour)),
 	}
-	if err := c.WriteEnrichment(t.Context(), rows); err != nil {
-		t.Fatal(err)
-	}
+	publishRows(t, c, rows)
 	got, err := c.TopCohorts(t.Context(), 3)
 	if err != nil {
 		t.Fatal(err)

@@ -129,3 +129,31 @@ func queryUint64(t testing.TB, c *Client, q string) uint64 {
 	}
 	return n
 }
+
+// markReleased records, as publish does before writing rows, a
+// published_releases row of production mode for every release of rows
+// (window, release, publish time), so that the targeter's views show them.
+func markReleased(t testing.TB, c *Client, rows []EnrichmentRow) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, r := range rows {
+		key := fmt.Sprint(r.WindowStart.Unix(), r.Release, r.PublishedAt.Unix())
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		pr := PublishedRelease{WindowStart: r.WindowStart, WindowEnd: r.WindowEnd, Release: r.Release, PublishedAt: r.PublishedAt, Mode: "production"}
+		if err := c.AppendPublishedRelease(t.Context(), pr); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// publishRows writes rows as publish does: their releases, then the rows.
+func publishRows(t testing.TB, c *Client, rows []EnrichmentRow) {
+	t.Helper()
+	markReleased(t, c, rows)
+	if err := c.WriteEnrichment(t.Context(), rows); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -9,17 +9,25 @@ import (
 )
 
 // LedgerRow is one row of privacy_ledger: one release of one window, the
-// budget it spent and what it covered (DESIGN.md, privacy invariant 4).
+// budget it spent, what it covered, and the key, mode and lease it was
+// made under (DESIGN.md, privacy invariants 4 and 5).
 type LedgerRow struct {
 	WindowStart time.Time // UTC, whole seconds
 	WindowEnd   time.Time // UTC, whole seconds, after WindowStart
 	Release     string    // version of the cohort spec and feature set
 	Epsilon     float64   // the release's epsilon; 0 without noise
-	Delta       float64
-	Bounds      string // contribution bounds applied, as publish spells them
-	SpecHash    string
-	CodeVersion string
-	InputDigest string // hex SHA-256 of the window's input partials
+	Delta       float64   // the configured delta
+	// ReleaseDelta is the delta the release has (privacy.ReleaseDelta),
+	// at most Delta; 0 without noise. Rows before migration 0010 read
+	// Delta.
+	ReleaseDelta float64
+	Bounds       string // contribution bounds applied, as publish spells them
+	SpecHash     string
+	CodeVersion  string
+	InputDigest  string // hex SHA-256 of the window's input partials
+	// KeyID is privacy.KeyID of the secret that keyed the noise; "" in
+	// rows before migration 0010.
+	KeyID string
 	// RowsPublished and RowsSuppressed count published rows and finest
 	// cohorts in no row.
 	RowsPublished, RowsSuppressed uint64
@@ -28,14 +36,17 @@ type LedgerRow struct {
 	// for a republish of identical partials.
 	EpsilonSpent float64
 	Noise        bool      // false only in the no-noise test mode
+	Mode         string    // production, development or test; "" before migration 0010
+	LeaseToken   uint64    // the publish lease held while booking it; 0 before migration 0010
 	ReleasedAt   time.Time // stored to the second
 }
 
 // ledgerColumns are the privacy_ledger columns AppendLedger writes and
 // Ledger reads, in LedgerRow order; 18.16 needs the explicit list.
 var ledgerColumns = []string{
-	"window_start", "window_end", "release", "epsilon", "delta", "bounds", "spec_hash", "code_version",
-	"input_digest", "rows_published", "rows_suppressed", "republish", "epsilon_spent", "noise", "released_at",
+	"window_start", "window_end", "release", "epsilon", "delta", "release_delta", "bounds", "spec_hash", "code_version",
+	"input_digest", "key_id", "rows_published", "rows_suppressed", "republish", "epsilon_spent", "noise", "mode",
+	"lease_token", "released_at",
 }
 
 // AppendLedger records a release in privacy_ledger, retrying retryable
@@ -53,8 +64,9 @@ func (c *Client) AppendLedger(ctx context.Context, r LedgerRow) error {
 			return err
 		}
 		defer batch.Close() // releases the connection if Send is not reached
-		err = batch.Append(r.WindowStart, r.WindowEnd, r.Release, r.Epsilon, r.Delta, r.Bounds, r.SpecHash, r.CodeVersion,
-			r.InputDigest, r.RowsPublished, r.RowsSuppressed, flag(r.Republish), r.EpsilonSpent, flag(r.Noise), r.ReleasedAt)
+		err = batch.Append(r.WindowStart, r.WindowEnd, r.Release, r.Epsilon, r.Delta, r.ReleaseDelta, r.Bounds, r.SpecHash,
+			r.CodeVersion, r.InputDigest, r.KeyID, r.RowsPublished, r.RowsSuppressed, flag(r.Republish), r.EpsilonSpent,
+			flag(r.Noise), r.Mode, r.LeaseToken, r.ReleasedAt)
 		if err != nil {
 			return err
 		}
@@ -80,7 +92,7 @@ func (r LedgerRow) check() error {
 	case r.Release == "":
 		return fmt.Errorf("no release name")
 	}
-	for name, v := range map[string]float64{"epsilon": r.Epsilon, "delta": r.Delta, "epsilon spent": r.EpsilonSpent} {
+	for name, v := range map[string]float64{"epsilon": r.Epsilon, "delta": r.Delta, "release delta": r.ReleaseDelta, "epsilon spent": r.EpsilonSpent} {
 		if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
 			return fmt.Errorf("%s %g is not a finite number at least 0", name, v)
 		}
@@ -117,9 +129,9 @@ ORDER BY window_start, released_at, release, input_digest`,
 				r                LedgerRow
 				republish, noise uint8
 			)
-			if err := rows.Scan(&r.WindowStart, &r.WindowEnd, &r.Release, &r.Epsilon, &r.Delta, &r.Bounds, &r.SpecHash,
-				&r.CodeVersion, &r.InputDigest, &r.RowsPublished, &r.RowsSuppressed, &republish, &r.EpsilonSpent,
-				&noise, &r.ReleasedAt); err != nil {
+			if err := rows.Scan(&r.WindowStart, &r.WindowEnd, &r.Release, &r.Epsilon, &r.Delta, &r.ReleaseDelta, &r.Bounds,
+				&r.SpecHash, &r.CodeVersion, &r.InputDigest, &r.KeyID, &r.RowsPublished, &r.RowsSuppressed, &republish,
+				&r.EpsilonSpent, &noise, &r.Mode, &r.LeaseToken, &r.ReleasedAt); err != nil {
 				return err
 			}
 			r.Republish, r.Noise = republish != 0, noise != 0

@@ -12,16 +12,16 @@ import (
 func ledgerRow(ws time.Time, release string, releasedAt time.Time) LedgerRow {
 	return LedgerRow{
 		WindowStart: ws, WindowEnd: ws.Add(time.Hour), Release: release,
-		Epsilon: 4, Delta: 1e-9, Bounds: "events=100,call_seconds=3600",
+		Epsilon: 4, Delta: 1e-6, ReleaseDelta: 4.5e-8, Bounds: "events=100,call_seconds=3600",
 		SpecHash: "460508c6ea34", CodeVersion: "v1.2.3",
-		InputDigest:   strings.Repeat("ab", 32),
+		InputDigest: strings.Repeat("ab", 32), KeyID: "0123456789abcdef",
 		RowsPublished: 17, RowsSuppressed: 3, EpsilonSpent: 4, Noise: true,
-		ReleasedAt: releasedAt,
+		Mode: "production", LeaseToken: 7, ReleasedAt: releasedAt,
 	}
 }
 
 // TestLedgerRoundTrip: every field comes back as written, new columns of
-// 0008 included; Ledger keeps windows in [from, to), in window and
+// 0008 and 0010 included; Ledger keeps windows in [from, to), in window and
 // release order, and counts an exact repeat once.
 func TestLedgerRoundTrip(t *testing.T) {
 	c := migratedClient(t, testConfig(t))
@@ -33,7 +33,7 @@ func TestLedgerRoundTrip(t *testing.T) {
 	changed := ledgerRow(w1, "spec1-aaa-fs1", w2.Add(30*time.Minute)) // stragglers: spends again
 	changed.Republish, changed.InputDigest, changed.RowsPublished = true, strings.Repeat("cd", 32), 18
 	test := ledgerRow(w0, "spec2-bbb-fs1", w2) // the no-noise test mode
-	test.Epsilon, test.Delta, test.EpsilonSpent, test.Noise, test.RowsSuppressed = 0, 0, 0, false, 0
+	test.Epsilon, test.Delta, test.ReleaseDelta, test.EpsilonSpent, test.Noise, test.RowsSuppressed, test.Mode = 0, 0, 0, 0, false, 0, "test"
 	outside := ledgerRow(w2, "spec1-aaa-fs1", w2.Add(2*time.Hour))
 	for _, r := range []LedgerRow{first, again, changed, test, outside, first} { // first twice: a retried insert
 		if err := c.AppendLedger(ctx, r); err != nil {
@@ -81,6 +81,7 @@ func TestAppendLedgerRefusesWhatItCannotHold(t *testing.T) {
 		{"release time", func(r *LedgerRow) { r.ReleasedAt = time.Time{} }},
 		{"epsilon spent NaN", func(r *LedgerRow) { r.EpsilonSpent = math.NaN() }},
 		{"delta -1", func(r *LedgerRow) { r.Delta = -1 }},
+		{"release delta NaN", func(r *LedgerRow) { r.ReleaseDelta = math.NaN() }},
 		{"epsilon +Inf", func(r *LedgerRow) { r.Epsilon = math.Inf(1) }},
 	} {
 		r := good

@@ -16,30 +16,7 @@ func TestMigrate0008OverLedgerOf0007(t *testing.T) {
 	cfg := testConfig(t)
 	c := openClient(t, cfg)
 	ctx := t.Context()
-	ddl, err := schemas.RenderDDL(c.cfg.ddlOptions())
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, stmt := range ddl.Bootstrap.Statements {
-		if err := c.exec(ctx, stmt); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var m0008 schemas.Migration
-	for _, m := range ddl.Migrations {
-		if m.Version == 8 {
-			m0008 = m
-			break
-		}
-		for _, stmt := range m.Statements {
-			if err := c.exec(ctx, stmt); err != nil {
-				t.Fatalf("%s: %v", m.Name, err)
-			}
-		}
-		if err := c.recordMigration(ctx, m); err != nil {
-			t.Fatal(err)
-		}
-	}
+	m0008 := migrateBefore(t, c, 8)
 	if m0008.Name != "0008_privacy_ledger_digest.sql" {
 		t.Fatalf("no migration 8 named 0008_privacy_ledger_digest.sql: %q", m0008.Name)
 	}
@@ -82,4 +59,35 @@ func TestMigrate0008OverLedgerOf0007(t *testing.T) {
 	if digest != "" || spent != 4 || noise != 1 {
 		t.Errorf("a row of before 0008 reads input_digest %q, epsilon_spent %g, noise %d; want \"\", its epsilon 4, 1", digest, spent, noise)
 	}
+}
+
+// migrateBefore applies the bootstrap and the migrations before version
+// v, as an older cohortline would have, and returns migration v.
+func migrateBefore(t *testing.T, c *Client, v int) schemas.Migration {
+	t.Helper()
+	ctx := t.Context()
+	ddl, err := schemas.RenderDDL(c.cfg.ddlOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range ddl.Bootstrap.Statements {
+		if err := c.exec(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, m := range ddl.Migrations {
+		if m.Version == v {
+			return m
+		}
+		for _, stmt := range m.Statements {
+			if err := c.exec(ctx, stmt); err != nil {
+				t.Fatalf("%s: %v", m.Name, err)
+			}
+		}
+		if err := c.recordMigration(ctx, m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Fatalf("no migration %d", v)
+	return schemas.Migration{}
 }

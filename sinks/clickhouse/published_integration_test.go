@@ -9,28 +9,15 @@ import (
 // the newest window, and of a republished window the newest publish.
 func TestEnrichmentLatestView(t *testing.T) {
 	c := migratedClient(t, testConfig(t))
-	batch, err := c.conn.PrepareBatch(t.Context(), "INSERT INTO "+c.cfg.PublishedDatabase+
-		".cohort_enrichment (window_start, window_end, cohort_id, cohort_key, level, users, features, feature_set, release, published_at)")
-	if err != nil {
-		t.Fatal(err)
-	}
 	w0, w1 := window, window.Add(time.Hour)
-	for _, r := range []struct {
-		ws        time.Time
-		cohort    uint64
-		users     uint64
-		published time.Time
-	}{
-		{w0, 1, 60, w1},
-		{w1, 1, 70, w1.Add(time.Hour)},
-		{w1, 1, 75, w1.Add(2 * time.Hour)}, // republish of w1
-		{w0, 2, 80, w1},
-	} {
-		if err := batch.Append(r.ws, r.ws.Add(time.Hour), r.cohort, "k", "", r.users, []float32{float32(r.users)}, uint16(1), "r1", r.published); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := batch.Send(); err != nil {
+	publishRows(t, c, []EnrichmentRow{
+		enrichment(w0, 1, "k", 60, w1),
+		enrichment(w1, 1, "k", 70, w1.Add(time.Hour)),
+		enrichment(w1, 1, "k", 75, w1.Add(2*time.Hour)), // republish of w1
+		enrichment(w0, 2, "k", 80, w1),
+	})
+	// A newer window of cohort 2 without a ledgered release: hidden.
+	if err := c.WriteEnrichment(t.Context(), []EnrichmentRow{enrichment(w1, 2, "k", 90, w1.Add(3*time.Hour))}); err != nil {
 		t.Fatal(err)
 	}
 	rows, err := c.conn.Query(t.Context(), "SELECT cohort_id, window_start, users, features FROM "+c.cfg.PublishedDatabase+".cohort_enrichment_latest ORDER BY cohort_id")

@@ -53,9 +53,7 @@ func writePublished(t *testing.T, admin *Client) []EnrichmentRow {
 		enrichment(window, 1, "country=BR|lang=pt|age=25-34|platform=android", 60, window.Add(2*time.Hour)),
 		enrichment(window, 2, "country=BR|lang=pt|age=25-34|platform=*", 90, window.Add(2*time.Hour)),
 	}
-	if err := admin.WriteEnrichment(t.Context(), rows); err != nil {
-		t.Fatal(err)
-	}
+	publishRows(t, admin, rows)
 	dict := []DictionaryEntry{{FeatureSet: 1, Index: 0, Name: "reach.kind.call", Unit: "users"}, {FeatureSet: 1, Index: 1, Name: "x", Unit: "events"}}
 	if err := admin.WriteFeatureDictionary(t.Context(), dict); err != nil {
 		t.Fatal(err)
@@ -82,7 +80,7 @@ func TestTargeterAccount(t *testing.T) {
 		if err != nil || len(dict) != 2 {
 			t.Errorf("FeatureDictionary as targeter: %+v, %v", dict, err)
 		}
-		for table, want := range map[string]uint64{"cohort_enrichment": 2, "cohort_enrichment_latest": 2, "feature_dictionary": 2} {
+		for table, want := range map[string]uint64{"cohort_enrichment": 2, "cohort_enrichment_latest": 2, "cohort_enrichment_current": 2, "feature_dictionary": 2, "published_releases": 1} {
 			if n, err := count(t, targeter, pub+"."+table); err != nil || n != want {
 				t.Errorf("SELECT count() FROM %s.%s as targeter: %d, %v; want %d", pub, table, n, err, want)
 			}
