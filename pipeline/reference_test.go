@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -16,13 +15,9 @@ import (
 	"github.com/cohortline/cohortline/schemas"
 )
 
-// referencePartials restates one partition worker's rules as plainly as
-// possible: a watermark that follows the event time at least quorum
-// distinct users' countable (counted or bounded) events in the open
-// windows have reached, minus the bound, and never moves back; late events
-// dropped; every window closed in the end. The aggregation, with each
-// event's outcome, is cohortsref's. It returns the partials rendered as
-// partialRows does, by window start.
+// referencePartials runs cohortsref's restatement of a partition worker
+// over msgs and returns its partials rendered as partialRows does, by
+// window start.
 func referencePartials(t *testing.T, cfg workerConfig, quorum int, msgs []kafka.Message) map[int64]map[string]bool {
 	t.Helper()
 	spec := cfg.Spec
@@ -30,52 +25,21 @@ func referencePartials(t *testing.T, cfg workerConfig, quorum int, msgs []kafka.
 	for i, d := range spec.Dimensions {
 		dims[i] = string(d)
 	}
-	agg := cohortsref.NewAggregator(cohortsref.Params{Dimensions: dims, Window: spec.Window, BoundEvents: spec.Bounds.Events, BoundCallSeconds: spec.Bounds.CallSeconds})
-	watermark := int64(math.MinInt64)
-	latest := map[int64]map[string]int64{} // open window → user → latest countable event time
-	window, lateness := spec.Window.Milliseconds(), spec.AllowedLateness.Milliseconds()
+	params := cohortsref.Params{Dimensions: dims, Window: spec.Window, BoundEvents: spec.Bounds.Events, BoundCallSeconds: spec.Bounds.CallSeconds}
+	ref := cohortsref.NewPartition(params, quorum, cfg.MaxOutOfOrder, spec.AllowedLateness)
 	var dec schemas.Decoder
 	for _, m := range msgs {
 		var e schemas.Event
 		if dec.Decode(m.Value, &e) != nil || string(m.Key) != string(e.User) {
 			continue
 		}
-		start := cohortsref.WindowStart(e.TS, spec.Window)
-		if start+window+lateness <= watermark {
-			continue // late
-		}
 		ev := cohortsref.Event{User: string(e.User), ID: string(e.ID), E: e}
 		ev.E.User, ev.E.ID = nil, nil
-		if o := agg.Add(ev); o != cohortsref.Counted && o != cohortsref.Bounded {
-			continue
-		}
-		if latest[start] == nil {
-			latest[start] = map[string]int64{}
-		}
-		latest[start][ev.User] = max(latest[start][ev.User], e.TS)
-		perUser := map[string]int64{}
-		for _, users := range latest {
-			for u, ts := range users {
-				perUser[u] = max(perUser[u], ts)
-			}
-		}
-		var maxima []int64
-		for _, ts := range perUser {
-			maxima = append(maxima, ts)
-		}
-		slices.Sort(maxima)
-		if n := len(maxima); n >= quorum {
-			watermark = max(watermark, maxima[n-quorum]-cfg.MaxOutOfOrder.Milliseconds())
-		}
-		for s := range latest {
-			if s+window+lateness <= watermark {
-				delete(latest, s)
-			}
-		}
+		ref.Add(ev)
 	}
 	out := map[int64]map[string]bool{}
 	fs := cohorts.FeatureSetV1()
-	for start, byKey := range agg.Result() {
+	for start, byKey := range ref.Result() {
 		for key, c := range byKey {
 			values := make([]uint64, len(fs))
 			for i, f := range fs {

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"fmt"
-	"math"
 	"os"
 	"slices"
 	"strings"
@@ -80,13 +79,9 @@ const e2eWatermarkUsers = 3
 
 // streamingReference restates the pipeline's per-partition rules as plainly
 // as possible over the NDJSON file: Java's murmur2 partitioning of the user
-// token; per partition, a watermark that follows the event time at least
-// e2eWatermarkUsers distinct users' countable (counted or bounded) events in
-// the open windows have reached, minus the bound, and never moves back;
-// late events dropped when their window's end plus the lateness is at or
-// behind the watermark; and every window closed in the end (the idle
-// timeout). The window aggregation itself, with each event's outcome, is
-// cohortsref's naive restatement.
+// token, then per partition cohortsref.Partition (the watermark quorum,
+// late events, the aggregation), every window closed in the end (the idle
+// timeout).
 func streamingReference(t *testing.T, ndjson string, spec cohorts.Spec) []string {
 	t.Helper()
 	f, err := os.Open(ndjson)
@@ -99,18 +94,12 @@ func streamingReference(t *testing.T, ndjson string, spec cohorts.Spec) []string
 		dims[i] = string(d)
 	}
 	params := cohortsref.Params{Dimensions: dims, Window: spec.Window, BoundEvents: spec.Bounds.Events, BoundCallSeconds: spec.Bounds.CallSeconds}
-	type partition struct {
-		agg       *cohortsref.Aggregator
-		watermark int64
-		latest    map[int64]map[string]int64 // open window start → user → latest countable event time
-	}
-	parts := make([]*partition, e2ePartitions)
+	parts := make([]*cohortsref.Partition, e2ePartitions)
 	partitions := make([]int, e2ePartitions)
 	for i := range parts {
-		parts[i] = &partition{agg: cohortsref.NewAggregator(params), watermark: math.MinInt64, latest: map[int64]map[string]int64{}}
+		parts[i] = cohortsref.NewPartition(params, e2eWatermarkUsers, e2eMaxOutOfOrder, e2eLateness)
 		partitions[i] = i
 	}
-	window, lateness := spec.Window.Milliseconds(), e2eLateness.Milliseconds()
 	var dec schemas.Decoder
 	scanner := bufio.NewScanner(f)
 	scanner.Buffer(nil, 1<<20)
@@ -120,38 +109,9 @@ func streamingReference(t *testing.T, ndjson string, spec cohorts.Spec) []string
 			continue // dead-lettered
 		}
 		p := parts[kafka.Murmur2Balancer{}.Balance(kafka.Message{Key: e.User}, partitions...)]
-		start := cohortsref.WindowStart(e.TS, spec.Window)
-		if start+window+lateness <= p.watermark {
-			continue // late
-		}
 		ev := cohortsref.Event{User: string(e.User), ID: string(e.ID), E: e}
 		ev.E.User, ev.E.ID = nil, nil // they alias the decoder's buffers
-		if o := p.agg.Add(ev); o != cohortsref.Counted && o != cohortsref.Bounded {
-			continue // not countable: it moves no watermark
-		}
-		if p.latest[start] == nil {
-			p.latest[start] = map[string]int64{}
-		}
-		p.latest[start][ev.User] = max(p.latest[start][ev.User], e.TS)
-		perUser := map[string]int64{}
-		for _, users := range p.latest {
-			for u, ts := range users {
-				perUser[u] = max(perUser[u], ts)
-			}
-		}
-		var maxima []int64
-		for _, ts := range perUser {
-			maxima = append(maxima, ts)
-		}
-		slices.Sort(maxima)
-		if n := len(maxima); n >= e2eWatermarkUsers {
-			p.watermark = max(p.watermark, maxima[n-e2eWatermarkUsers]-e2eMaxOutOfOrder.Milliseconds())
-		}
-		for s := range p.latest {
-			if s+window+lateness <= p.watermark {
-				delete(p.latest, s) // closed
-			}
-		}
+		p.Add(ev)
 	}
 	if err := scanner.Err(); err != nil {
 		t.Fatal(err)
@@ -164,7 +124,7 @@ func streamingReference(t *testing.T, ndjson string, spec cohorts.Spec) []string
 	}
 	sums := map[cohortOf]*cohortsref.Cohort{}
 	for _, p := range parts {
-		for start, byKey := range p.agg.Result() {
+		for start, byKey := range p.Result() {
 			for key, c := range byKey {
 				sum := sums[cohortOf{start, key}]
 				if sum == nil {
