@@ -30,8 +30,9 @@ type idSet struct {
 	codes     []uint16
 	slab      *slab // holds slots when they are off the Go heap (slab.go)
 	codesSlab *slab
-	count     int // entries held
-	limit     int // grow when count reaches it
+	count     int    // entries held
+	limit     int    // grow when count reaches it
+	loaded    uint64 // sink of touch's early load; meaningless
 }
 
 const (
@@ -55,12 +56,27 @@ func dedupTag(user UserID, eventID uint64) uint64 {
 // insert adds the event tagged tag of the user in slot owner and reports
 // whether it was new, and the slot it is in (for its code).
 func (s *idSet) insert(owner uint32, tag uint64) (pos int, fresh bool) {
+	return s.insertFrom(s.touch(tag), owner, tag)
+}
+
+// touch grows the set if it is full and returns the home slot of tag,
+// having loaded it: a caller that has another cache miss to wait for (the
+// user table's) calls it first and passes the slot to insertFrom.
+func (s *idSet) touch(tag uint64) int {
 	if s.count >= s.limit {
 		s.resize(sizeFor(s.count + 1))
 	}
+	i := home(mix(tag), len(s.slots))
+	s.loaded += s.slots[i] & 1 // a load the compiler keeps
+	return i
+}
+
+// insertFrom is insert from the home slot that touch returned, with no
+// change to the set in between.
+func (s *idSet) insertFrom(i int, owner uint32, tag uint64) (pos int, fresh bool) {
 	e := tag<<ownerBits | uint64(owner)
 	slots := s.slots
-	for i := home(mix(tag), len(slots)); ; {
+	for {
 		switch slots[i] {
 		case e:
 			return i, false

@@ -145,12 +145,14 @@ func (s *WindowState) Add(user UserID, eventID uint64, e *schemas.Event) Outcome
 		}
 	}
 	uk, ui := s.users.prepare(user)
+	tag := dedupTag(user, eventID)
+	probe := s.seen.touch(tag) // load early: the two cache misses overlap
 	u, slot, isNew := s.users.upsertAt(uk, ui, s.users.slots[ui].key)
 	if minorEvent || u.minor() {
 		s.markMinor(u)
 		return Minor
 	}
-	pos, fresh := s.seen.insert(uint32(slot), dedupTag(user, eventID))
+	pos, fresh := s.seen.insertFrom(probe, uint32(slot), tag)
 	if !fresh {
 		return Duplicate
 	}

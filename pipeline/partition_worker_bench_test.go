@@ -62,7 +62,7 @@ func BenchmarkWorkerHandle(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cfg := workerConfig{Spec: &spec, Rekey: rekey, MaxOutOfOrder: 10 * time.Second}
+	cfg := workerConfig{Spec: &spec, Rekey: rekey, MaxOutOfOrder: 10 * time.Second, WatermarkUsers: 3} // the default
 	commit := func(context.Context, int64) error { return nil }
 	var w *partitionWorker
 	b.ReportAllocs()
