@@ -23,8 +23,12 @@ KAFKA_CONTROLLER_PORT=${COHORTLINE_KAFKA_CONTROLLER_PORT:-19093}
 # --published-database (published_database) that cohortline migrates.
 PUBLISHED_DATABASE=${COHORTLINE_PUBLISHED_DATABASE:-cohortline_published}
 
-# Start order; down stops in the reverse order.
+# Start order; down stops in the reverse order. Without names, up, down
+# and status act on these.
 ALL_SERVICES=(clickhouse kafka)
+# Tools are installed by up when named, never run: chDB (chdb.sh).
+ALL_TOOLS=(chdb)
+is_tool() { [[ " ${ALL_TOOLS[*]} " == *" $1 "* ]]; }
 
 # Progress and errors go to stderr: stdout of `up` is reserved for the export
 # lines that callers eval.
@@ -73,8 +77,8 @@ parse_services() {
 	for arg in "$@"; do
 		case $arg in
 		-*) OPTIONS+=("$arg") ;;
-		clickhouse | kafka) SERVICES+=("$arg") ;;
-		*) die "unknown service '$arg' (known: ${ALL_SERVICES[*]})" ;;
+		clickhouse | kafka | chdb) SERVICES+=("$arg") ;;
+		*) die "unknown service '$arg' (known: ${ALL_SERVICES[*]} ${ALL_TOOLS[*]})" ;;
 		esac
 	done
 	((${#SERVICES[@]})) || SERVICES=("${ALL_SERVICES[@]}")
