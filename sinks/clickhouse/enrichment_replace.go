@@ -48,19 +48,23 @@ type Fence interface {
 // engine and partition key) under a unique name, then swapped in whole:
 //
 //  1. copy the day's rows of every other window into staging, all of
-//     them and without FINAL, so that those windows read afterwards
-//     exactly as before, to every reader (argMax, FINAL or raw), and
-//     merges fold the repeats later as they would have anyway;
+//     them and without FINAL, so that those windows read afterwards as
+//     before, to every reader (argMax, FINAL or raw), and merges fold
+//     the repeats later as they would have anyway (current releases fold
+//     them in the copy already, optimize_on_insert: a raw reader then
+//     sees fewer rows, the newest of each cohort, as after a merge);
 //  2. insert rows into staging;
 //  3. check fence (when not nil): the publish lease must still be the
 //     caller's;
-//  4. ALTER TABLE cohort_enrichment REPLACE PARTITION toDate(toDateTime(W))
-//     FROM staging: atomic for readers, who see the old day or the new;
+//  4. ALTER TABLE cohort_enrichment REPLACE PARTITION tuple(toDate(toDateTime(W)))
+//     FROM staging: atomic for readers, who see the old day or the new
+//     (DROP PARTITION when staging is empty: the new day has no rows);
 //  5. check fence again: if the lease was lost meanwhile, say so;
 //  6. drop staging, also after a failure and after ctx ends.
 //
 // Steps 1 and 2 are retried together, after emptying staging, and step 4
-// is idempotent, so a retry never leaves a row twice.
+// is idempotent, so a retry never leaves a row twice. The same statements
+// run on 18.16 and on current releases (TestChDB runs them on 26.x).
 //
 // It assumes a single publisher: a write to another window of the same
 // day between steps 1 and 4 (another publisher, or two replaces of one day
@@ -123,17 +127,31 @@ func (c *Client) ReplaceEnrichmentWindow(ctx context.Context, windowStart, windo
 	if err != nil {
 		return fmt.Errorf("%s: filling %s: %w", what, staging, err)
 	}
-	// The partition as the key computes it, in the server's time zone. On
-	// 18.16 PARTITION ID 'YYYYMMDD' and 'YYYY-MM-DD' work too, but a bare
-	// YYYYMMDD number is taken for another partition and silently replaces
-	// nothing.
-	replace := "ALTER TABLE " + target + " REPLACE PARTITION toDate(toDateTime(" + w + ")) FROM " + staging
+	// The partition as the key computes it, in the server's time zone,
+	// written as a tuple: current releases take a bare function call
+	// there for a syntax error (Code 62, ClickHouse issue #11472), 18.16
+	// and they both take tuple(…). (On 18.16 PARTITION ID 'YYYYMMDD' works
+	// too, but a bare YYYYMMDD number is taken for another partition and
+	// silently replaces nothing.)
+	partition := "tuple(toDate(toDateTime(" + w + ")))"
+	swap := "ALTER TABLE " + target + " REPLACE PARTITION " + partition + " FROM " + staging
+	// An empty staging table empties the day: current releases refuse to
+	// REPLACE from it (Code 36) unless allow_replace_partition_from_empty_source,
+	// a setting 18.16 does not know, so the day is dropped instead, which
+	// is as atomic for readers and the same on every release.
+	staged, err := queryValues[uint64](ctx, c, "SELECT count() FROM "+staging)
+	if err != nil {
+		return fmt.Errorf("%s: counting the rows of %s: %w", what, staging, err)
+	}
+	if len(staged) == 1 && staged[0] == 0 {
+		swap = "ALTER TABLE " + target + " DROP PARTITION " + partition
+	}
 	if fence != nil {
 		if err := fence.Check(ctx); err != nil {
 			return fmt.Errorf("%s: stopped before swapping the day in: %w", what, err)
 		}
 	}
-	if err := c.exec(ctx, replace); err != nil {
+	if err := c.exec(ctx, swap); err != nil {
 		return fmt.Errorf("%s: swapping the day in from %s: %w", what, staging, err)
 	}
 	if fence != nil {
