@@ -62,6 +62,13 @@ func cookbookBlocks(t *testing.T) map[string]string {
 // test reads its own published database instead.
 func TestCookbook(t *testing.T) {
 	admin, targeter := targeterClients(t)
+	cookbookScenario(t, admin, targeter, nil)
+}
+
+// cookbookScenario publishes the cookbook's rows through admin and runs
+// every block as targeter (the same client where there are no accounts,
+// as in chDB), calling before(name) before each block runs.
+func cookbookScenario(t *testing.T, admin, targeter *Client, before func(name string)) {
 	w0 := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
 	w1 := w0.Add(time.Hour)
 	const (
@@ -155,6 +162,9 @@ func TestCookbook(t *testing.T) {
 			continue
 		}
 		sql = strings.ReplaceAll(sql, "cohortline_published.", admin.cfg.PublishedDatabase+".")
+		if before != nil {
+			before(name)
+		}
 		for _, r := range runs {
 			q := sql
 			if r.edit != nil {
