@@ -27,10 +27,13 @@ demo: build ## run the main job on this machine (see README.md)
 	fi; \
 	$(BIN) demo --clickhouse "$$COHORTLINE_CLICKHOUSE" $(DEMO_FLAGS)
 
-test: test-deps ## start Kafka and ClickHouse (deploy/dev/up), vet, run every test with -race
-	services=$$(deploy/dev/up); eval "$$services"; \
+# test: chdb is the current ClickHouse that sinks/clickhouse TestChDB runs
+# every statement on (in-process; installed once into .state/chdb); the
+# test writes the statements it ran to .state/chdb-report.txt.
+test: test-deps ## start Kafka and ClickHouse (deploy/dev/up), install chDB, vet, run every test with -race
+	services=$$(deploy/dev/up clickhouse kafka chdb); eval "$$services"; \
 	$(GO) vet ./...; \
-	$(GO) test -race -count=1 -timeout 30m ./...
+	COHORTLINE_CHDB_REPORT=$(STATE)/chdb-report.txt $(GO) test -race -count=1 -timeout 30m ./...
 
 # Debian's iso-codes is an independent copy of ISO 3166-1 and ISO 639-1 that
 # a schemas test checks our country and language tables against.
