@@ -7,7 +7,7 @@ GO ?= go
 BIN := bin/cohortline
 STATE ?= $(CURDIR)/.state
 
-.PHONY: help build demo test test-deps test-unit bench services services-down
+.PHONY: help build demo test test-kafka4 test-deps test-unit bench services services-down
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -34,6 +34,25 @@ test: test-deps ## start Kafka and ClickHouse (deploy/dev/up), install chDB, vet
 	services=$$(deploy/dev/up clickhouse kafka chdb); eval "$$services"; \
 	$(GO) vet ./...; \
 	COHORTLINE_CHDB_REPORT=$(STATE)/chdb-report.txt $(GO) test -race -count=1 -timeout 30m ./...
+
+# test-kafka4: the integration tests that talk to Kafka most (the
+# pipeline's real-broker tests, run end to end, dead letters, backfill
+# parity, gen) on a Kafka 4 broker of its own, beside the default 3.9 one:
+# KAFKA4_VERSION from Maven Central, on 127.0.0.1:29092 (controller 29093),
+# its state in .state/kafka4, stopped at the end. ClickHouse is
+# COHORTLINE_CLICKHOUSE, else deploy/dev/up's. CI runs it after make test.
+KAFKA4_VERSION ?= 4.1.1
+KAFKA4_TESTS := ^(TestRealBroker|TestPartitionReader|TestFetchConnMatchesKafkaGoOnBroker|TestEnsureDeadLetterTopic|TestRunEndToEnd|TestRunDeadLetters|TestBackfillParity|TestGenKafka)$$
+
+test-kafka4: ## smoke-test the Kafka integration tests on a Kafka 4 broker of their own
+	if [[ -z "$${COHORTLINE_CLICKHOUSE:-}" ]]; then \
+	  services=$$(deploy/dev/up clickhouse); eval "$$services"; \
+	fi; \
+	export KAFKA_VERSION=$(KAFKA4_VERSION) COHORTLINE_STATE_DIR=$(STATE)/kafka4 \
+	  COHORTLINE_KAFKA_PORT=29092 COHORTLINE_KAFKA_CONTROLLER_PORT=29093; \
+	trap 'deploy/dev/down kafka' EXIT; \
+	kafka=$$(deploy/dev/up kafka); eval "$$kafka"; \
+	$(GO) test -count=1 -timeout 20m -run '$(KAFKA4_TESTS)' ./...
 
 # Debian's iso-codes is an independent copy of ISO 3166-1 and ISO 639-1 that
 # a schemas test checks our country and language tables against.

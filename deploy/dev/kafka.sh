@@ -1,18 +1,36 @@
 # shellcheck shell=bash
-# Kafka for deploy/dev/*: the Apache Kafka 3.9 broker jars from Maven Central
-# (deploy/kafka/pom.xml), run as one KRaft node that is both broker and
-# controller, as a plain java process under $STATE_DIR/kafka.
+# Kafka for deploy/dev/*: the Apache Kafka broker jars from Maven Central
+# (deploy/kafka/pom.xml), of KAFKA_VERSION (default 3.9.1; 4.x works too),
+# run as one KRaft node that is both broker and controller, as a plain java
+# process under $STATE_DIR/kafka.
 
+KAFKA_VERSION=${KAFKA_VERSION:-3.9.1}
+KAFKA_LINE=${KAFKA_VERSION%%.*}
 KAFKA_DIR=$STATE_DIR/kafka
-KAFKA_LIBS=$KAFKA_DIR/libs
+# Jars and data per version: switching KAFKA_VERSION fetches that
+# version's jars once and keeps the other's, and never starts one
+# version on the other's KRaft metadata.
+KAFKA_LIBS=$KAFKA_DIR/libs/$KAFKA_VERSION
+KAFKA_DATA=$KAFKA_DIR/data/$KAFKA_VERSION
 KAFKA_POM=$(cd "$DEV_DIR/../kafka" && pwd)/pom.xml
 # A Maven repository of our own: nothing goes to ~/.m2, and a rerun after a
 # purge of the jars resolves from here without the network.
 KAFKA_M2=$STATE_DIR/m2
+# Kafka 3 logs through log4j 1 (reload4j), Kafka 4 through log4j 2.
+# The flags name the files kafka_write_log4j writes (kafka_log4j.sh).
+if [[ $KAFKA_LINE == 4 ]]; then
+	KAFKA_LOG_FLAG=-Dlog4j2.configurationFile=file:$KAFKA_DIR/log4j2.properties
+	KAFKA_TOOLS_LOG_FLAG=-Dlog4j2.configurationFile=file:$KAFKA_DIR/tools-log4j2.properties
+else
+	KAFKA_LOG_FLAG=-Dlog4j.configuration=file:$KAFKA_DIR/log4j.properties
+	KAFKA_TOOLS_LOG_FLAG=-Dlog4j.configuration=file:$KAFKA_DIR/tools-log4j.properties
+fi
 
 # Quick checks, before the download, of what the user must fix.
 # shellcheck disable=SC2153 # KAFKA_PORT is set in lib.sh
 kafka_preflight() {
+	[[ $KAFKA_VERSION =~ ^[34]\.[0-9]+\.[0-9]+$ ]] ||
+		die "KAFKA_VERSION=$KAFKA_VERSION: want a Kafka 3.x or 4.x release, such as 3.9.1 or 4.1.1"
 	require_java
 	require_free_port "$KAFKA_PORT" COHORTLINE_KAFKA_PORT
 	require_free_port "$KAFKA_CONTROLLER_PORT" COHORTLINE_KAFKA_CONTROLLER_PORT
@@ -34,9 +52,9 @@ require_java() {
 	fi
 }
 
-# kafka_fetch_libs: downloads the broker jars once. The stamp holds the pom's
-# checksum, so editing the pom (say, a new Kafka version) fetches again; the
-# copy lands in a side folder first so an interrupted download never looks
+# kafka_fetch_libs: downloads the broker jars of KAFKA_VERSION once. The
+# stamp holds the pom's checksum, so editing the pom fetches again; the copy
+# lands in a side folder first so an interrupted download never looks
 # complete.
 kafka_fetch_libs() {
 	local stamp
@@ -44,14 +62,19 @@ kafka_fetch_libs() {
 	[[ -f $KAFKA_LIBS/.pom-sha256 && $(<"$KAFKA_LIBS/.pom-sha256") == "$stamp" ]] && return 0
 	command -v mvn >/dev/null ||
 		die "mvn not found: Maven downloads the Kafka jars once (Debian: apt-get install maven)"
-	mkdir -p "$KAFKA_DIR/logs"
-	local log=$KAFKA_DIR/logs/maven.log partial=$KAFKA_DIR/libs.partial
+	mkdir -p "$KAFKA_DIR/logs" "$KAFKA_DIR/libs"
+	# The jars of a checkout from before libs/<version>/: flat in libs/.
+	find "$KAFKA_DIR/libs" -maxdepth 1 -type f -delete
+	local log=$KAFKA_DIR/logs/maven.log partial=$KAFKA_LIBS.partial
 	local cmd=(mvn -B -ntp -f "$KAFKA_POM" -Dmaven.repo.local="$KAFKA_M2"
+		-Dkafka.version="$KAFKA_VERSION" -Dkafka.line="$KAFKA_LINE"
 		dependency:copy-dependencies -DoutputDirectory="$partial")
 	rm -rf "$partial"
-	say "kafka: fetching the Kafka 3.9 jars from Maven Central into $KAFKA_LIBS (once; log: $log)"
+	say "kafka: fetching the Kafka $KAFKA_VERSION jars from Maven Central into $KAFKA_LIBS (once; log: $log)"
 	"${cmd[@]}" </dev/null >"$log" 2>&1 ||
-		die_with_logs "downloading the Kafka jars failed: ${cmd[*]} (log: $log)" "$log"
+		die_with_logs "downloading the Kafka $KAFKA_VERSION jars failed: ${cmd[*]} (log: $log)" "$log"
+	[[ -n $(compgen -G "$partial/kafka_2.13-$KAFKA_VERSION.jar") ]] ||
+		die_with_logs "Maven gave no kafka_2.13-$KAFKA_VERSION.jar; see $log" "$log"
 	echo "$stamp" >"$partial/.pom-sha256"
 	rm -rf "$KAFKA_LIBS"
 	mv "$partial" "$KAFKA_LIBS"
@@ -59,15 +82,16 @@ kafka_fetch_libs() {
 
 # The java command line for a Kafka tool (StorageTool, TopicCommand) from the
 # downloaded jars; the tools log warnings to stderr only.
-KAFKA_TOOL=(java -Xmx256m -Dlog4j.configuration="file:$KAFKA_DIR/tools-log4j.properties"
-	-cp "$KAFKA_LIBS/*")
+KAFKA_TOOL=(java -Xmx256m "$KAFKA_TOOLS_LOG_FLAG" -cp "$KAFKA_LIBS/*")
 
 kafka_start() {
-	mkdir -p "$KAFKA_DIR/data" "$KAFKA_DIR/logs"
+	kafka_adopt_old_data
+	mkdir -p "$KAFKA_DATA" "$KAFKA_DIR/logs"
 	kafka_write_config
 	kafka_format
 	kafka_ports >"$KAFKA_DIR/ports"
-	say "kafka: starting on 127.0.0.1:$KAFKA_PORT (log: $KAFKA_DIR/logs/)"
+	echo "$KAFKA_VERSION" >"$KAFKA_DIR/version"
+	say "kafka: starting Kafka $KAFKA_VERSION on 127.0.0.1:$KAFKA_PORT (log: $KAFKA_DIR/logs/)"
 	# The flags kafka-server-start.sh would use, minus JMX (it opens a port).
 	launch kafka "$KAFKA_DIR/logs/stdout.log" java \
 		-Xms256m -Xmx1g -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
@@ -75,21 +99,34 @@ kafka_start() {
 		-XX:+ExitOnOutOfMemoryError -Djava.awt.headless=true \
 		-Djava.net.preferIPv4Stack=true \
 		-Dkafka.logs.dir="$KAFKA_DIR/logs" \
-		-Dlog4j.configuration="file:$KAFKA_DIR/log4j.properties" \
+		"$KAFKA_LOG_FLAG" \
 		-cp "$KAFKA_LIBS/*" kafka.Kafka "$KAFKA_DIR/server.properties"
 }
 
 # kafka_format: KRaft needs its storage formatted once with a cluster id;
 # the id is kept beside the data so a restart reuses it.
 kafka_format() {
-	[[ -f $KAFKA_DIR/data/meta.properties ]] && return 0
-	if [[ ! -s $KAFKA_DIR/cluster-id ]]; then
-		"${KAFKA_TOOL[@]}" kafka.tools.StorageTool random-uuid >"$KAFKA_DIR/cluster-id" 2>>"$KAFKA_DIR/logs/format.log" ||
+	[[ -f $KAFKA_DATA/meta.properties ]] && return 0
+	local id=$KAFKA_DATA.cluster-id
+	if [[ ! -s $id ]]; then
+		"${KAFKA_TOOL[@]}" kafka.tools.StorageTool random-uuid >"$id" 2>>"$KAFKA_DIR/logs/format.log" ||
 			die_with_logs "could not create a Kafka cluster id" "$KAFKA_DIR/logs/format.log"
 	fi
-	"${KAFKA_TOOL[@]}" kafka.tools.StorageTool format -t "$(<"$KAFKA_DIR/cluster-id")" \
+	"${KAFKA_TOOL[@]}" kafka.tools.StorageTool format -t "$(<"$id")" \
 		-c "$KAFKA_DIR/server.properties" >>"$KAFKA_DIR/logs/format.log" 2>&1 ||
-		die_with_logs "formatting Kafka storage in $KAFKA_DIR/data failed" "$KAFKA_DIR/logs/format.log"
+		die_with_logs "formatting Kafka storage in $KAFKA_DATA failed" "$KAFKA_DIR/logs/format.log"
+}
+
+# kafka_adopt_old_data: a checkout from before data/<version>/ kept one
+# Kafka 3.9 broker's data in data/ itself; it becomes data/3.9.1.
+kafka_adopt_old_data() {
+	[[ -f $KAFKA_DIR/data/meta.properties ]] || return 0
+	local old=$KAFKA_DIR/data.adopt
+	mv "$KAFKA_DIR/data" "$old"
+	mkdir -p "$KAFKA_DIR/data"
+	mv "$old" "$KAFKA_DIR/data/3.9.1"
+	[[ -f $KAFKA_DIR/cluster-id ]] && mv "$KAFKA_DIR/cluster-id" "$KAFKA_DIR/data/3.9.1.cluster-id"
+	say "kafka: moved the data of an earlier Kafka 3.9 broker to $KAFKA_DIR/data/3.9.1"
 }
 
 # Rewritten on every start so a change of port applies after down + up.
@@ -105,7 +142,7 @@ advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
-log.dirs=$KAFKA_DIR/data
+log.dirs=$KAFKA_DATA
 
 # Topics appear on first use (kafka-go writers, tests), with room for
 # several partition workers.
@@ -127,37 +164,7 @@ num.io.threads=4
 log.retention.ms=-1
 log.segment.bytes=268435456
 EOF
-	cat >"$KAFKA_DIR/log4j.properties" <<'EOF'
-# Generated by deploy/dev/up: the broker logs to files only.
-log4j.rootLogger=INFO, server
-log4j.appender.server=org.apache.log4j.RollingFileAppender
-log4j.appender.server.File=${kafka.logs.dir}/server.log
-log4j.appender.server.MaxFileSize=100MB
-log4j.appender.server.MaxBackupIndex=3
-log4j.appender.server.layout=org.apache.log4j.PatternLayout
-log4j.appender.server.layout.ConversionPattern=[%d] %p %m (%c)%n
-
-log4j.appender.stateChange=org.apache.log4j.RollingFileAppender
-log4j.appender.stateChange.File=${kafka.logs.dir}/state-change.log
-log4j.appender.stateChange.MaxFileSize=100MB
-log4j.appender.stateChange.MaxBackupIndex=1
-log4j.appender.stateChange.layout=org.apache.log4j.PatternLayout
-log4j.appender.stateChange.layout.ConversionPattern=[%d] %p %m (%c)%n
-log4j.logger.state.change.logger=INFO, stateChange
-log4j.additivity.state.change.logger=false
-
-# As in Kafka's own config: request logs are noisy below WARN.
-log4j.logger.kafka.request.logger=WARN
-log4j.logger.kafka.network.RequestChannel$=WARN
-EOF
-	cat >"$KAFKA_DIR/tools-log4j.properties" <<'EOF'
-# Generated by deploy/dev/up: Kafka command-line tools log warnings to stderr.
-log4j.rootLogger=WARN, stderr
-log4j.appender.stderr=org.apache.log4j.ConsoleAppender
-log4j.appender.stderr.Target=System.err
-log4j.appender.stderr.layout=org.apache.log4j.PatternLayout
-log4j.appender.stderr.layout.ConversionPattern=[%d] %p %m (%c)%n
-EOF
+	kafka_write_log4j
 }
 
 # kafka_answers: the port accepts connections (cheap, checked first), then a
@@ -189,9 +196,10 @@ kafka_stop_timeout() { echo 30; }
 kafka_ports() { echo "$KAFKA_PORT $KAFKA_CONTROLLER_PORT"; }
 
 kafka_describe() {
-	local port controller
+	local port controller version
 	read -r port controller <<<"$(recorded_ports kafka)"
-	echo "broker 127.0.0.1:${port:-?}, controller 127.0.0.1:${controller:-?}, logs $KAFKA_DIR/logs/"
+	version=$(cat "$KAFKA_DIR/version" 2>/dev/null || echo "?")
+	echo "Kafka $version, broker 127.0.0.1:${port:-?}, controller 127.0.0.1:${controller:-?}, logs $KAFKA_DIR/logs/"
 }
 
 kafka_export() {
@@ -200,8 +208,14 @@ kafka_export() {
 	echo "export COHORTLINE_KAFKA=127.0.0.1:${port:-$KAFKA_PORT}"
 }
 
-# Nothing of a running broker changes without a restart.
-kafka_refresh() { :; }
+# Nothing of a running broker changes without a restart; another
+# KAFKA_VERSION applies after deploy/dev/down kafka.
+kafka_refresh() {
+	local running
+	running=$(cat "$KAFKA_DIR/version" 2>/dev/null || echo "3.9.1")
+	[[ $running == "$KAFKA_VERSION" ]] ||
+		say "kafka: keeps running Kafka $running; KAFKA_VERSION=$KAFKA_VERSION applies after deploy/dev/down kafka"
+}
 
 # Keeps the downloaded jars (libs/) and the Maven repository.
 kafka_purge() {
