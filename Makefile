@@ -55,11 +55,17 @@ test-kafka4: ## smoke-test the Kafka integration tests on a Kafka 4 broker of th
 	$(GO) test -count=1 -timeout 20m -run '$(KAFKA4_TESTS)' ./...
 
 # Debian's iso-codes is an independent copy of ISO 3166-1 and ISO 639-1 that
-# a schemas test checks our country and language tables against.
+# a schemas test checks our country and language tables against. Debian's
+# prometheus brings promtool, which checks and unit-tests the alert rules
+# (deploy TestAlertRules); deploy/dev/apt-install keeps its server from
+# starting.
 test-deps:
 	@dpkg -s iso-codes >/dev/null 2>&1 || { \
 	  echo "make: installing Debian's iso-codes (test data)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iso-codes >/dev/null; }
+	@command -v promtool >/dev/null 2>&1 || { \
+	  echo "make: installing Debian's prometheus (promtool, for the alert rules' tests)"; \
+	  deploy/dev/apt-install prometheus; }
 
 test-unit: ## hermetic tests only: no servers (integration tests skip)
 	$(GO) test -race -count=1 ./...
