@@ -7,9 +7,11 @@
 -- published_database, the database name. Run it as an administrator, e.g.
 --   clickhouse-client --multiquery < deploy/clickhouse/targeter.sql
 --
--- Not run by cohortline's tests: CI has ClickHouse 18.16 only. The same
--- rules are tested there through users.xml (sinks/clickhouse
--- TestTargeterAccount).
+-- CI has no current ClickHouse server: sinks/clickhouse TestChDB parses
+-- every statement here with a current release's parser (chDB 26.x, which
+-- has no accounts to create) and checks that every object granted exists
+-- after migrate. The same rules are tested on 18.16 through users.xml
+-- (sinks/clickhouse TestTargeterAccount).
 
 CREATE USER IF NOT EXISTS targeter
     IDENTIFIED WITH sha256_password BY 'replace-me'
