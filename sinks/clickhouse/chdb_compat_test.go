@@ -145,7 +145,7 @@ func chdbReport(t *testing.T, version string, ran []ranStatement) {
 	}
 	sort.Strings(names)
 	var sum strings.Builder
-	fmt.Fprintf(&sum, "chDB (ClickHouse %s) ran %d statements (%d distinct, numbers aside), %d refused. By sender:\n",
+	fmt.Fprintf(&sum, "chDB (ClickHouse %s) ran %d statements (%d distinct, numbers aside), %d refused.\nBy sender:\n",
 		version, len(ran), len(distinct), refused)
 	for _, m := range names {
 		fmt.Fprintf(&sum, "%6d  %s\n", byMethod[m], m)
