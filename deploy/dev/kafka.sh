@@ -215,6 +215,10 @@ kafka_refresh() {
 	running=$(cat "$KAFKA_DIR/version" 2>/dev/null || echo "3.9.1")
 	[[ $running == "$KAFKA_VERSION" ]] ||
 		say "kafka: keeps running Kafka $running; KAFKA_VERSION=$KAFKA_VERSION applies after deploy/dev/down kafka"
+	# A broker started by a checkout from before libs/<version>/ runs on
+	# flat jars; the readiness check needs this version's tools (seen:
+	# without them it judged a healthy broker dead and stopped it).
+	[[ -n $(compgen -G "$KAFKA_LIBS/*.jar") ]] || kafka_fetch_libs
 }
 
 # Keeps the downloaded jars (libs/) and the Maven repository.
