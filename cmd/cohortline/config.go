@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"gopkg.in/yaml.v3"
 
@@ -70,11 +71,12 @@ func loadConfig(path string, getenv func(string) string) (*config, error) {
 }
 
 func parseConfig(data []byte, getenv func(string) string) (*config, error) {
-	f, err := decodeConfig(data)
+	f, lines, err := decodeConfig(data)
 	if err != nil {
 		return nil, err
 	}
-	return checkConfig(f, getenv)
+	cfg, err := checkConfig(f, getenv)
+	return cfg, lines.locate(err)
 }
 
 // checkConfig applies the defaults to a decoded config file, validates it
@@ -119,18 +121,30 @@ func checkConfig(f fileConfig, getenv func(string) string) (*config, error) {
 }
 
 // decodeConfig decodes a config file strictly; absent keys keep their
-// defaults. Nothing is validated yet.
-func decodeConfig(data []byte) (fileConfig, error) {
-	f := fileConfig{HTTP: httpConfig{Listen: defaultHTTPListen}}
+// defaults. Nothing is validated yet, but every key is checked for its
+// name and the type of its value first (checkConfigKeys), so that errors
+// give the key's full path and line; lines has the line of each key.
+func decodeConfig(data []byte) (f fileConfig, lines configLines, err error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return fileConfig{}, nil, errors.New(strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if doc.Kind == 0 {
+		return fileConfig{}, nil, errors.New("empty file")
+	}
+	if lines, err = checkConfigKeys(&doc); err != nil {
+		return fileConfig{}, nil, err
+	}
+	f = fileConfig{HTTP: httpConfig{Listen: defaultHTTPListen}}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
+	dec.KnownFields(true) // checkConfigKeys should have said it all; belt and braces
 	if err := dec.Decode(&f); err != nil {
 		if errors.Is(err, io.EOF) {
-			return fileConfig{}, errors.New("empty file")
+			return fileConfig{}, nil, errors.New("empty file")
 		}
-		return fileConfig{}, err
+		return fileConfig{}, nil, err
 	}
-	return f, nil
+	return f, lines, nil
 }
 
 // specOf parses the cohorts section: the default spec when it is absent.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -60,20 +61,20 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		env        map[string]string
 		want       string
 	}{
-		{"unknown top-level key", base + "kafkaa: {}\n", nil, "field kafkaa not found"},
-		{"unknown nested key", "kafka: {brokers: [a:1], topic: t, idle: 1s}\n", nil, "field idle not found"},
+		{"unknown top-level key", base + "kafkaa: {}\n", nil, "kafkaa (line 2): unknown key; did you mean kafka?"},
+		{"unknown nested key", "kafka: {brokers: [a:1], topic: t, idle: 1s}\n", nil, "kafka.idle (line 1): unknown key (known here: brokers,"},
 		{"missing topic", "kafka: {brokers: [a:1]}\nmode: development\n", nil, "kafka.topic: required"},
 		{"dead letters into the input", "kafka: {brokers: [a:1], topic: t, dead_letter_topic: t}\nmode: development\n", nil, "kafka.dead_letter_topic"},
-		{"bad spec", base + "mode: development\ncohorts: {k: 1}\n", nil, "cohorts:"},
-		{"bad mode", base + "mode: staging\n", nil, `mode: "staging"`},
+		{"bad spec", base + "mode: development\ncohorts: {k: 1}\n", nil, "cohorts.k (line 3): 1, want at least 2"},
+		{"bad mode", base + "mode: staging\n", nil, `mode (line 2): "staging" is none of`},
 		{"production without secret", base, nil, "COHORTLINE_SECRET is not set"},
 		{"short secret", base, map[string]string{envSecret: "short"}, "want at least 32"},
-		{"no noise outside test mode", base + "mode: development\npublish: {noise: false}\n", nil, "publish.noise: false is allowed only with mode: test"},
-		{"publish interval", base + "mode: development\npublish: {interval: 10ms}\n", nil, "publish.interval: 10ms, want at least 1s"},
-		{"budget below a release", base + "mode: development\npublish: {budget: {per_window: -1}}\n", nil, "publish.budget.per_window: -1"},
-		{"unknown publish key", base + "mode: development\npublish: {noisy: false}\n", nil, "field noisy not found"},
-		{"lease ttl", base + "mode: development\npublish: {lease_ttl: 2s}\n", nil, "publish.lease_ttl: 2s, want at least 10s"},
-		{"lease wait", base + "mode: development\npublish: {lease_wait: -1s}\n", nil, "publish.lease_wait: -1s"},
+		{"no noise outside test mode", base + "mode: development\npublish: {noise: false}\n", nil, "publish.noise (line 3): false is allowed only with mode: test"},
+		{"publish interval", base + "mode: development\npublish: {interval: 10ms}\n", nil, "publish.interval (line 3): 10ms, want at least 1s"},
+		{"budget below a release", base + "mode: development\npublish: {budget: {per_window: -1}}\n", nil, "publish.budget.per_window (line 3): -1"},
+		{"unknown publish key", base + "mode: development\npublish: {noisy: false}\n", nil, "publish.noisy (line 3): unknown key; did you mean noise?"},
+		{"lease ttl", base + "mode: development\npublish: {lease_ttl: 2s}\n", nil, "publish.lease_ttl (line 3): 2s, want at least 10s"},
+		{"lease wait", base + "mode: development\npublish: {lease_wait: -1s}\n", nil, "publish.lease_wait (line 3): -1s"},
 		{"delta below the thresholds'", base + "mode: development\ncohorts: {privacy: {epsilon: 1}}\n", nil, "cohorts.privacy.delta: privacy: delta 1e-06 is below 0.0195"},
 		{"empty file", "", nil, "empty file"},
 	}
@@ -108,4 +109,65 @@ func TestRunRequiresConfig(t *testing.T) {
 		t.Errorf("run with a missing file: exit %d, stderr %q", code, errOut)
 	}
 	_ = os.Remove(missing)
+}
+
+// TestConfigErrorsGiveTheFilesLine: a mistake anywhere in the example
+// config is reported with the key's full path and its line in the file,
+// not in the section yaml.v3 decoded on its own, and without Go types.
+func TestConfigErrorsGiveTheFilesLine(t *testing.T) {
+	example, err := os.ReadFile(filepath.Join("..", "..", "deploy", "cohortline.example.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(example), "\n")
+	lineOf := func(prefix string) int {
+		for i, l := range lines {
+			if strings.HasPrefix(l, prefix) {
+				return i + 1
+			}
+		}
+		t.Fatalf("no line starts with %q in the example config", prefix)
+		return 0
+	}
+	env := envOf(map[string]string{envSecret: testSecret})
+	for _, c := range []struct {
+		name, line, replace, want string
+	}{
+		{"typo in kafka", "  max_out_of_order:", "  max_out_of_ordr:", "kafka.max_out_of_ordr (line %d): unknown key; did you mean max_out_of_order?"},
+		{"duration without a unit", "  max_out_of_order:", "  max_out_of_order: 5", `kafka.max_out_of_order (line %d): "5" is not a duration: write it with a unit`},
+		{"typo deep in the cohorts section", "    epsilon:", "    epsilom: 4", "cohorts.privacy.epsilom (line %d): unknown key; did you mean epsilon?"},
+		{"bad value in the cohorts section", "  k:", "  k: 1", "cohorts.k (line %d): 1, want at least 2"},
+		{"word for a number", "  k:", "  k: fifty", `cohorts.k (line %d): "fifty" is not a whole number`},
+		{"not a bool", "  noise:", "  noise: yes please", `publish.noise (line %d): "yes please" is not true or false`},
+		{"list item", "  addr:", "  addr: [127.0.0.1:19000, nohost]", `clickhouse.addr[1] (line %d): "nohost" is not host:port`},
+		{"repeated key", "  topic:", "  topic: a\n  topic: b", "kafka.topic (line %d): repeated key"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			n := lineOf(c.line)
+			edited := append([]string(nil), lines...)
+			edited[n-1] = c.replace
+			if c.name == "repeated key" {
+				n++ // the second one is the mistake
+			}
+			_, err := parseConfig([]byte(strings.Join(edited, "\n")), env)
+			want := fmt.Sprintf(c.want, n)
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("error %v\nwant one containing %q", err, want)
+			}
+			for _, goWords := range []string{"pipeline.Config", "time.Duration", "!!int", "not found in type"} {
+				if strings.Contains(err.Error(), goWords) {
+					t.Errorf("error %q speaks Go (%s)", err, goWords)
+				}
+			}
+		})
+	}
+}
+
+func TestNearestKey(t *testing.T) {
+	known := []string{"brokers", "group", "max_future_skew", "max_out_of_order", "topic"}
+	for key, want := range map[string]string{"max_out_of_ordr": "max_out_of_order", "topics": "topic", "brokr": "brokers", "partitions": ""} {
+		if got := nearestKey(key, known); got != want {
+			t.Errorf("nearestKey(%q) = %q, want %q", key, got, want)
+		}
+	}
 }

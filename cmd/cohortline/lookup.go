@@ -87,7 +87,7 @@ ClickHouse failed), 2 bad flags or configuration.`,
 	for _, d := range []cohorts.Dimension{cohorts.DimCountry, cohorts.DimLang, cohorts.DimAge, cohorts.DimPlatform} {
 		f.attrs[d] = fs.String(string(d), "", "the person's "+string(d)+", if the cohort spec has that dimension")
 	}
-	fs.StringVar(&f.window, "window", "", "start of the window to read, RFC 3339 (2026-11-01T10:00:00Z); default: each cohort's newest")
+	fs.StringVar(&f.window, "window", "", "start of the window to read (2026-11-01T10:00:00Z, 2026-11-01T10:00 UTC or 2026-11-01); default: each cohort's newest")
 	fs.StringVar(&f.configPath, "config", "", "YAML config file: its cohorts and clickhouse sections are used, nothing else")
 	fs.StringVar(&f.addr, "clickhouse", "", "ClickHouse native-protocol address host:port, or several separated by commas (default: the config's, else $"+envClickHouse+", else "+clickhouse.DefaultAddr+")")
 	fs.StringVar(&f.database, "published-database", "", "database of the published tables (default: the config's, else cohortline_published)")
@@ -132,8 +132,8 @@ func (f *lookupFlags) request(cmd *cobra.Command, getenv func(string) string) (l
 		return req, usageErrorf("lookup: %v", err)
 	}
 	if changed("window") {
-		if req.window, err = parseWindowStart(f.window, spec.Window); err != nil {
-			return req, usageErrorf("lookup: --window: %v", err)
+		if req.window, err = parseWindowFlag("lookup", "--window", f.window, spec.Window); err != nil {
+			return req, err
 		}
 	}
 	return req, nil
@@ -150,29 +150,15 @@ func (f *lookupFlags) config(getenv func(string) string) (cohorts.Spec, clickhou
 	if err != nil {
 		return cohorts.Spec{}, clickhouse.Config{}, usageErrorf("reading config: %w", err)
 	}
-	file, err := decodeConfig(data)
+	file, lines, err := decodeConfig(data)
 	if err != nil {
 		return cohorts.Spec{}, clickhouse.Config{}, usageErrorf("config %s: %w", f.configPath, err)
 	}
 	spec, err := specOf(&file.Cohorts)
 	if err != nil {
-		return cohorts.Spec{}, clickhouse.Config{}, usageErrorf("config %s: %w", f.configPath, err)
+		return cohorts.Spec{}, clickhouse.Config{}, usageErrorf("config %s: %w", f.configPath, lines.locate(err))
 	}
 	return spec, file.ClickHouse, nil
-}
-
-// parseWindowStart parses an RFC 3339 time that must start a window of
-// the given size.
-func parseWindowStart(s string, size time.Duration) (time.Time, error) {
-	t, err := time.Parse(time.RFC3339, s)
-	if err != nil {
-		return time.Time{}, fmt.Errorf("%q is not an RFC 3339 time like 2026-11-01T10:00:00Z", s)
-	}
-	if w := cohorts.WindowOf(t.UnixMilli(), size); w.Start != t.UnixMilli() {
-		return time.Time{}, fmt.Errorf("%s does not start a window: windows of %s start at %s, %s …",
-			s, shortDuration(size), w, time.UnixMilli(w.End).UTC().Format(time.RFC3339))
-	}
-	return t.UTC(), nil
 }
 
 // shortDuration spells a window size as the spec does: "1h", "30m",

@@ -44,13 +44,13 @@ func TestLookupUsageErrors(t *testing.T) {
 		{"bad platform", []string{"--country", "BR", "--lang", "pt", "--age", "25-34", "--platform", "linux"}, `platform "linux": want one of android, ios, web, desktop`},
 		{"star", []string{"--country", "BR", "--lang", "pt", "--age", "*", "--platform", "ios"}, `age "*": give the person's value`},
 		{"dimension not in the spec", append([]string{"--config", twoDims}, brAttrs...), "age is not a dimension of the cohort spec (its dimensions: country, lang)"},
-		{"window not RFC 3339", append([]string{"--window", "yesterday"}, brAttrs...), `--window: "yesterday" is not an RFC 3339 time like 2026-11-01T10:00:00Z`},
+		{"window not RFC 3339", append([]string{"--window", "yesterday"}, brAttrs...), `lookup: --window: "yesterday" is not a time: want 2026-11-01T10:00:00Z, 2026-11-01T10:00 (UTC) or 2026-11-01`},
 		{"window not a window start", append([]string{"--window", "2026-11-01T10:30:00Z"}, brAttrs...), "--window: 2026-11-01T10:30:00Z does not start a window: windows of 1h start at 2026-11-01T10:00:00Z, 2026-11-01T11:00:00Z"},
 		{"bad address", append([]string{"--clickhouse", "no-port"}, brAttrs...), `addr[0]: "no-port" is not host:port`},
 		{"bad database", append([]string{"--published-database", "a b"}, brAttrs...), `published_database "a b"`},
 		{"missing config", append([]string{"--config", filepath.Join(t.TempDir(), "nope.yaml")}, brAttrs...), "nope.yaml"},
-		{"unknown config key", append([]string{"--config", writeConfig(t, "cohorts: {k: 50}\nclickhous: {}\n")}, brAttrs...), "field clickhous not found"},
-		{"bad spec", append([]string{"--config", writeConfig(t, "cohorts: {k: 1}\n")}, brAttrs...), "cohorts: cohort spec: k: 1"},
+		{"unknown config key", append([]string{"--config", writeConfig(t, "cohorts: {k: 50}\nclickhous: {}\n")}, brAttrs...), "clickhous (line 2): unknown key; did you mean clickhouse?"},
+		{"bad spec", append([]string{"--config", writeConfig(t, "cohorts: {k: 1}\n")}, brAttrs...), "cohorts.k (line 1): 1, want at least 2"},
 		{"unknown flag", append([]string{"--gender", "x"}, brAttrs...), "unknown flag: --gender"},
 		{"argument", append([]string{"BR"}, brAttrs...), "unknown command"},
 	}
@@ -77,6 +77,8 @@ func TestLookupValidFlagsConnect(t *testing.T) {
 		{"--config", quarter, "--country", "BR", "--lang", "pt", "--window", "2026-11-01T10:45:00Z"},
 		{"--config", quarter, "--country", "BR", "--lang", "pt", "--json"},
 		{"--clickhouse", addr, "--user", "targeter", "--window", "2026-11-01T10:00:00+00:00"},
+		{"--clickhouse", addr, "--window", "2026-11-01T10:00"}, // the form publish and backfill take
+		{"--clickhouse", addr, "--window", "2026-11-01"},
 	} {
 		if args[0] == "--clickhouse" {
 			args = append(args, brAttrs...)

@@ -46,11 +46,11 @@ func TestHTTPListenConfigErrorsNameTheKey(t *testing.T) {
 	for _, c := range []struct {
 		name, yaml, want string
 	}{
-		{"no port", "http: {listen: localhost}\n", "http.listen: \"localhost\" is not host:port"},
-		{"bad port", "http: {listen: \"127.0.0.1:http\"}\n", "http.listen: \"127.0.0.1:http\" has no valid port"},
-		{"port out of range", "http: {listen: \"127.0.0.1:70000\"}\n", "http.listen: \"127.0.0.1:70000\" has no valid port"},
-		{"unknown key", "http: {address: \"127.0.0.1:1\"}\n", "field address not found"},
-		{"not a string", "http: {listen: [a]}\n", "cannot unmarshal"},
+		{"no port", "http: {listen: localhost}\n", "http.listen (line 3): \"localhost\" is not host:port"},
+		{"bad port", "http: {listen: \"127.0.0.1:http\"}\n", "http.listen (line 3): \"127.0.0.1:http\" has no valid port"},
+		{"port out of range", "http: {listen: \"127.0.0.1:70000\"}\n", "http.listen (line 3): \"127.0.0.1:70000\" has no valid port"},
+		{"unknown key", "http: {address: \"127.0.0.1:1\"}\n", "http.address (line 3): unknown key (known here: listen)"},
+		{"not a string", "http: {listen: [a]}\n", "http.listen (line 3): want a single value, not a list or mapping"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, err := parseConfig([]byte(base+c.yaml), envOf(nil))
