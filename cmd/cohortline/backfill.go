@@ -129,18 +129,13 @@ func checkBackfillFlags(opts backfillOptions) error {
 
 // backfillRange reads --from and --to: both must be window starts.
 func backfillRange(opts backfillOptions, size time.Duration) (time.Time, time.Time, error) {
-	from, err := parseUTC("--from", opts.from)
+	from, err := parseWindowFlag("backfill", "--from", opts.from, size)
 	if err != nil {
 		return time.Time{}, time.Time{}, err
 	}
-	to, err := parseUTC("--to", opts.to)
+	to, err := parseWindowFlag("backfill", "--to", opts.to, size)
 	if err != nil {
 		return time.Time{}, time.Time{}, err
-	}
-	for flag, t := range map[string]time.Time{"--from": from, "--to": to} {
-		if !t.Equal(t.Truncate(size)) {
-			return time.Time{}, time.Time{}, usageErrorf("backfill: %s %s is not the start of a %s window (try %s)", flag, t.Format(time.RFC3339), size, t.Truncate(size).Format(time.RFC3339))
-		}
 	}
 	if !to.After(from) {
 		return time.Time{}, time.Time{}, usageErrorf("backfill: --to %s is not after --from %s", opts.to, opts.from)

@@ -25,7 +25,7 @@ type demoOptions struct {
 	users      int
 	events     int64
 	span       time.Duration
-	start      string // RFC 3339
+	start      string // a time flag (timeflag.go)
 	seed       uint64
 	partitions int
 	top        int
@@ -93,7 +93,7 @@ ClickHouse with deploy/dev/up first.`,
 	f.IntVar(&opts.users, "users", opts.users, "users in the generated population")
 	f.Int64Var(&opts.events, "events", opts.events, "records to generate, duplicates and bad records included")
 	f.DurationVar(&opts.span, "span", opts.span, "event-time range of the generated records")
-	f.StringVar(&opts.start, "start", opts.start, "event time of the first record, RFC 3339")
+	f.StringVar(&opts.start, "start", opts.start, "event time of the first record (times: 2026-11-01T10:00:00Z, 2026-11-01T10:00 UTC, 2026-11-01)")
 	f.Uint64Var(&opts.seed, "seed", opts.seed, "selects the generated data set")
 	f.IntVar(&opts.partitions, "partitions", opts.partitions, "partitions of the demo topic: one pipeline worker each")
 	f.IntVar(&opts.top, "top", opts.top, "cohorts in the table")
@@ -145,9 +145,9 @@ func runDemo(ctx context.Context, opts demoOptions, stdout, stderr io.Writer) er
 
 // newDemo checks the flags; every problem is a usage error.
 func newDemo(opts demoOptions, stderr io.Writer) (*demo, error) {
-	start, err := time.Parse(time.RFC3339, opts.start)
+	start, err := parseTimeFlag("demo", "--start", opts.start)
 	if err != nil {
-		return nil, usageErrorf("--start: %q is not an RFC 3339 time (like 2026-11-01T00:00:00Z)", opts.start)
+		return nil, err
 	}
 	g := synth.DefaultConfig()
 	g.Seed, g.Users, g.Events, g.Span, g.Start = opts.seed, opts.users, opts.events, opts.span, start

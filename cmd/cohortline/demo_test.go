@@ -21,7 +21,7 @@ func TestDemoFlagErrors(t *testing.T) {
 		{[]string{"--events", "-1"}, "--events:"},
 		{[]string{"--partitions", "0"}, "--partitions: 0 must be at least 1"},
 		{[]string{"--top", "0"}, "--top: 0 must be at least 1"},
-		{[]string{"--start", "yesterday"}, `--start: "yesterday" is not an RFC 3339 time`},
+		{[]string{"--start", "yesterday"}, `demo: --start: "yesterday" is not a time: want 2026-11-01T10:00:00Z, 2026-11-01T10:00 (UTC) or 2026-11-01`},
 		{[]string{"--database", "demo-1"}, "database"},
 		{[]string{"extra"}, "unknown command"},
 	} {

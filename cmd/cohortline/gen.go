@@ -22,7 +22,7 @@ import (
 
 // genOptions are the flags of gen that are not synth.Config fields.
 type genOptions struct {
-	start      string // RFC 3339
+	start      string // a time flag (timeflag.go)
 	badMix     string // "class=weight,…"
 	out        string // file, "-" or ""
 	kafka      string // broker address
@@ -69,7 +69,7 @@ A summary goes to standard error.`,
 	f.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "selects the data set: same flags and seed, same bytes")
 	f.IntVar(&cfg.Users, "users", cfg.Users, "size of the user population")
 	f.Int64Var(&cfg.Events, "events", cfg.Events, "records to emit, duplicates and bad records included")
-	f.StringVar(&opts.start, "start", opts.start, "event time of the first record, RFC 3339")
+	f.StringVar(&opts.start, "start", opts.start, "event time of the first record (times: 2026-11-01T10:00:00Z, 2026-11-01T10:00 UTC, 2026-11-01)")
 	f.DurationVar(&cfg.Span, "span", cfg.Span, "event-time range the records cover")
 	f.Float64Var(&cfg.CountrySkew, "country-skew", cfg.CountrySkew, "Zipf exponent of users over 40 countries ranked by size (0: uniform)")
 	f.Float64Var(&cfg.ActivitySkew, "activity-skew", cfg.ActivitySkew, "Zipf exponent of events over users (0: all equally active)")
@@ -160,9 +160,9 @@ func writeArchive(ctx context.Context, g *synth.Generator, path string) (skipped
 // genConfig completes cfg from the string flags and checks the command
 // line, naming the flag of any problem.
 func genConfig(cfg *synth.Config, opts genOptions) error {
-	start, err := time.Parse(time.RFC3339, opts.start)
+	start, err := parseTimeFlag("gen", "--start", opts.start)
 	if err != nil {
-		return usageErrorf("--start: %q is not an RFC 3339 time (like 2026-11-01T00:00:00Z)", opts.start)
+		return err
 	}
 	cfg.Start = start
 	if cfg.BadMix, err = synth.ParseBadMix(opts.badMix); err != nil {

@@ -71,22 +71,19 @@ func publishRange(window, from, to string, size time.Duration) (time.Time, time.
 	case window != "" && (from != "" || to != ""):
 		return time.Time{}, time.Time{}, usageErrorf("publish: give --window or --from and --to, not both")
 	case window != "":
-		t, err := parseUTC("--window", window)
+		t, err := parseWindowFlag("publish", "--window", window, size)
 		if err != nil {
 			return time.Time{}, time.Time{}, err
-		}
-		if !t.Equal(t.Truncate(size)) {
-			return time.Time{}, time.Time{}, usageErrorf("publish: --window %s is not the start of a %s window (try %s)", window, size, t.Truncate(size).Format(time.RFC3339))
 		}
 		return t, t.Add(size), nil
 	case from == "" || to == "":
 		return time.Time{}, time.Time{}, usageErrorf("publish: give --window, or both --from and --to")
 	}
-	t1, err := parseUTC("--from", from)
+	t1, err := parseTimeFlag("publish", "--from", from)
 	if err != nil {
 		return time.Time{}, time.Time{}, err
 	}
-	t2, err := parseUTC("--to", to)
+	t2, err := parseTimeFlag("publish", "--to", to)
 	if err != nil {
 		return time.Time{}, time.Time{}, err
 	}
@@ -94,17 +91,6 @@ func publishRange(window, from, to string, size time.Duration) (time.Time, time.
 		return time.Time{}, time.Time{}, usageErrorf("publish: --to %s is not after --from %s", to, from)
 	}
 	return t1, t2, nil
-}
-
-// parseUTC reads a time flag: RFC 3339, or a date and time without a zone
-// (UTC), or a date (its midnight UTC).
-func parseUTC(flag, s string) (time.Time, error) {
-	for _, layout := range []string{time.RFC3339, "2006-01-02T15:04:05", "2006-01-02T15:04", time.DateOnly} {
-		if t, err := time.ParseInLocation(layout, s, time.UTC); err == nil {
-			return t.UTC(), nil
-		}
-	}
-	return time.Time{}, usageErrorf("publish: %s %q is not a time: want 2026-11-24T10:00:00Z, 2026-11-24T10:00 or 2026-11-24", flag, s)
 }
 
 func runPublish(cmd *cobra.Command, cfg *config, start, end time.Time) error {

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"slices"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -16,7 +15,7 @@ import (
 )
 
 type validateOptions struct {
-	minTS, maxTS string // RFC 3339 bounds for "ts"; empty means the contract defaults
+	minTS, maxTS string // time flags (timeflag.go): bounds for "ts"; empty means the contract defaults
 	maxLines     int    // invalid lines to print before printing only the summary
 	quiet        bool
 }
@@ -52,8 +51,8 @@ cannot be read, 2 for bad flags.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&opts.minTS, "min-ts", "", "oldest accepted event time, RFC 3339 (default: the contract's 2010-01-01T00:00:00Z)")
-	f.StringVar(&opts.maxTS, "max-ts", "", "event times at or after this are ts_out_of_range, RFC 3339 (default: the contract's 2100-01-01T00:00:00Z)")
+	f.StringVar(&opts.minTS, "min-ts", "", "oldest accepted event time (as every time flag: 2026-11-01T10:00:00Z, 2026-11-01T10:00 UTC or 2026-11-01; default: the contract's 2010-01-01T00:00:00Z)")
+	f.StringVar(&opts.maxTS, "max-ts", "", "event times at or after this are ts_out_of_range (default: the contract's 2100-01-01T00:00:00Z)")
 	f.IntVar(&opts.maxLines, "max-lines", 1000, "print at most this many invalid lines, then only count them (0: no limit)")
 	f.BoolVarP(&opts.quiet, "quiet", "q", false, "print only the summary")
 	return cmd
@@ -193,15 +192,15 @@ func openInput(cmd *cobra.Command, path string) (io.Reader, string, func(), erro
 	return f, path, func() { f.Close() }, nil
 }
 
-// parseEpochMillisFlag parses an optional RFC 3339 flag value to epoch
+// parseEpochMillisFlag parses an optional time flag value to epoch
 // milliseconds; empty gives 0 (the decoder's default).
 func parseEpochMillisFlag(flag, value string) (int64, error) {
 	if value == "" {
 		return 0, nil
 	}
-	t, err := time.Parse(time.RFC3339, value)
+	t, err := parseTimeFlag("validate", "--"+flag, value)
 	if err != nil {
-		return 0, usageErrorf("--%s: %q is not an RFC 3339 time such as 2026-11-01T00:00:00Z", flag, value)
+		return 0, err
 	}
 	return t.UnixMilli(), nil
 }
