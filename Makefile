@@ -13,7 +13,7 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
 build: ## build bin/cohortline
-	$(GO) build -o $(BIN) ./cmd/cohortline
+	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/cohortline # auto: stamp the commit (cohortline version, the ledger) even where GOFLAGS says -buildvcs=false
 
 # demo: the whole product on this machine (README.md, "What make demo
 # does"). ClickHouse comes from deploy/dev/up, unless COHORTLINE_CLICKHOUSE
