@@ -30,8 +30,10 @@ demo: build ## run the main job on this machine (see README.md)
 # test: chdb is the current ClickHouse that sinks/clickhouse TestChDB runs
 # every statement on (in-process; installed once into .state/chdb); the
 # test writes the statements it ran to .state/chdb-report.txt.
-test: test-deps ## start Kafka and ClickHouse (deploy/dev/up), install chDB, vet, run every test with -race
-	services=$$(deploy/dev/up clickhouse kafka chdb); eval "$$services"; \
+# cluster: ZooKeeper, 2x2 ClickHouse servers and 3 Kafka brokers for the
+# cluster tests (cmd/cohortline cluster_integration_test.go).
+test: test-deps ## start Kafka, ClickHouse and the cluster topology (deploy/dev/up), install chDB, vet, run every test with -race
+	services=$$(deploy/dev/up clickhouse kafka chdb cluster); eval "$$services"; \
 	$(GO) vet ./...; \
 	COHORTLINE_CHDB_REPORT=$(STATE)/chdb-report.txt $(GO) test -race -count=1 -timeout 30m ./...
 

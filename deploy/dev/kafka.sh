@@ -29,11 +29,15 @@ fi
 # Quick checks, before the download, of what the user must fix.
 # shellcheck disable=SC2153 # KAFKA_PORT is set in lib.sh
 kafka_preflight() {
-	[[ $KAFKA_VERSION =~ ^[34]\.[0-9]+\.[0-9]+$ ]] ||
-		die "KAFKA_VERSION=$KAFKA_VERSION: want a Kafka 3.x or 4.x release, such as 3.9.1 or 4.1.1"
+	kafka_check_version
 	require_java
 	require_free_port "$KAFKA_PORT" COHORTLINE_KAFKA_PORT
 	require_free_port "$KAFKA_CONTROLLER_PORT" COHORTLINE_KAFKA_CONTROLLER_PORT
+}
+
+kafka_check_version() {
+	[[ $KAFKA_VERSION =~ ^[34]\.[0-9]+\.[0-9]+$ ]] ||
+		die "KAFKA_VERSION=$KAFKA_VERSION: want a Kafka 3.x or 4.x release, such as 3.9.1 or 4.1.1"
 }
 
 kafka_prepare() {

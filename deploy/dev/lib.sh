@@ -26,6 +26,9 @@ PUBLISHED_DATABASE=${COHORTLINE_PUBLISHED_DATABASE:-cohortline_published}
 # Start order; down stops in the reverse order. Without names, up, down
 # and status act on these.
 ALL_SERVICES=(clickhouse kafka)
+# The cluster topology (cluster.sh), started only when named, or all
+# three as "cluster".
+CLUSTER_SERVICES=(zookeeper chcluster kafkacluster)
 # Tools are installed by up when named, never run: chDB (chdb.sh).
 ALL_TOOLS=(chdb)
 is_tool() { [[ " ${ALL_TOOLS[*]} " == *" $1 "* ]]; }
@@ -52,7 +55,8 @@ die_with_logs() {
 check_settings() {
 	local var port
 	for var in COHORTLINE_CLICKHOUSE_PORT COHORTLINE_CLICKHOUSE_HTTP_PORT \
-		COHORTLINE_KAFKA_PORT COHORTLINE_KAFKA_CONTROLLER_PORT; do
+		COHORTLINE_KAFKA_PORT COHORTLINE_KAFKA_CONTROLLER_PORT COHORTLINE_ZOOKEEPER_PORT \
+		COHORTLINE_CHCLUSTER_BASE_PORT COHORTLINE_KAFKACLUSTER_BASE_PORT; do
 		port=${!var:-}
 		[[ -z $port ]] && continue
 		if ! [[ $port =~ ^[0-9]+$ ]] || ((port < 1 || port > 65535)); then
@@ -77,8 +81,9 @@ parse_services() {
 	for arg in "$@"; do
 		case $arg in
 		-*) OPTIONS+=("$arg") ;;
-		clickhouse | kafka | chdb) SERVICES+=("$arg") ;;
-		*) die "unknown service '$arg' (known: ${ALL_SERVICES[*]} ${ALL_TOOLS[*]})" ;;
+		clickhouse | kafka | chdb | zookeeper | chcluster | kafkacluster) SERVICES+=("$arg") ;;
+		cluster) SERVICES+=("${CLUSTER_SERVICES[@]}") ;;
+		*) die "unknown service '$arg' (known: ${ALL_SERVICES[*]} ${ALL_TOOLS[*]} ${CLUSTER_SERVICES[*]}, and cluster for all three)" ;;
 		esac
 	done
 	((${#SERVICES[@]})) || SERVICES=("${ALL_SERVICES[@]}")
@@ -144,10 +149,22 @@ wait_gone() {
 	done
 }
 
+# service_pid SERVICE: the pid (or, for a cluster service, the pids of all
+# its nodes) of the running SERVICE; fails when it (any node) is down.
+service_pid() {
+	if declare -F "${1}_pid" >/dev/null; then "${1}_pid"; else pid_of "$1"; fi
+}
+
+# service_stop SERVICE: stops every process of SERVICE.
+service_stop() {
+	if declare -F "${1}_stop" >/dev/null; then "${1}_stop"; else stop_service "$1"; fi
+}
+
 # stop_service SERVICE: SIGTERM, then SIGKILL if it outlives its timeout.
+# SERVICE may be one node of a cluster service: chcluster/s1r1.
 stop_service() {
 	local svc=$1 pid timeout
-	timeout=$("${svc}_stop_timeout")
+	timeout=$("${svc%%/*}_stop_timeout")
 	if ! pid=$(pid_of "$svc"); then
 		rm -f "$STATE_DIR/$svc/server.pid"
 		say "$svc: not running"
@@ -170,7 +187,7 @@ wait_ready() {
 	local svc=$1 deadline=$((SECONDS + $2))
 	shift 2
 	until "$@"; do
-		pid_of "$svc" >/dev/null || return 2
+		service_pid "$svc" >/dev/null || return 2
 		((SECONDS < deadline)) || return 1
 		sleep 0.5
 	done
