@@ -42,6 +42,22 @@ type Config struct {
 	// DeadLetterBatch is how many dead letters a worker buffers before it
 	// writes them. Default 1000.
 	DeadLetterBatch int `yaml:"dead_letter_batch"`
+	// SessionTimeout is how long the group coordinator waits for a
+	// member's heartbeat before it declares the member dead and gives its
+	// partitions to the others: after a kill -9, the survivors take over
+	// within about this plus one rebalance. Default 6s, the smallest the
+	// broker accepts by default (group.min.session.timeout.ms); kafka-go's
+	// own default, 30s, kept a dead member's partitions idle 46-66s.
+	SessionTimeout time.Duration `yaml:"session_timeout"`
+	// HeartbeatInterval is how often a member tells the coordinator it
+	// lives (and learns of a rebalance); below session_timeout, Kafka
+	// advises a third of it or less. Heartbeats are sent by a goroutine of
+	// their own, never behind a flush. Default 1s.
+	HeartbeatInterval time.Duration `yaml:"heartbeat_interval"`
+	// RebalanceTimeout is how long the coordinator waits for every member
+	// to rejoin during a rebalance; a member that takes longer (a worker
+	// finishing a flush) is dropped from the generation. Default 15s.
+	RebalanceTimeout time.Duration `yaml:"rebalance_timeout"`
 }
 
 func (c *Config) setDefaults() {
@@ -69,6 +85,15 @@ func (c *Config) setDefaults() {
 	if c.DeadLetterBatch == 0 {
 		c.DeadLetterBatch = 1000
 	}
+	if c.SessionTimeout == 0 {
+		c.SessionTimeout = 6 * time.Second
+	}
+	if c.HeartbeatInterval == 0 {
+		c.HeartbeatInterval = time.Second
+	}
+	if c.RebalanceTimeout == 0 {
+		c.RebalanceTimeout = 15 * time.Second
+	}
 }
 
 // Validate applies the defaults and checks c; errors name the key.
@@ -90,6 +115,8 @@ func (c *Config) Validate() error {
 	}{
 		{"kafka.max_out_of_order", c.MaxOutOfOrder}, {"kafka.idle_timeout", c.IdleTimeout},
 		{"kafka.max_future_skew", c.MaxFutureSkew}, {"kafka.restart_backoff", c.RestartBackoff},
+		{"kafka.session_timeout", c.SessionTimeout}, {"kafka.heartbeat_interval", c.HeartbeatInterval},
+		{"kafka.rebalance_timeout", c.RebalanceTimeout},
 	} {
 		if d.value < 0 {
 			errs = append(errs, fmt.Errorf("%s: %v is negative", d.key, d.value))
@@ -97,6 +124,12 @@ func (c *Config) Validate() error {
 	}
 	if c.WatermarkUsers < 1 || c.WatermarkUsers > MaxWatermarkUsers {
 		errs = append(errs, fmt.Errorf("kafka.watermark_users: %d, want 1 to %d", c.WatermarkUsers, MaxWatermarkUsers))
+	}
+	if c.HeartbeatInterval >= c.SessionTimeout && c.SessionTimeout > 0 {
+		errs = append(errs, fmt.Errorf("kafka.heartbeat_interval: %v, want less than kafka.session_timeout (%v), a third of it or less", c.HeartbeatInterval, c.SessionTimeout))
+	}
+	if c.SessionTimeout > 0 && c.SessionTimeout%time.Millisecond != 0 || c.RebalanceTimeout%time.Millisecond != 0 {
+		errs = append(errs, errors.New("kafka.session_timeout, kafka.rebalance_timeout: want whole milliseconds (the protocol's unit)"))
 	}
 	if c.DeadLetterBatch < 0 {
 		errs = append(errs, fmt.Errorf("kafka.dead_letter_batch: %d is negative", c.DeadLetterBatch))

@@ -76,7 +76,9 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}
 	group, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
 		ID: c.cfg.Group, Brokers: c.cfg.Brokers, Topics: []string{c.cfg.Topic},
-		StartOffset: kafka.FirstOffset,
+		StartOffset:    kafka.FirstOffset,
+		SessionTimeout: c.cfg.SessionTimeout, HeartbeatInterval: c.cfg.HeartbeatInterval,
+		RebalanceTimeout: c.cfg.RebalanceTimeout,
 	})
 	if err != nil {
 		return fmt.Errorf("joining consumer group %q on %v: %w", c.cfg.Group, c.cfg.Brokers, err)
