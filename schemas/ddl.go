@@ -146,8 +146,9 @@ func RenderDDL(o DDLOptions) (*DDL, error) {
 		return nil, err
 	}
 	d := &DDL{}
+	everywhere := map[string]bool{} // filled by the files that create the tables, used by later ALTERs
 	for _, name := range names { // fs.Glob sorts: 0001 before 0002
-		m, err := renderFile(o, name)
+		m, err := renderFile(o, name, everywhere)
 		if err != nil {
 			return nil, err
 		}
@@ -163,7 +164,7 @@ func RenderDDL(o DDLOptions) (*DDL, error) {
 	return d, nil
 }
 
-func renderFile(o DDLOptions, name string) (Migration, error) {
+func renderFile(o DDLOptions, name string, everywhere map[string]bool) (Migration, error) {
 	src, err := ddlFiles.ReadFile(name)
 	if err != nil {
 		return Migration{}, err
@@ -178,7 +179,7 @@ func renderFile(o DDLOptions, name string) (Migration, error) {
 	}
 	sum := sha256.Sum256(src)
 	m.Checksum = hex.EncodeToString(sum[:])
-	t, err := template.New(m.Name).Option("missingkey=error").Funcs(ddlFuncs(o)).Parse(string(src))
+	t, err := template.New(m.Name).Option("missingkey=error").Funcs(ddlFuncs(o, everywhere)).Parse(string(src))
 	if err != nil {
 		return Migration{}, fmt.Errorf("BUG: parsing %s: %w", m.Name, err)
 	}
@@ -188,6 +189,9 @@ func renderFile(o DDLOptions, name string) (Migration, error) {
 		return Migration{}, fmt.Errorf("BUG: rendering %s: %w", m.Name, err)
 	}
 	m.SQL = out.String()
+	if o.Cluster != "" {
+		m.SQL = alterEverywhere(m.SQL, o.Cluster, everywhere)
+	}
 	m.Statements = SplitStatements(m.SQL)
 	return m, nil
 }

@@ -16,7 +16,10 @@ import (
 //	{{everywhere .DB "t" "Engine"}}      Engine | ReplicatedEngine('<zk>/all/db/t', '{replica}')
 //	{{distributed .DB "t" "key"}}        "" | CREATE TABLE db.t … ENGINE = Distributed(…, t_local, key);
 //	{{in}}                               IN | GLOBAL IN
-func ddlFuncs(o DDLOptions) template.FuncMap {
+//
+// everywhere records each table it makes replicated to every node in
+// tables (db.t), for alterEverywhere.
+func ddlFuncs(o DDLOptions, tables map[string]bool) template.FuncMap {
 	cluster := o.Cluster != ""
 	local := func(db, table string) string {
 		if cluster {
@@ -42,6 +45,7 @@ func ddlFuncs(o DDLOptions) template.FuncMap {
 			if !cluster {
 				return engine
 			}
+			tables[db+"."+table] = true
 			return replicated(engine, o.ZooKeeperPath+"/all/"+db+"/"+table)
 		},
 		"distributed": func(db, table, shardingKey string) string {
@@ -69,4 +73,21 @@ func replicated(engine, zkPath string) string {
 		out += ", " + args
 	}
 	return out + ")"
+}
+
+// alterEverywhere drops ON CLUSTER from the ALTERs of tables replicated to
+// every node. 18.16's DDL worker runs an ON CLUSTER ALTER of a Replicated
+// table on one replica per shard; a table replicated to every node is one
+// table across the shards, so the second shard's run fails (Code 44,
+// column exists) and its worker can stall on the task's "executed" node,
+// keeping migrate waiting for distributed_ddl_task_timeout (180 s; seen
+// on deploy/dev's 2x2 cluster). An ALTER of a Replicated table reaches
+// every replica through ZooKeeper by itself, so one server runs it. The
+// DDL files keep {{onCluster}} (their checksums are recorded); the
+// rendered statements are what changes.
+func alterEverywhere(sql, cluster string, tables map[string]bool) string {
+	for t := range tables {
+		sql = strings.ReplaceAll(sql, "ALTER TABLE "+t+" ON CLUSTER `"+cluster+"`", "ALTER TABLE "+t)
+	}
+	return sql
 }

@@ -134,11 +134,15 @@ func TestDDLClusterEveryStatementOnCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	distributed := 0
+	distributed, alters := 0, 0
 	for _, m := range append([]Migration{d.Bootstrap}, d.Migrations...) {
 		for _, s := range m.Statements {
 			if IsDataMigration(s) {
 				continue // an INSERT cannot be ON CLUSTER; it goes into a table replicated everywhere
+			}
+			if strings.HasPrefix(s, "ALTER TABLE cohortline.privacy_ledger\n") {
+				alters++
+				continue // replicated everywhere: it replicates its ALTERs itself (alterEverywhere)
 			}
 			if !strings.Contains(s, " ON CLUSTER `analytics`") {
 				t.Errorf("%s: statement without ON CLUSTER:\n%s", m.Name, s)
@@ -147,6 +151,16 @@ func TestDDLClusterEveryStatementOnCluster(t *testing.T) {
 				distributed++
 			} else if strings.Contains(s, "MergeTree") && !strings.Contains(s, "ENGINE = Replicated") {
 				t.Errorf("%s: a MergeTree that is not Replicated in cluster mode:\n%s", m.Name, s)
+			}
+		}
+	}
+	if alters != 7 {
+		t.Errorf("%d ALTERs of privacy_ledger without ON CLUSTER, want the 7 of 0008 and 0010", alters)
+	}
+	for _, m := range d.Migrations {
+		for _, s := range m.Statements {
+			if strings.Contains(s, "ON CLUSTER") && strings.Contains(s, "ALTER TABLE cohortline.privacy_ledger") {
+				t.Errorf("%s: an ALTER of a table replicated to every node runs ON CLUSTER: %s", m.Name, s)
 			}
 		}
 	}
