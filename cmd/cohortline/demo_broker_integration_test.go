@@ -150,8 +150,14 @@ func (r *runningConsumer) stop(t *testing.T) {
 // (kafka.LastOffset: the end), by partition.
 func offsetsAt(t *testing.T, addr, topic string, at int64) []int64 {
 	t.Helper()
+	return offsetsAtOf(t, addr, topic, at, e2ePartitions)
+}
+
+// offsetsAtOf is offsetsAt for a topic of n partitions.
+func offsetsAtOf(t *testing.T, addr, topic string, at int64, n int) []int64 {
+	t.Helper()
 	client := &kafka.Client{Addr: kafka.TCP(addr), Timeout: 10 * time.Second}
-	reqs := make([]kafka.OffsetRequest, e2ePartitions)
+	reqs := make([]kafka.OffsetRequest, n)
 	for p := range reqs {
 		reqs[p] = kafka.OffsetRequest{Partition: p, Timestamp: at}
 	}
@@ -159,7 +165,7 @@ func offsetsAt(t *testing.T, addr, topic string, at int64) []int64 {
 	if err != nil {
 		t.Fatalf("listing the offsets of %s: %v", topic, err)
 	}
-	out := make([]int64, e2ePartitions)
+	out := make([]int64, n)
 	for _, po := range resp.Topics[topic] {
 		if po.Error != nil {
 			t.Fatalf("listing the offsets of %s/%d: %v", topic, po.Partition, po.Error)
@@ -173,8 +179,14 @@ func offsetsAt(t *testing.T, addr, topic string, at int64) []int64 {
 // partition (-1: none).
 func committedOffsets(t *testing.T, addr, group, topic string) []int64 {
 	t.Helper()
+	return committedOffsetsOf(t, addr, group, topic, e2ePartitions)
+}
+
+// committedOffsetsOf is committedOffsets for a topic of n partitions.
+func committedOffsetsOf(t *testing.T, addr, group, topic string, n int) []int64 {
+	t.Helper()
 	client := &kafka.Client{Addr: kafka.TCP(addr), Timeout: 10 * time.Second}
-	partitions := make([]int, e2ePartitions)
+	partitions := make([]int, n)
 	for p := range partitions {
 		partitions[p] = p
 	}
@@ -182,7 +194,7 @@ func committedOffsets(t *testing.T, addr, group, topic string) []int64 {
 	if err != nil {
 		t.Fatalf("fetching the offsets of group %s: %v", group, err)
 	}
-	out := make([]int64, e2ePartitions)
+	out := make([]int64, n)
 	for _, po := range resp.Topics[topic] {
 		out[po.Partition] = po.CommittedOffset
 	}

@@ -88,6 +88,9 @@ type runOptions struct {
 	specExtra string
 	// publishedDatabase defaults to the database + "_published".
 	publishedDatabase string
+	// cluster is clickhouse.cluster: the remote_servers cluster of
+	// Replicated and Distributed tables; "" for one server.
+	cluster string
 }
 
 // writeConfig writes a config file for `run` into the set's directory: the
@@ -121,13 +124,20 @@ clickhouse:
   addr: [%s]
   database: %s
   published_database: %s
-  retry: %s
+  retry: %s%s
 http:
   listen: 127.0.0.1:0 # not the default port: other test processes may run
 publish: %s
 `, o.mode, s.kafka, s.name, o.group, deadLetter, e2eMaxOutOfOrder, o.restartBackoff, e2eLateness, e2eBoundEvents, e2eBoundCallSecs,
-		specExtra(o.specExtra), o.clickhouse, o.database, o.publishedDatabase, o.retry, o.publish))
+		specExtra(o.specExtra), o.clickhouse, o.database, o.publishedDatabase, o.retry, clusterLine(o.cluster), o.publish))
 	return path
+}
+
+func clusterLine(cluster string) string {
+	if cluster == "" {
+		return ""
+	}
+	return "\n  cluster: " + cluster
 }
 
 func specExtra(s string) string {

@@ -355,7 +355,7 @@ func (b *kafkaBatch) fill(g *synth.Generator, last *time.Time) bool {
 func ensureTopic(ctx context.Context, addr, topic string, partitions int) error {
 	client := &kafka.Client{Addr: kafka.TCP(addr), Timeout: 10 * time.Second}
 	resp, err := client.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{
-		Topic: topic, NumPartitions: partitions, ReplicationFactor: 1,
+		Topic: topic, NumPartitions: partitions, ReplicationFactor: -1, // the broker's default.replication.factor
 	}}})
 	if err != nil {
 		return fmt.Errorf("creating topic %q at %s: %w", topic, addr, err)

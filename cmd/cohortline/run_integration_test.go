@@ -84,6 +84,12 @@ const e2eWatermarkUsers = 3
 // timeout).
 func streamingReference(t *testing.T, ndjson string, spec cohorts.Spec) []string {
 	t.Helper()
+	return streamingReferenceOf(t, ndjson, spec, e2ePartitions)
+}
+
+// streamingReferenceOf is streamingReference for a topic of n partitions.
+func streamingReferenceOf(t *testing.T, ndjson string, spec cohorts.Spec, n int) []string {
+	t.Helper()
 	f, err := os.Open(ndjson)
 	if err != nil {
 		t.Fatal(err)
@@ -94,8 +100,8 @@ func streamingReference(t *testing.T, ndjson string, spec cohorts.Spec) []string
 		dims[i] = string(d)
 	}
 	params := cohortsref.Params{Dimensions: dims, Window: spec.Window, BoundEvents: spec.Bounds.Events, BoundCallSeconds: spec.Bounds.CallSeconds}
-	parts := make([]*cohortsref.Partition, e2ePartitions)
-	partitions := make([]int, e2ePartitions)
+	parts := make([]*cohortsref.Partition, n)
+	partitions := make([]int, n)
 	for i := range parts {
 		parts[i] = cohortsref.NewPartition(params, e2eWatermarkUsers, e2eMaxOutOfOrder, e2eLateness)
 		partitions[i] = i

@@ -9,6 +9,7 @@ package devenv
 
 import (
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -22,6 +23,24 @@ func Kafka(t testing.TB) string {
 func ClickHouse(t testing.TB) string {
 	t.Helper()
 	return require(t, "COHORTLINE_CLICKHOUSE", "ClickHouse server")
+}
+
+// KafkaCluster returns the three brokers of `deploy/dev/up cluster`
+// (replication factor 3, min.insync.replicas 2) from
+// COHORTLINE_KAFKA_CLUSTER.
+func KafkaCluster(t testing.TB) []string {
+	t.Helper()
+	return strings.Split(require(t, "COHORTLINE_KAFKA_CLUSTER", "three-broker Kafka cluster (deploy/dev/up cluster)"), ",")
+}
+
+// ClickHouseCluster returns the native addresses of the four servers of
+// `deploy/dev/up cluster`, shard by shard (s1r1, s1r2, s2r1, s2r2), from
+// COHORTLINE_CH_CLUSTER, and the remote_servers name of their cluster
+// from COHORTLINE_CH_CLUSTER_NAME.
+func ClickHouseCluster(t testing.TB) (addrs []string, cluster string) {
+	t.Helper()
+	addrs = strings.Split(require(t, "COHORTLINE_CH_CLUSTER", "2x2 ClickHouse cluster (deploy/dev/up cluster)"), ",")
+	return addrs, require(t, "COHORTLINE_CH_CLUSTER_NAME", "2x2 ClickHouse cluster (deploy/dev/up cluster)")
 }
 
 func require(t testing.TB, variable, server string) string {

@@ -1,0 +1,308 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/segmentio/kafka-go"
+
+	"github.com/cohortline/cohortline/deploy/devenv"
+	"github.com/cohortline/cohortline/sinks/clickhouse"
+)
+
+// clusterPartitions is the topic size of the cluster tests: four
+// partitions for each of three instances.
+const clusterPartitions = 12
+
+// TestRunOnClusters runs three `cohortline run` instances in one consumer
+// group over a 12-partition topic on the three-broker Kafka cluster
+// (replication factor 3, min.insync.replicas 2), each writing through a
+// different server of the 2 shards x 2 replicas ClickHouse cluster. The
+// current partials read through the Distributed tables, from every one of
+// the four servers, equal the single-node reference cell by cell; and each
+// shard's two replicas hold the same rows, so a lost server loses nothing.
+func TestRunOnClusters(t *testing.T) {
+	brokers := devenv.KafkaCluster(t)
+	nodes, cluster := devenv.ClickHouseCluster(t)
+	set := newClusterSet(t, brokers, nodes, cluster, "--seed", "41", "--users", "3000", "--events", "60000", "--span", "4h",
+		"--late", "0.02", "--duplicates", "0.02", "--bad", "0.01")
+
+	// An operator migrates once, ON CLUSTER, before starting instances:
+	// three instances migrating at once would queue the same DDL thrice.
+	migrateArgs := []string{"migrate", "--clickhouse", strings.Join(nodes, ","), "--cluster", cluster,
+		"--database", set.db, "--published-database", set.db + "_published"}
+	began := time.Now()
+	if code, out, errOut := runCLI(t, "", migrateArgs...); code != exitOK {
+		t.Fatalf("migrate --cluster: exit %d\n%s%s", code, out, errOut)
+	}
+	t.Logf("migrate --cluster took %.1fs", time.Since(began).Seconds())
+	// Again: nothing to apply, and no ON CLUSTER statement waits on a
+	// stalled DDL worker.
+	if code, out, errOut := runCLI(t, "", migrateArgs...); code != exitOK || strings.Contains(out, "applied 0") {
+		t.Fatalf("migrate --cluster again: exit %d\n%s%s", code, out, errOut)
+	}
+
+	bin := buildCohortline(t)
+	began = time.Now()
+	var daemons []*daemon
+	for i := range 3 {
+		config := set.writeConfig(t, fmt.Sprintf("run%d.yaml", i), runOptions{clickhouse: nodes[i], cluster: cluster})
+		daemons = append(daemons, startDaemon(t, bin, config, filepath.Join(set.dir, fmt.Sprintf("run%d.log", i))))
+	}
+	split := waitForSplit(t, brokers[0], set.name, set.name, []int{4, 4, 4}, 60*time.Second)
+	t.Logf("%.1fs: three members, partitions %v", time.Since(began).Seconds(), split)
+
+	for i, node := range nodes {
+		client, err := clickhouse.Open(t.Context(), clickhouse.Config{Addr: []string{node}, Database: set.db, PublishedDatabase: set.db + "_published", Cluster: cluster})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer client.Close()
+		exit := daemons[i%len(daemons)].exit
+		got, err := waitForPartials(t, client, set.want, 120*time.Second, exit)
+		if err != nil {
+			t.Fatalf("through the Distributed tables of %s: %v\nlog of instance %d:\n%s", node, err, i%len(daemons), daemons[i%len(daemons)].logTail(20))
+		}
+		t.Logf("%.1fs: %s: %d partials through the Distributed tables equal the reference", time.Since(began).Seconds(), node, len(got))
+	}
+	for _, d := range daemons {
+		stopDaemon(t, d)
+	}
+
+	// Replicas of a shard hold the same local rows (once each has fetched
+	// its peer's parts); both shards hold some.
+	perNode := make([]uint64, len(nodes))
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(time.Second) {
+		for i, node := range nodes {
+			perNode[i] = countLocalPartials(t, node, set.db)
+		}
+		if perNode[0] == perNode[1] && perNode[2] == perNode[3] || time.Now().After(deadline) {
+			break
+		}
+	}
+	t.Logf("cohort_partials_local rows per server (s1r1, s1r2, s2r1, s2r2): %v", perNode)
+	if perNode[0] != perNode[1] || perNode[2] != perNode[3] {
+		t.Errorf("replicas differ: %v", perNode)
+	}
+	if perNode[0] == 0 || perNode[2] == 0 {
+		t.Errorf("a shard holds no partials: %v (sharding by cohort_id should spread them)", perNode)
+	}
+}
+
+// newClusterSet is newFaultSet on the clusters: the data set in a topic
+// of clusterPartitions partitions on the Kafka cluster, the reference,
+// and databases dropped ON CLUSTER at cleanup.
+func newClusterSet(t *testing.T, brokers, nodes []string, cluster string, genFlags ...string) *faultSet {
+	t.Helper()
+	s := &faultSet{kafka: strings.Join(brokers, ","), clickhouse: nodes[0], dir: t.TempDir()}
+	suffix := time.Now().UnixNano()
+	s.name, s.db = fmt.Sprintf("it-cluster-%d", suffix), fmt.Sprintf("it_cluster_%d", suffix)
+	s.ndjson = filepath.Join(s.dir, "events.ndjson")
+	t.Cleanup(func() { deleteTopics(brokers[0], s.name, s.name+".dlq") })
+	for _, out := range [][]string{{"--out", s.ndjson}, {"--kafka", brokers[0], "--topic", s.name, "--partitions", fmt.Sprint(clusterPartitions)}} {
+		if code, _, errOut := runCLI(t, "", append(append([]string{"gen"}, genFlags...), out...)...); code != exitOK {
+			t.Fatalf("gen %v: exit %d: %s", out, code, errOut)
+		}
+	}
+	conn, err := ch.Open(&ch.Options{Addr: []string{nodes[0]}, Protocol: ch.Native})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.conn = conn
+	t.Cleanup(func() { conn.Close() })
+	t.Cleanup(func() { dropDatabasesOnCluster(t, nodes[0], cluster, s.db, s.db+"_published") })
+	cfg, err := loadConfig(s.writeConfig(t, "spec.yaml", runOptions{}), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.want = streamingReferenceOf(t, s.ndjson, cfg.spec, clusterPartitions)
+	return s
+}
+
+func dropDatabasesOnCluster(t testing.TB, addr, cluster string, dbs ...string) {
+	conn, err := ch.Open(&ch.Options{Addr: []string{addr}, Protocol: ch.Native})
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for _, db := range dbs {
+		if err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+db+" ON CLUSTER `"+cluster+"`"); err != nil {
+			t.Errorf("dropping %s on cluster %s: %v", db, cluster, err)
+		}
+	}
+}
+
+// countLocalPartials counts the partial rows one server holds itself
+// (its shard's replica), not through the Distributed table.
+func countLocalPartials(t *testing.T, addr, db string) uint64 {
+	t.Helper()
+	conn, err := ch.Open(&ch.Options{Addr: []string{addr}, Protocol: ch.Native})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var n uint64
+	if err := conn.QueryRow(t.Context(), "SELECT count() FROM "+db+".cohort_partials_local").Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestClusterFailover kills one of three instances with SIGKILL (no
+// LeaveGroup) and then produces more data: the survivors must take the
+// dead member's partitions over once the coordinator has given up on it
+// (kafka.session_timeout, 6s by default), and commit past the new data on
+// those partitions. It logs the time from the kill to the survivors'
+// first commit on a dead partition and to their last; the issue asks for
+// a takeover within 10 s. The final partials equal the reference of both
+// data sets.
+func TestClusterFailover(t *testing.T) {
+	brokers := devenv.KafkaCluster(t)
+	nodes, cluster := devenv.ClickHouseCluster(t)
+	set := newClusterSet(t, brokers, nodes, cluster, "--seed", "43", "--users", "2000", "--events", "30000", "--span", "3h")
+	if code, out, errOut := runCLI(t, "", "migrate", "--clickhouse", strings.Join(nodes, ","), "--cluster", cluster,
+		"--database", set.db, "--published-database", set.db+"_published"); code != exitOK {
+		t.Fatalf("migrate --cluster: exit %d\n%s%s", code, out, errOut)
+	}
+	bin := buildCohortline(t)
+	var daemons []*daemon
+	for i := range 3 {
+		config := set.writeConfig(t, fmt.Sprintf("run%d.yaml", i), runOptions{clickhouse: nodes[i], cluster: cluster})
+		daemons = append(daemons, startDaemon(t, bin, config, filepath.Join(set.dir, fmt.Sprintf("run%d.log", i))))
+	}
+	waitForSplit(t, brokers[0], set.name, set.name, []int{4, 4, 4}, 60*time.Second)
+	ends := stableEnds(t, brokers[0], set.name)
+	if !waitUntil(60*time.Second, func() bool {
+		return slices.Equal(committedOffsetsOf(t, brokers[0], set.name, set.name, clusterPartitions), ends)
+	}) {
+		t.Fatalf("the first data set was not committed in 60s: committed %v, ends %v", committedOffsetsOf(t, brokers[0], set.name, set.name, clusterPartitions), ends)
+	}
+	dead := assignedPartitions(t, daemons[0].log)
+	if len(dead) != 4 {
+		t.Fatalf("instance 0 holds partitions %v, want 4", dead)
+	}
+
+	killed := time.Now()
+	daemons[0].kill()
+	second := filepath.Join(set.dir, "second.ndjson")
+	genSecond := []string{"gen", "--seed", "44", "--users", "2000", "--events", "30000", "--span", "3h", "--start", "2026-11-01T06:00:00Z"}
+	for _, out := range [][]string{{"--out", second}, {"--kafka", brokers[0], "--topic", set.name, "--partitions", fmt.Sprint(clusterPartitions)}} {
+		if code, _, errOut := runCLI(t, "", append(genSecond, out...)...); code != exitOK {
+			t.Fatalf("gen %v: exit %d: %s", out, code, errOut)
+		}
+	}
+	// gen's acks=1 returns before the followers have the records; the end
+	// offsets (high watermarks) follow once min.insync.replicas have them.
+	ends = stableEnds(t, brokers[0], set.name)
+	before := committedOffsetsOf(t, brokers[0], set.name, set.name, clusterPartitions)
+	var first, last time.Duration
+	for deadline := killed.Add(90 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		committed := committedOffsetsOf(t, brokers[0], set.name, set.name, clusterPartitions)
+		moved, done := false, true
+		for _, p := range dead {
+			moved = moved || committed[p] > before[p]
+			done = done && committed[p] == ends[p]
+		}
+		if moved && first == 0 {
+			first = time.Since(killed)
+		}
+		if done {
+			last = time.Since(killed)
+			break
+		}
+	}
+	if last == 0 {
+		t.Fatalf("90s after the kill, the dead member's partitions %v are not committed to their ends %v: %v",
+			dead, ends, committedOffsetsOf(t, brokers[0], set.name, set.name, clusterPartitions))
+	}
+	t.Logf("kill -9 to the survivors' first commit on a dead partition: %.1fs; to the last (partitions %v at their ends): %.1fs",
+		first.Seconds(), dead, last.Seconds())
+	if first > 10*time.Second {
+		t.Errorf("the survivors took %.1fs to commit on the dead member's partitions, want within 10s", first.Seconds())
+	}
+
+	both := filepath.Join(set.dir, "both.ndjson")
+	concatFiles(t, both, set.ndjson, second)
+	cfg, err := loadConfig(set.writeConfig(t, "spec.yaml", runOptions{}), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := streamingReferenceOf(t, both, cfg.spec, clusterPartitions)
+	client, err := clickhouse.Open(t.Context(), clickhouse.Config{Addr: []string{nodes[3]}, Database: set.db, PublishedDatabase: set.db + "_published", Cluster: cluster})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	if _, err := waitForPartials(t, client, want, 60*time.Second, daemons[1].exit); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range daemons[1:] {
+		stopDaemon(t, d)
+	}
+}
+
+// stableEnds lists the topic's end offsets once they stop moving.
+func stableEnds(t *testing.T, broker, topic string) []int64 {
+	t.Helper()
+	ends := offsetsAtOf(t, broker, topic, kafka.LastOffset, clusterPartitions)
+	for range 30 {
+		time.Sleep(time.Second)
+		next := offsetsAtOf(t, broker, topic, kafka.LastOffset, clusterPartitions)
+		if slices.Equal(next, ends) {
+			return ends
+		}
+		ends = next
+	}
+	t.Fatalf("the end offsets of %s still move after 30s: %v", topic, ends)
+	return nil
+}
+
+// assignedPartitions reads, from a run's JSON log, the partitions of the
+// newest generation it was given.
+func assignedPartitions(t *testing.T, logFile string) []int {
+	t.Helper()
+	data, err := os.ReadFile(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byGen := map[int][]int{}
+	newest := -1
+	for _, line := range strings.Split(string(data), "\n") {
+		var rec struct {
+			Msg        string
+			Partition  int
+			Generation int
+		}
+		if json.Unmarshal([]byte(line), &rec) != nil || rec.Msg != "partition assigned" {
+			continue
+		}
+		byGen[rec.Generation] = append(byGen[rec.Generation], rec.Partition)
+		newest = max(newest, rec.Generation)
+	}
+	slices.Sort(byGen[newest])
+	return byGen[newest]
+}
+
+func concatFiles(t *testing.T, dst string, srcs ...string) {
+	t.Helper()
+	var all []byte
+	for _, s := range srcs {
+		b, err := os.ReadFile(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, b...)
+	}
+	writeTestFile(t, dst, string(all))
+}
