@@ -11,11 +11,11 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/cohortline/cohortline/cohorts"
-	"github.com/cohortline/cohortline/cohorts/cohortsref"
+	"github.com/cohortline/cohortline/cohorts/cohortstest"
 	"github.com/cohortline/cohortline/schemas"
 )
 
-// referencePartials runs cohortsref's restatement of a partition worker
+// referencePartials runs cohortstest's restatement of a partition worker
 // over msgs and returns its partials rendered as partialRows does, by
 // window start.
 func referencePartials(t *testing.T, cfg workerConfig, quorum int, msgs []kafka.Message) map[int64]map[string]bool {
@@ -25,15 +25,15 @@ func referencePartials(t *testing.T, cfg workerConfig, quorum int, msgs []kafka.
 	for i, d := range spec.Dimensions {
 		dims[i] = string(d)
 	}
-	params := cohortsref.Params{Dimensions: dims, Window: spec.Window, BoundEvents: spec.Bounds.Events, BoundCallSeconds: spec.Bounds.CallSeconds}
-	ref := cohortsref.NewPartition(params, quorum, cfg.MaxOutOfOrder, spec.AllowedLateness)
+	params := cohortstest.Params{Dimensions: dims, Window: spec.Window, BoundEvents: spec.Bounds.Events, BoundCallSeconds: spec.Bounds.CallSeconds}
+	ref := cohortstest.NewPartition(params, quorum, cfg.MaxOutOfOrder, spec.AllowedLateness)
 	var dec schemas.Decoder
 	for _, m := range msgs {
 		var e schemas.Event
 		if dec.Decode(m.Value, &e) != nil || string(m.Key) != string(e.User) {
 			continue
 		}
-		ev := cohortsref.Event{User: string(e.User), ID: string(e.ID), E: e}
+		ev := cohortstest.Event{User: string(e.User), ID: string(e.ID), E: e}
 		ev.E.User, ev.E.ID = nil, nil
 		ref.Add(ev)
 	}

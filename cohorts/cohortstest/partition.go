@@ -1,4 +1,4 @@
-package cohortsref
+package cohortstest
 
 import (
 	"math"

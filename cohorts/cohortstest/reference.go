@@ -1,4 +1,4 @@
-// Package cohortsref is a deliberately naive restatement of how Cohortline
+// Package cohortstest is a deliberately naive restatement of how Cohortline
 // aggregates one window's events into cohort partials (feature set v1), for
 // tests only: plain maps keyed by raw tokens, raw event ids, key strings and
 // feature names. It shares no code with package cohorts (not even its
@@ -6,7 +6,7 @@
 // with this, checks the compact state, the re-keying, the slot layout and
 // everything downstream together. Never use it in production code: it keeps
 // raw tokens in memory.
-package cohortsref
+package cohortstest
 
 import (
 	"strings"
