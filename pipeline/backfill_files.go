@@ -16,7 +16,7 @@ import (
 )
 
 // RecordReader reads the records of one archive file in order: the JSON of
-// one v1 event each (schemas/archive.Reader).
+// one v1 event each (pipeline/archive.Reader).
 type RecordReader interface {
 	// Next returns the next record and its row (1-based), io.EOF after the
 	// last, or an error saying where the file is broken.

@@ -8,7 +8,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/cohortline/cohortline/pipeline"
-	"github.com/cohortline/cohortline/schemas/archive"
+	"github.com/cohortline/cohortline/pipeline/archive"
 )
 
 // openArchive opens an archive file for a files backfill.

@@ -16,7 +16,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/cohortline/cohortline/schemas/archive"
+	"github.com/cohortline/cohortline/pipeline/archive"
 	"github.com/cohortline/cohortline/schemas/synth"
 )
 

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/cohortline/cohortline/schemas"
-	"github.com/cohortline/cohortline/schemas/archive"
+	"github.com/cohortline/cohortline/pipeline/archive"
 	"github.com/cohortline/cohortline/schemas/synth"
 )
 
