@@ -26,7 +26,9 @@ func refParams(spec Spec) cohortstest.Params {
 }
 
 // refKey spells the canonical key of e under spec by hand.
-func refKey(spec Spec, e *schemas.Event) string { return cohortstest.Key(refParams(spec).Dimensions, e) }
+func refKey(spec Spec, e *schemas.Event) string {
+	return cohortstest.Key(refParams(spec).Dimensions, e)
+}
 
 // refAggregate returns, per window, the cohort aggregates by key string,
 // and the outcome counts.
