@@ -10,6 +10,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/cohortline/cohortline/cohorts"
+	"github.com/cohortline/cohortline/pipeline/internal/kafkawire"
 )
 
 // PlanKafka finds, for each partition of topic, the offsets a backfill of
@@ -141,24 +142,24 @@ func (b *Backfill) readKafkaPartition(ctx context.Context, brokers []string, p *
 	if offset >= p.end {
 		return p.finish(ctx)
 	}
-	reader := newPartitionReader(brokers, b.cfg.Topic, p.id, offset)
+	reader := kafkawire.NewPartitionReader(brokers, b.cfg.Topic, p.id, offset)
 	defer reader.Close()
 	handle := func(m kafka.Message) error { return p.handle(ctx, m) }
 	for failures := 0; ; {
-		_, err := reader.fetch(ctx, handle)
+		_, err := reader.Fetch(ctx, handle)
 		if ctx.Err() != nil {
 			return ctx.Err()
 		}
-		var herr handlerError
+		var herr kafkawire.HandlerError
 		switch {
-		case errors.As(err, &herr) && errors.Is(herr.err, errRangeRead):
+		case errors.As(err, &herr) && errors.Is(herr.Err, errRangeRead):
 			return p.finish(ctx)
 		case errors.As(err, &herr):
-			return herr.err
+			return herr.Err
 		case err != nil:
 			failures++
 			if failures >= maxFetchFailures {
-				return fmt.Errorf("reading topic %q partition %d at offset %d: %w", b.cfg.Topic, p.id, reader.offset, err)
+				return fmt.Errorf("reading topic %q partition %d at offset %d: %w", b.cfg.Topic, p.id, reader.Offset(), err)
 			}
 			b.log.Warn("backfill fetch failed; retrying", "topic", b.cfg.Topic, "partition", p.id, "failures", failures, "err", err)
 			if !sleep(ctx, time.Second) {
@@ -167,7 +168,7 @@ func (b *Backfill) readKafkaPartition(ctx context.Context, brokers []string, p *
 			continue
 		}
 		failures = 0
-		if reader.offset >= p.end {
+		if reader.Offset() >= p.end {
 			return p.finish(ctx)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/cohortline/cohortline/cohorts"
+	"github.com/cohortline/cohortline/pipeline/internal/kafkawire"
 )
 
 // Consumer is the streaming pipeline of one instance: it joins the consumer
@@ -139,7 +140,7 @@ func (c *Consumer) runPartition(ctx context.Context, gen *kafka.Generation, part
 // It returns the last offset the worker committed (-1 if none) and why it
 // stopped; it stops only on ctx or an error.
 func (c *Consumer) consumePartition(ctx context.Context, gen *kafka.Generation, partition int, offset int64, g *partitionGauges) (int64, error) {
-	reader := newPartitionReader(c.cfg.Brokers, c.cfg.Topic, partition, offset)
+	reader := kafkawire.NewPartitionReader(c.cfg.Brokers, c.cfg.Topic, partition, offset)
 	defer reader.Close()
 	commit := func(_ context.Context, offset int64) error {
 		c.commitMu.Lock()
@@ -163,15 +164,15 @@ func (c *Consumer) consumePartition(ctx context.Context, gen *kafka.Generation, 
 		// and the watermark never passes it.
 		w.decoder.MaxTS = now.Add(c.cfg.MaxFutureSkew).UnixMilli()
 		w.wm.clock = now.UnixMilli()
-		n, err := reader.fetch(ctx, handle)
+		n, err := reader.Fetch(ctx, handle)
 		g.lag.Store(reader.Lag())
 		if ctx.Err() != nil {
 			return w.committed, ctx.Err()
 		}
-		var herr handlerError
+		var herr kafkawire.HandlerError
 		switch {
 		case errors.As(err, &herr):
-			return w.committed, herr.err
+			return w.committed, herr.Err
 		case err != nil:
 			// The broker or the connection: fetch again from the same
 			// offset; the worker and its open windows stay.

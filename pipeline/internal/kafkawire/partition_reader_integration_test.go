@@ -1,4 +1,4 @@
-package pipeline
+package kafkawire
 
 import (
 	"context"
@@ -23,7 +23,7 @@ func TestPartitionReader(t *testing.T) {
 	ctx := t.Context()
 	topic := singlePartitionTopic(t, addr, 3000)
 
-	r := newPartitionReader([]string{addr}, topic, 0, kafka.FirstOffset)
+	r := NewPartitionReader([]string{addr}, topic, 0, kafka.FirstOffset)
 	defer r.Close()
 	var got []int64
 	failAt, slowAt := int64(1500), int64(700)
@@ -44,8 +44,8 @@ func TestPartitionReader(t *testing.T) {
 	}
 	var handlerErrs int
 	for len(got) < 3000 {
-		_, err := r.fetch(ctx, handle)
-		var herr handlerError
+		_, err := r.Fetch(ctx, handle)
+		var herr HandlerError
 		switch {
 		case errors.As(err, &herr):
 			handlerErrs++
@@ -69,7 +69,7 @@ func TestPartitionReader(t *testing.T) {
 	}
 
 	start := time.Now()
-	n, err := r.fetch(ctx, handle)
+	n, err := r.Fetch(ctx, handle)
 	if err != nil || n != 0 {
 		t.Errorf("fetch at the end = %d messages, %v; want 0, nil (idle)", n, err)
 	}
@@ -81,7 +81,7 @@ func TestPartitionReader(t *testing.T) {
 	cctx, cancel := context.WithCancel(ctx)
 	time.AfterFunc(100*time.Millisecond, cancel)
 	start = time.Now()
-	if _, err := r.fetch(cctx, handle); !errors.Is(err, context.Canceled) {
+	if _, err := r.Fetch(cctx, handle); !errors.Is(err, context.Canceled) {
 		t.Errorf("fetch after cancel = %v, want context.Canceled", err)
 	}
 	if waited := time.Since(start); waited > 5*time.Second {

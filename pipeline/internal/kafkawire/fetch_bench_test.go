@@ -1,4 +1,4 @@
-package pipeline
+package kafkawire
 
 import (
 	"encoding/binary"
@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/cohortline/cohortline/pipeline/pipelinetest"
 )
 
 // BenchmarkFetchDecode reads a partition of generated events (synth's
@@ -21,9 +23,9 @@ import (
 // values. A proxy replays kfake's responses, so the figures are the
 // client's reading alone (the socket included), not the broker's work.
 //
-//	go test -run '^$' -bench FetchDecode -benchtime 2000000x ./pipeline/
+//	go test -run '^$' -bench FetchDecode -benchtime 2000000x ./pipeline/internal/kafkawire/
 func BenchmarkFetchDecode(b *testing.B) {
-	msgs := loadBenchMessages(b)[:50_000]
+	msgs := pipelinetest.BenchMessages(b)[:50_000]
 	var size int64
 	for _, m := range msgs {
 		size += int64(len(m.Key) + len(m.Value))

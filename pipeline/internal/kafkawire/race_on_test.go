@@ -1,6 +1,6 @@
 //go:build race
 
-package pipeline
+package kafkawire
 
 // raceDetector tells allocation tests that sync.Pool drops items at random
 // under -race, so that code pooling its buffers allocates.

@@ -1,4 +1,4 @@
-package pipeline
+package kafkawire
 
 import (
 	"context"
@@ -41,7 +41,7 @@ func kfakeTopic(t *testing.T, n int) (*kfake.Cluster, string) {
 // readAllFrom fetches with r until it has handled every offset below end,
 // handling each message with handle, and returns their offsets and the
 // fetch errors met on the way.
-func readAllFrom(t *testing.T, r *partitionReader, end int64, handle func(kafka.Message) error) ([]int64, []error) {
+func readAllFrom(t *testing.T, r *PartitionReader, end int64, handle func(kafka.Message) error) ([]int64, []error) {
 	t.Helper()
 	var got []int64
 	var errs []error
@@ -49,7 +49,7 @@ func readAllFrom(t *testing.T, r *partitionReader, end int64, handle func(kafka.
 		if fetches > 100 {
 			t.Fatalf("no progress at offset %d after %d fetches: %v", r.offset, fetches, errs)
 		}
-		_, err := r.fetch(t.Context(), func(m kafka.Message) error {
+		_, err := r.Fetch(t.Context(), func(m kafka.Message) error {
 			if err := handle(m); err != nil {
 				return err
 			}
@@ -81,7 +81,7 @@ func inOrder(offsets []int64, from int64) bool {
 // message is handled once, in order, and the lag ends at 0.
 func TestPartitionReaderRecovers(t *testing.T) {
 	cluster, addr := kfakeTopic(t, 1000)
-	r := newPartitionReader([]string{addr}, "t", 0, kafka.FirstOffset)
+	r := NewPartitionReader([]string{addr}, "t", 0, kafka.FirstOffset)
 	defer r.Close()
 	r.maxBytes = 2000 // a few batches a fetch
 	failed, dropped := false, false
@@ -102,7 +102,7 @@ func TestPartitionReaderRecovers(t *testing.T) {
 	if len(got) != 1000 || !inOrder(got, 0) {
 		t.Fatalf("handled %d messages, not every offset once and in order", len(got))
 	}
-	var herr handlerError
+	var herr HandlerError
 	if len(errs) != 2 || !errors.As(errs[0], &herr) || errors.As(errs[1], &herr) {
 		t.Errorf("fetch errors %v, want a handler error, then a connection error", errs)
 	}
@@ -116,17 +116,17 @@ func TestPartitionReaderRecovers(t *testing.T) {
 // fetch blocked for a minute at once.
 func TestPartitionReaderIdleAndCancel(t *testing.T) {
 	_, addr := kfakeTopic(t, 10)
-	r := newPartitionReader([]string{addr}, "t", 0, kafka.LastOffset)
+	r := NewPartitionReader([]string{addr}, "t", 0, kafka.LastOffset)
 	defer r.Close()
 	nothing := func(m kafka.Message) error { t.Fatalf("handled offset %d", m.Offset); return nil }
-	if n, err := r.fetch(t.Context(), nothing); n != 0 || err != nil || r.offset != 10 {
+	if n, err := r.Fetch(t.Context(), nothing); n != 0 || err != nil || r.offset != 10 {
 		t.Fatalf("fetch at the end = %d, %v at offset %d; want 0, nil at 10", n, err, r.offset)
 	}
 	r.maxWait = time.Minute
 	ctx, cancel := context.WithCancel(t.Context())
 	time.AfterFunc(100*time.Millisecond, cancel)
 	start := time.Now()
-	if _, err := r.fetch(ctx, nothing); !errors.Is(err, context.Canceled) {
+	if _, err := r.Fetch(ctx, nothing); !errors.Is(err, context.Canceled) {
 		t.Errorf("fetch after cancel = %v, want context.Canceled", err)
 	}
 	if waited := time.Since(start); waited > 5*time.Second {
@@ -167,7 +167,7 @@ func TestPartitionReaderDeletedOffsets(t *testing.T) {
 		}
 		return resp
 	})
-	r := newPartitionReader([]string{addr}, "t", 0, 10)
+	r := NewPartitionReader([]string{addr}, "t", 0, 10)
 	defer r.Close()
 	got, errs := readAllFrom(t, r, 200, func(kafka.Message) error { return nil })
 	if len(errs) != 1 || !errors.Is(errs[0], kafka.OffsetOutOfRange) || !strings.Contains(errs[0].Error(), "offsets 10 to 99 were deleted before they were processed (90 messages lost); continuing at 100") {
@@ -196,9 +196,9 @@ func TestPartitionReaderStepsOverControlBatches(t *testing.T) {
 		resp.Topics = append(resp.Topics, topic)
 		return resp
 	})
-	r := newPartitionReader([]string{addr}, "t", 0, 0)
+	r := NewPartitionReader([]string{addr}, "t", 0, 0)
 	defer r.Close()
-	n, err := r.fetch(t.Context(), func(kafka.Message) error { return nil })
+	n, err := r.Fetch(t.Context(), func(kafka.Message) error { return nil })
 	if n != 2 || err != nil || r.offset != 3 || r.Lag() != 0 {
 		t.Errorf("fetch = %d, %v, offset %d, lag %d; want 2, nil, 3, 0", n, err, r.offset, r.Lag())
 	}

@@ -1,6 +1,6 @@
 //go:build !race
 
-package pipeline
+package kafkawire
 
 // raceDetector: see race_on_test.go.
 const raceDetector = false
