@@ -52,11 +52,12 @@ func BackfillVersion(t time.Time) uint64 {
 	return schemas.FirstBackfillVersion | uint64(t.UnixMilli())
 }
 
-// BackfillSink receives a backfill's closed windows. WritePartials must be
-// durable when it returns nil, invisible to readers until the backfill is
-// committed, and idempotent for the same flush.
+// BackfillSink receives a backfill's closed windows; clickhouse.Writer is
+// one. WriteBackfillPartials must be durable when it returns nil,
+// invisible to readers until the backfill is committed, and idempotent for
+// the same flush; it returns the flush as stored.
 type BackfillSink interface {
-	WritePartials(ctx context.Context, rec arrow.Record, f Flush) error
+	WriteBackfillPartials(ctx context.Context, rec arrow.Record, f schemas.Flush) (schemas.Flush, error)
 }
 
 // Backfill recomputes a past range. Create it with NewBackfill, then run
@@ -121,7 +122,7 @@ type backfillPartition struct {
 	expect     int64          // where the range should be read through, for progress
 	resumed    bool           // the checkpoint has flushes: resume at resumeAt
 	resumeAt   int64
-	pending    []Flush // written since the last commit
+	pending    []schemas.Flush // written since the last commit
 	counters   Counters
 
 	// For progress, read by other goroutines.
@@ -133,16 +134,17 @@ type backfillPartition struct {
 }
 
 // WritePartials and LastFlush make backfillPartition the worker's Sink.
-func (p *backfillPartition) WritePartials(ctx context.Context, rec arrow.Record, f Flush) error {
-	if err := p.sink.WritePartials(ctx, rec, f); err != nil {
+func (p *backfillPartition) WritePartials(ctx context.Context, rec arrow.Record, f schemas.Flush) error {
+	stored, err := p.sink.WriteBackfillPartials(ctx, rec, f)
+	if err != nil {
 		return err
 	}
-	p.pending = append(p.pending, f)
+	p.pending = append(p.pending, stored)
 	return nil
 }
 
-func (p *backfillPartition) LastFlush(context.Context, string, int) (Flush, bool, error) {
-	return Flush{Watermark: p.resumeAt}, p.resumed, nil
+func (p *backfillPartition) LastFlush(context.Context, string, int) (schemas.Flush, bool, error) {
+	return schemas.Flush{Watermark: p.resumeAt}, p.resumed, nil
 }
 
 func (p *backfillPartition) commit(offset int64, done bool) error {

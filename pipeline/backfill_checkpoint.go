@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/cohortline/cohortline/cohorts"
+
+	"github.com/cohortline/cohortline/schemas"
 )
 
 // Checkpoint is a backfill's durable state: what it reads, how far each
@@ -77,9 +79,9 @@ type PartitionCheckpoint struct {
 	Expect int64 `json:"expect"`
 	// Offset is where a resume reads from: the first offset of the oldest
 	// window still open at the last commit.
-	Offset  int64   `json:"offset"`
-	Done    bool    `json:"done"`
-	Flushes []Flush `json:"flushes"` // durable in the sink, in flush order
+	Offset  int64           `json:"offset"`
+	Done    bool            `json:"done"`
+	Flushes []schemas.Flush `json:"flushes"` // durable in the sink, in flush order
 }
 
 // NewCheckpoint starts the checkpoint of a new backfill at path ("" keeps it
@@ -143,7 +145,7 @@ func (c *Checkpoint) Path() string { return c.path }
 
 // commit records that partition's flushes are durable and that a resume
 // may read it from offset, then saves.
-func (c *Checkpoint) commit(partition int, offset int64, flushes []Flush, done bool) error {
+func (c *Checkpoint) commit(partition int, offset int64, flushes []schemas.Flush, done bool) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	p := &c.s.Partitions[partition]
@@ -223,13 +225,13 @@ func (c *Checkpoint) save() error {
 // and partition, the partition's last flush of that window, or an empty
 // flush where the partition had no event in the window, so that the
 // backfill replaces whatever streaming had there with nothing.
-func (c *Checkpoint) RangeFlushes(spec *cohorts.Spec) []Flush {
+func (c *Checkpoint) RangeFlushes(spec *cohorts.Spec) []schemas.Flush {
 	s := c.State()
 	size := spec.Window.Milliseconds()
-	var out []Flush
+	var out []schemas.Flush
 	for start := s.From.UnixMilli(); start < s.To.UnixMilli(); start += size {
 		for _, p := range s.Partitions {
-			f := Flush{
+			f := schemas.Flush{
 				WindowStart: start, WindowEnd: start + size, Topic: s.Topic, Partition: p.Partition,
 				Version: s.Version, FirstOffset: -1, LastOffset: -1,
 			}

@@ -165,16 +165,16 @@ type backfillSink struct {
 	cancel   context.CancelFunc
 }
 
-func (s *backfillSink) WritePartials(ctx context.Context, rec arrow.Record, f Flush) error {
+func (s *backfillSink) WriteBackfillPartials(ctx context.Context, rec arrow.Record, f schemas.Flush) (schemas.Flush, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.sink.WritePartials(ctx, rec, f); err != nil {
-		return err
+		return f, err
 	}
 	if s.sink.writes == s.cancelAt {
 		s.cancel()
 	}
-	return nil
+	return f, nil
 }
 
 func (d backfillData) checkpoint(t *testing.T, path string, from, to time.Time, files []FileStamp) *Checkpoint {

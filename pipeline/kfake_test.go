@@ -13,6 +13,8 @@ import (
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/cohortline/cohortline/schemas"
 )
 
 // lockedSink makes a memorySink safe for the consumer's partition
@@ -22,13 +24,13 @@ type lockedSink struct {
 	sink *memorySink
 }
 
-func (s *lockedSink) WritePartials(ctx context.Context, rec arrow.Record, f Flush) error {
+func (s *lockedSink) WritePartials(ctx context.Context, rec arrow.Record, f schemas.Flush) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.sink.WritePartials(ctx, rec, f)
 }
 
-func (s *lockedSink) LastFlush(ctx context.Context, topic string, partition int) (Flush, bool, error) {
+func (s *lockedSink) LastFlush(ctx context.Context, topic string, partition int) (schemas.Flush, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.sink.LastFlush(ctx, topic, partition)

@@ -272,7 +272,7 @@ func (w *partitionWorker) flush(ctx context.Context, ow *openWindow) error {
 	}
 	rec := cohorts.PartialsRecord(w.mem, ow.window, w.topic, int32(w.partition), version, ow.state.Partials())
 	defer rec.Release()
-	f := Flush{
+	f := schemas.Flush{
 		WindowStart: ow.window.Start, WindowEnd: ow.window.End,
 		Topic: w.topic, Partition: w.partition,
 		Version: version, Rows: int(rec.NumRows()),

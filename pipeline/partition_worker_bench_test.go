@@ -9,15 +9,17 @@ import (
 
 	"github.com/cohortline/cohortline/cohorts"
 	"github.com/cohortline/cohortline/pipeline/pipelinetest"
+
+	"github.com/cohortline/cohortline/schemas"
 )
 
 // discardSink accepts every flush and keeps nothing: the benchmark measures
 // the worker, not a sink.
 type discardSink struct{}
 
-func (discardSink) WritePartials(context.Context, arrow.Record, Flush) error { return nil }
-func (discardSink) LastFlush(context.Context, string, int) (Flush, bool, error) {
-	return Flush{}, false, nil
+func (discardSink) WritePartials(context.Context, arrow.Record, schemas.Flush) error { return nil }
+func (discardSink) LastFlush(context.Context, string, int) (schemas.Flush, bool, error) {
+	return schemas.Flush{}, false, nil
 }
 
 type discardDeadLetters struct{}

@@ -23,19 +23,19 @@ import (
 // memorySink keeps what a reader of the real sink would see: per (window,
 // partition), the rows of the highest flush version.
 type memorySink struct {
-	flushes map[[2]int64]Flush // by (window start, partition)
+	flushes map[[2]int64]schemas.Flush // by (window start, partition)
 	rows    map[[2]int64]map[uint64]string
 	writes  int
 	failAt  int // WritePartials call that fails (1-based), 0: never
 }
 
 func newMemorySink() *memorySink {
-	return &memorySink{flushes: map[[2]int64]Flush{}, rows: map[[2]int64]map[uint64]string{}}
+	return &memorySink{flushes: map[[2]int64]schemas.Flush{}, rows: map[[2]int64]map[uint64]string{}}
 }
 
 var errInjected = errors.New("injected failure")
 
-func (s *memorySink) WritePartials(_ context.Context, rec arrow.Record, f Flush) error {
+func (s *memorySink) WritePartials(_ context.Context, rec arrow.Record, f schemas.Flush) error {
 	s.writes++
 	if s.writes == s.failAt {
 		return errInjected
@@ -49,8 +49,8 @@ func (s *memorySink) WritePartials(_ context.Context, rec arrow.Record, f Flush)
 	return nil
 }
 
-func (s *memorySink) LastFlush(_ context.Context, topic string, partition int) (Flush, bool, error) {
-	var last Flush
+func (s *memorySink) LastFlush(_ context.Context, topic string, partition int) (schemas.Flush, bool, error) {
+	var last schemas.Flush
 	found := false
 	for _, f := range s.flushes {
 		newer := f.Version > last.Version || f.Version == last.Version && f.WindowStart > last.WindowStart

@@ -188,7 +188,7 @@ func runBackfill(cmd *cobra.Command, opts backfillOptions) error {
 	if err != nil {
 		return err
 	}
-	var sink pipeline.BackfillSink = clickhouseBackfillSink{client.Writer()}
+	var sink pipeline.BackfillSink = client.Writer()
 	var dry *dryRunSink
 	if opts.dryRun {
 		dry = newDryRunSink()
@@ -243,11 +243,7 @@ func commitAndPublish(ctx context.Context, client *clickhouse.Client, cfg *confi
 	state := cp.State()
 	if !state.Committed {
 		flushes := cp.RangeFlushes(&cfg.spec)
-		progress := make([]clickhouse.Progress, len(flushes))
-		for i, f := range flushes {
-			progress[i] = progressOf(f)
-		}
-		if err := client.Writer().CommitBackfill(ctx, progress); err != nil {
+		if err := client.Writer().CommitBackfill(ctx, flushes); err != nil {
 			return fmt.Errorf("%w; continue with --resume --checkpoint %s", err, cp.Path())
 		}
 		if err := cp.MarkCommitted(); err != nil {

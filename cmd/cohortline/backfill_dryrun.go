@@ -13,7 +13,6 @@ import (
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 
-	"github.com/cohortline/cohortline/pipeline"
 	"github.com/cohortline/cohortline/schemas"
 	"github.com/cohortline/cohortline/sinks/clickhouse"
 )
@@ -33,7 +32,7 @@ type dryRunSink struct {
 
 func newDryRunSink() *dryRunSink { return &dryRunSink{sums: map[cohortWindow]*clickhouse.PartialRow{}} }
 
-func (s *dryRunSink) WritePartials(_ context.Context, rec arrow.Record, f pipeline.Flush) error {
+func (s *dryRunSink) WriteBackfillPartials(_ context.Context, rec arrow.Record, f schemas.Flush) (schemas.Flush, error) {
 	ids := rec.Column(schemas.PartialCohortID).(*array.Uint64)
 	keys := rec.Column(schemas.PartialCohortKey).(*array.String)
 	users := rec.Column(schemas.PartialUsers).(*array.Uint64)
@@ -64,7 +63,7 @@ func (s *dryRunSink) WritePartials(_ context.Context, rec arrow.Record, f pipeli
 			r.Values[j] += v
 		}
 	}
-	return nil
+	return f, nil
 }
 
 func (s *dryRunSink) rows() []clickhouse.PartialRow {

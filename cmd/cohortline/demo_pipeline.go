@@ -37,7 +37,7 @@ func (d *demo) runPipeline(ctx context.Context, records int64) error {
 	if err != nil {
 		return err
 	}
-	consumer, err := pipeline.NewConsumer(d.cfg.file.Kafka, &d.cfg.spec, rekey, clickhouseSink{d.client}, d.log)
+	consumer, err := pipeline.NewConsumer(d.cfg.file.Kafka, &d.cfg.spec, rekey, d.client.Writer(), d.log)
 	if err != nil {
 		return err
 	}

@@ -79,7 +79,7 @@ func runPipeline(cmd *cobra.Command, path string) error {
 	}
 	log.Info("clickhouse ready", "clickhouse", cfg.file.ClickHouse, "migrations_applied", applied)
 	ready.setMigrated()
-	consumer, err := pipeline.NewConsumer(cfg.file.Kafka, &cfg.spec, rekey, clickhouseSink{client}, log)
+	consumer, err := pipeline.NewConsumer(cfg.file.Kafka, &cfg.spec, rekey, client.Writer(), log)
 	if err != nil {
 		return err
 	}
