@@ -22,6 +22,8 @@ import (
 	"github.com/cohortline/cohortline/cohorts"
 	"github.com/cohortline/cohortline/schemas"
 	"github.com/cohortline/cohortline/schemas/synth"
+
+	"github.com/cohortline/cohortline/pipeline/pipelinetest"
 )
 
 // backfillData is a generated topic of backfillPartitions partitions,
@@ -67,7 +69,7 @@ func (d backfillData) streamed(t *testing.T) map[[2]int64]map[uint64]string {
 	t.Helper()
 	out := map[[2]int64]map[uint64]string{}
 	for p, msgs := range d.partitions {
-		sink := newMemorySink()
+		sink := pipelinetest.NewMemorySink()
 		commit := func(context.Context, int64) error { return nil }
 		w := newPartitionWorker(workerConfig{Spec: &d.spec, Rekey: testRekeyer(t), MaxOutOfOrder: 10 * time.Second, WatermarkUsers: defaultWatermarkUsers},
 			"activity", p, sink, &memoryDeadLetters{}, commit, &Counters{})
@@ -79,7 +81,7 @@ func (d backfillData) streamed(t *testing.T) map[[2]int64]map[uint64]string {
 		if err := w.idle(t.Context(), time.Now()); err != nil {
 			t.Fatal(err)
 		}
-		maps.Copy(out, sink.rows)
+		maps.Copy(out, sink.Rows)
 	}
 	return out
 }
@@ -156,11 +158,11 @@ func (r *lineReader) Skip(n int64) error {
 func (r *lineReader) BytesRead() int64 { return r.bytes }
 func (r *lineReader) Close() error     { return nil }
 
-// backfillSink is a memorySink safe for a backfill's goroutines that can
+// backfillSink is a pipelinetest.MemorySink safe for a backfill's goroutines that can
 // cancel the backfill after a number of writes (an interruption).
 type backfillSink struct {
 	mu       sync.Mutex
-	sink     *memorySink
+	sink     *pipelinetest.MemorySink
 	cancelAt int
 	cancel   context.CancelFunc
 }
@@ -171,7 +173,7 @@ func (s *backfillSink) WriteBackfillPartials(ctx context.Context, rec arrow.Reco
 	if err := s.sink.WritePartials(ctx, rec, f); err != nil {
 		return f, err
 	}
-	if s.sink.writes == s.cancelAt {
+	if s.sink.Writes == s.cancelAt {
 		s.cancel()
 	}
 	return f, nil
@@ -218,15 +220,15 @@ func TestBackfillFilesEqualsStreaming(t *testing.T) {
 
 	files, stamps := splitFiles(d.lines, len(d.lines)/3, 0)
 	cp := d.checkpoint(t, "", from, to, stamps)
-	sink := &backfillSink{sink: newMemorySink()}
+	sink := &backfillSink{sink: pipelinetest.NewMemorySink()}
 	b := d.backfill(t, cp, sink)
 	if err := b.RunFiles(t.Context(), FileSource{Files: stamps, Open: files.open}); err != nil {
 		t.Fatal(err)
 	}
-	if diff := rowsDiff2(sink.sink.rows, want); diff != "" {
+	if diff := rowsDiff2(sink.sink.Rows, want); diff != "" {
 		t.Fatalf("backfill partials differ from streaming's:\n%s", diff)
 	}
-	for k, f := range sink.sink.flushes {
+	for k, f := range sink.sink.Flushes {
 		if f.Version != cp.State().Version || f.Version < schemas.FirstBackfillVersion {
 			t.Errorf("flush %v has version %d, want the backfill's %d", k, f.Version, cp.State().Version)
 		}
@@ -249,7 +251,7 @@ func TestBackfillFilesEqualsStreaming(t *testing.T) {
 		t.Fatalf("RangeFlushes: %d flushes, want %d", len(flushes), 3*backfillPartitions)
 	}
 	for _, f := range flushes {
-		if got := sink.sink.flushes[[2]int64{f.WindowStart, int64(f.Partition)}]; got.Rows != f.Rows || f.Version != cp.State().Version {
+		if got := sink.sink.Flushes[[2]int64{f.WindowStart, int64(f.Partition)}]; got.Rows != f.Rows || f.Version != cp.State().Version {
 			t.Errorf("RangeFlushes has %+v, the sink got %+v", f, got)
 		}
 	}
@@ -262,7 +264,7 @@ func TestBackfillResumeEqualsUninterrupted(t *testing.T) {
 	d := newBackfillData(t)
 	from, to := d.start.Add(time.Hour), d.start.Add(5*time.Hour)
 	files, stamps := splitFiles(d.lines, len(d.lines)/2, 0)
-	whole := &backfillSink{sink: newMemorySink()}
+	whole := &backfillSink{sink: pipelinetest.NewMemorySink()}
 	b := d.backfill(t, d.checkpoint(t, "", from, to, stamps), whole)
 	if err := b.RunFiles(t.Context(), FileSource{Files: stamps, Open: files.open}); err != nil {
 		t.Fatal(err)
@@ -271,7 +273,7 @@ func TestBackfillResumeEqualsUninterrupted(t *testing.T) {
 		t.Run(fmt.Sprintf("interrupted after write %d", stopAt), func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "cp.json")
 			ctx, cancel := context.WithCancel(t.Context())
-			sink := &backfillSink{sink: newMemorySink(), cancelAt: stopAt, cancel: cancel}
+			sink := &backfillSink{sink: pipelinetest.NewMemorySink(), cancelAt: stopAt, cancel: cancel}
 			b := d.backfill(t, d.checkpoint(t, path, from, to, stamps), sink)
 			err := b.RunFiles(ctx, FileSource{Files: stamps, Open: files.open})
 			if !errors.Is(err, context.Canceled) {
@@ -295,7 +297,7 @@ func TestBackfillResumeEqualsUninterrupted(t *testing.T) {
 			if err := b.RunFiles(t.Context(), FileSource{Files: cp.State().Files, Open: files.open}); err != nil {
 				t.Fatal(err)
 			}
-			if diff := rowsDiff2(sink.sink.rows, whole.sink.rows); diff != "" {
+			if diff := rowsDiff2(sink.sink.Rows, whole.sink.Rows); diff != "" {
 				t.Fatalf("resumed backfill differs from an uninterrupted one:\n%s", diff)
 			}
 			if got, want := len(cp.RangeFlushes(&d.spec)), 4*backfillPartitions; got != want {
@@ -312,7 +314,7 @@ func TestBackfillFilesStopOnError(t *testing.T) {
 	d := newBackfillData(t)
 	files, stamps := splitFiles(d.lines, len(d.lines)/2, 0)
 	cp := d.checkpoint(t, "", d.start, d.start.Add(time.Hour), stamps)
-	b := d.backfill(t, cp, &backfillSink{sink: newMemorySink()})
+	b := d.backfill(t, cp, &backfillSink{sink: pipelinetest.NewMemorySink()})
 	err := b.RunFiles(t.Context(), FileSource{Files: stamps, Open: files.open, StopOnReject: true})
 	if err == nil || !regexpPosition.MatchString(err.Error()) {
 		t.Fatalf("RunFiles with a rejected record and StopOnReject: %v, want an error naming file and row", err)
@@ -320,7 +322,7 @@ func TestBackfillFilesStopOnError(t *testing.T) {
 
 	missing := append([]FileStamp{{Path: "gone.ndjson", Records: -1}}, stamps...)
 	for _, stop := range []bool{false, true} {
-		b := d.backfill(t, d.checkpoint(t, "", d.start, d.start.Add(time.Hour), missing), &backfillSink{sink: newMemorySink()})
+		b := d.backfill(t, d.checkpoint(t, "", d.start, d.start.Add(time.Hour), missing), &backfillSink{sink: pipelinetest.NewMemorySink()})
 		err := b.RunFiles(t.Context(), FileSource{Files: missing, Open: files.open, StopOnBrokenFile: stop})
 		switch {
 		case stop && (err == nil || !regexpMissing.MatchString(err.Error())):

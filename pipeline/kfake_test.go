@@ -15,13 +15,15 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/cohortline/cohortline/schemas"
+
+	"github.com/cohortline/cohortline/pipeline/pipelinetest"
 )
 
-// lockedSink makes a memorySink safe for the consumer's partition
+// lockedSink makes a pipelinetest.MemorySink safe for the consumer's partition
 // goroutines.
 type lockedSink struct {
 	mu   sync.Mutex
-	sink *memorySink
+	sink *pipelinetest.MemorySink
 }
 
 func (s *lockedSink) WritePartials(ctx context.Context, rec arrow.Record, f schemas.Flush) error {
@@ -42,7 +44,7 @@ func (s *lockedSink) partitionRows(partition int) map[int64]map[uint64]string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := map[int64]map[uint64]string{}
-	for key, rows := range s.sink.rows {
+	for key, rows := range s.sink.Rows {
 		if key[1] == int64(partition) {
 			out[key[0]] = rows
 		}
@@ -100,7 +102,7 @@ func TestConsumerOnKfake(t *testing.T) {
 		byPartition[p] = append(byPartition[p], m)
 	}
 	for p := range partitions {
-		want[p] = &lockedSink{sink: newMemorySink()}
+		want[p] = &lockedSink{sink: pipelinetest.NewMemorySink()}
 		dead := &memoryDeadLetters{}
 		noCommit := func(context.Context, int64) error { return nil }
 		wk := newPartitionWorker(cfg, "activity", 0, want[p].sink, dead, noCommit, &Counters{})
@@ -115,7 +117,7 @@ func TestConsumerOnKfake(t *testing.T) {
 		wantDead += len(dead.pending) + len(dead.durable)
 	}
 
-	got := &lockedSink{sink: newMemorySink()}
+	got := &lockedSink{sink: pipelinetest.NewMemorySink()}
 	consumer, err := NewConsumer(Config{Brokers: []string{addr}, Topic: "activity", IdleTimeout: 500 * time.Millisecond, MaxOutOfOrder: cfg.MaxOutOfOrder},
 		cfg.Spec, cfg.Rekey, got, slog.New(slog.DiscardHandler))
 	if err != nil {

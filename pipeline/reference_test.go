@@ -13,6 +13,8 @@ import (
 	"github.com/cohortline/cohortline/cohorts"
 	"github.com/cohortline/cohortline/cohorts/cohortstest"
 	"github.com/cohortline/cohortline/schemas"
+
+	"github.com/cohortline/cohortline/pipeline/pipelinetest"
 )
 
 // referencePartials runs cohortstest's restatement of a partition worker
@@ -63,7 +65,7 @@ func TestWorkerMatchesStreamingReference(t *testing.T) {
 		t.Run(fmt.Sprintf("window %v lateness %v", spec.window, spec.lateness), func(t *testing.T) {
 			cfg := testWorkerConfig(t, spec.window, spec.lateness)
 			cfg.WatermarkUsers = 3
-			sink := newMemorySink()
+			sink := pipelinetest.NewMemorySink()
 			w := newPartitionWorker(cfg, "activity", 0, sink, &memoryDeadLetters{}, func(context.Context, int64) error { return nil }, &Counters{})
 			for _, m := range msgs {
 				if err := w.handle(t.Context(), m); err != nil {
@@ -75,7 +77,7 @@ func TestWorkerMatchesStreamingReference(t *testing.T) {
 			}
 			want := referencePartials(t, cfg, 3, msgs)
 			got := map[int64]map[string]bool{}
-			for key, rows := range sink.rows {
+			for key, rows := range sink.Rows {
 				for _, row := range rows {
 					if got[key[0]] == nil {
 						got[key[0]] = map[string]bool{}
