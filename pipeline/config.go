@@ -44,6 +44,9 @@ type Config struct {
 	DeadLetterBatch int `yaml:"dead_letter_batch"`
 }
 
+// DefaultWatermarkUsers is kafka.watermark_users' default.
+const DefaultWatermarkUsers = 3
+
 func (c *Config) setDefaults() {
 	if c.Group == "" {
 		c.Group = "cohortline"
@@ -55,7 +58,7 @@ func (c *Config) setDefaults() {
 		c.MaxOutOfOrder = 10 * time.Second
 	}
 	if c.WatermarkUsers == 0 {
-		c.WatermarkUsers = 3
+		c.WatermarkUsers = DefaultWatermarkUsers
 	}
 	if c.IdleTimeout == 0 {
 		c.IdleTimeout = time.Minute

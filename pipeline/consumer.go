@@ -28,7 +28,7 @@ import (
 // reads (metrics.go).
 type Consumer struct {
 	cfg    Config
-	worker workerConfig
+	worker WorkerConfig
 	sink   Sink
 	dead   *kafka.Writer
 	log    *slog.Logger
@@ -54,7 +54,7 @@ func NewConsumer(cfg Config, spec *cohorts.Spec, rekey *cohorts.Rekeyer, sink Si
 	}
 	return &Consumer{
 		cfg:    cfg,
-		worker: workerConfig{Spec: spec, Rekey: rekey, MaxOutOfOrder: cfg.MaxOutOfOrder, WatermarkUsers: cfg.WatermarkUsers},
+		worker: WorkerConfig{Spec: spec, Rekey: rekey, MaxOutOfOrder: cfg.MaxOutOfOrder, WatermarkUsers: cfg.WatermarkUsers},
 		sink:   sink,
 		dead: &kafka.Writer{
 			Addr: kafka.TCP(cfg.Brokers...), Topic: cfg.DeadLetterTopic,
@@ -148,13 +148,13 @@ func (c *Consumer) consumePartition(ctx context.Context, gen *kafka.Generation, 
 		return gen.CommitOffsets(map[string]map[int]int64{c.cfg.Topic: {partition: offset}})
 	}
 	dead := newKafkaDeadLetters(c.dead, c.cfg.DeadLetterBatch, partition, c.log)
-	w := newPartitionWorker(c.worker, c.cfg.Topic, partition, c.sink, dead, commit, c.countersOf(partition))
+	w := NewWorker(c.worker, c.cfg.Topic, partition, c.sink, dead, commit, c.countersOf(partition))
 	w.gauges, w.log = g, c.log
-	defer w.release()
-	if err := w.resume(ctx); err != nil {
+	defer w.Release()
+	if err := w.Resume(ctx); err != nil {
 		return w.committed, err
 	}
-	handle := func(m kafka.Message) error { return w.handle(ctx, m) }
+	handle := func(m kafka.Message) error { return w.Handle(ctx, m) }
 	// The partition is idle once nothing arrived for the idle timeout: its
 	// windows then close within one fetch wait after that.
 	lastActive := c.now()
@@ -188,7 +188,7 @@ func (c *Consumer) consumePartition(ctx context.Context, gen *kafka.Generation, 
 		if n > 0 {
 			lastActive = now
 		} else if now.Sub(lastActive) >= c.cfg.IdleTimeout {
-			if err := w.idle(ctx, now); err != nil {
+			if err := w.Idle(ctx, now); err != nil {
 				return w.committed, err
 			}
 			lastActive = now

@@ -105,13 +105,13 @@ func TestConsumerOnKfake(t *testing.T) {
 		want[p] = &lockedSink{sink: pipelinetest.NewMemorySink()}
 		dead := &memoryDeadLetters{}
 		noCommit := func(context.Context, int64) error { return nil }
-		wk := newPartitionWorker(cfg, "activity", 0, want[p].sink, dead, noCommit, &Counters{})
+		wk := NewWorker(cfg, "activity", 0, want[p].sink, dead, noCommit, &Counters{})
 		for _, m := range byPartition[p] {
-			if err := wk.handle(ctx, m); err != nil {
+			if err := wk.Handle(ctx, m); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if err := wk.idle(ctx, time.Now()); err != nil {
+		if err := wk.Idle(ctx, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		wantDead += len(dead.pending) + len(dead.durable)

@@ -60,20 +60,20 @@ func TestCrashBetweenFlushesOfOneWatermark(t *testing.T) {
 
 // consumeThenIdle runs a worker over msgs from offset from, then lets the
 // partition go idle (the wall clock is far past the events).
-func consumeThenIdle(t *testing.T, cfg workerConfig, msgs []kafka.Message, from int64, sink *pipelinetest.MemorySink, committed *int64) error {
+func consumeThenIdle(t *testing.T, cfg WorkerConfig, msgs []kafka.Message, from int64, sink *pipelinetest.MemorySink, committed *int64) error {
 	t.Helper()
 	commit := func(_ context.Context, offset int64) error {
 		*committed = offset
 		return nil
 	}
-	w := newPartitionWorker(cfg, "activity", 0, sink, &memoryDeadLetters{}, commit, &Counters{})
-	if err := w.resume(t.Context()); err != nil {
+	w := NewWorker(cfg, "activity", 0, sink, &memoryDeadLetters{}, commit, &Counters{})
+	if err := w.Resume(t.Context()); err != nil {
 		return err
 	}
 	for _, m := range msgs[from:] {
-		if err := w.handle(t.Context(), m); err != nil {
+		if err := w.Handle(t.Context(), m); err != nil {
 			return err
 		}
 	}
-	return w.idle(t.Context(), time.Now())
+	return w.Idle(t.Context(), time.Now())
 }

@@ -38,16 +38,16 @@ func BenchmarkWorkerHandle(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cfg := workerConfig{Spec: &spec, Rekey: rekey, MaxOutOfOrder: 10 * time.Second, WatermarkUsers: 3} // the default
+	cfg := WorkerConfig{Spec: &spec, Rekey: rekey, MaxOutOfOrder: 10 * time.Second, WatermarkUsers: 3} // the default
 	commit := func(context.Context, int64) error { return nil }
-	var w *partitionWorker
+	var w *Worker
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
 		j := i % len(msgs)
 		if j == 0 {
-			w = newPartitionWorker(cfg, "activity", 0, discardSink{}, discardDeadLetters{}, commit, &Counters{})
+			w = NewWorker(cfg, "activity", 0, discardSink{}, discardDeadLetters{}, commit, &Counters{})
 		}
-		if err := w.handle(b.Context(), msgs[j]); err != nil {
+		if err := w.Handle(b.Context(), msgs[j]); err != nil {
 			b.Fatal(err)
 		}
 	}

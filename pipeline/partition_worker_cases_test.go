@@ -29,7 +29,7 @@ func eventMessage(offset int64, user string, at time.Duration, edit func(*schema
 }
 
 type recordingWorker struct {
-	*partitionWorker
+	*Worker
 	sink      *pipelinetest.MemorySink
 	dead      *memoryDeadLetters
 	counters  *Counters
@@ -44,14 +44,14 @@ func newRecordingWorker(t *testing.T, window, lateness, outOfOrder time.Duration
 		r.committed = append(r.committed, offset)
 		return nil
 	}
-	r.partitionWorker = newPartitionWorker(cfg, "activity", 0, r.sink, r.dead, commit, r.counters)
+	r.Worker = NewWorker(cfg, "activity", 0, r.sink, r.dead, commit, r.counters)
 	return r
 }
 
 func (r *recordingWorker) feed(t *testing.T, msgs ...kafka.Message) {
 	t.Helper()
 	for _, m := range msgs {
-		if err := r.handle(t.Context(), m); err != nil {
+		if err := r.Handle(t.Context(), m); err != nil {
 			t.Fatalf("offset %d: %v", m.Offset, err)
 		}
 	}

@@ -53,7 +53,7 @@ func testMessages(t *testing.T, events int64) []kafka.Message {
 	return msgs
 }
 
-func testWorkerConfig(t *testing.T, window, lateness time.Duration) workerConfig {
+func testWorkerConfig(t *testing.T, window, lateness time.Duration) WorkerConfig {
 	t.Helper()
 	spec := cohorts.DefaultSpec()
 	spec.Window, spec.AllowedLateness = window, lateness
@@ -62,12 +62,12 @@ func testWorkerConfig(t *testing.T, window, lateness time.Duration) workerConfig
 	if err != nil {
 		t.Fatal(err)
 	}
-	return workerConfig{Spec: &spec, Rekey: rekey, MaxOutOfOrder: 10 * time.Second}
+	return WorkerConfig{Spec: &spec, Rekey: rekey, MaxOutOfOrder: 10 * time.Second}
 }
 
 // consume runs a worker over msgs from offset from, as a consumer would
 // after reading the committed offset, and returns the worker's error.
-func consume(t *testing.T, cfg workerConfig, msgs []kafka.Message, from int64, sink *pipelinetest.MemorySink, dead DeadLetters, committed *int64, commitFailAt int) error {
+func consume(t *testing.T, cfg WorkerConfig, msgs []kafka.Message, from int64, sink *pipelinetest.MemorySink, dead DeadLetters, committed *int64, commitFailAt int) error {
 	t.Helper()
 	commits := 0
 	commit := func(_ context.Context, offset int64) error {
@@ -81,12 +81,12 @@ func consume(t *testing.T, cfg workerConfig, msgs []kafka.Message, from int64, s
 		*committed = offset
 		return nil
 	}
-	w := newPartitionWorker(cfg, "activity", 0, sink, dead, commit, &Counters{})
-	if err := w.resume(t.Context()); err != nil {
+	w := NewWorker(cfg, "activity", 0, sink, dead, commit, &Counters{})
+	if err := w.Resume(t.Context()); err != nil {
 		return err
 	}
 	for _, m := range msgs[from:] {
-		if err := w.handle(t.Context(), m); err != nil {
+		if err := w.Handle(t.Context(), m); err != nil {
 			return err
 		}
 	}
@@ -115,7 +115,7 @@ func TestCrashAndResumeEqualsFaultFreeRun(t *testing.T) {
 	}
 }
 
-func testCrashAndResume(t *testing.T, cfg workerConfig, msgs []kafka.Message) {
+func testCrashAndResume(t *testing.T, cfg WorkerConfig, msgs []kafka.Message) {
 
 	want, wantDead := pipelinetest.NewMemorySink(), &memoryDeadLetters{}
 	var committed int64
@@ -182,10 +182,10 @@ func TestClosedWindowStateIsDropped(t *testing.T) {
 	cfg := testWorkerConfig(t, time.Hour, 0)
 	msgs := testMessages(t, 20_000)
 	sink := pipelinetest.NewMemorySink()
-	w := newPartitionWorker(cfg, "activity", 0, sink, &memoryDeadLetters{}, func(context.Context, int64) error { return nil }, &Counters{})
+	w := NewWorker(cfg, "activity", 0, sink, &memoryDeadLetters{}, func(context.Context, int64) error { return nil }, &Counters{})
 	states := map[cohorts.Window]weak.Pointer[cohorts.WindowState]{}
 	for _, m := range msgs {
-		if err := w.handle(t.Context(), m); err != nil {
+		if err := w.Handle(t.Context(), m); err != nil {
 			t.Fatal(err)
 		}
 		for _, ow := range w.open {
@@ -229,12 +229,12 @@ func TestClosedWindowMemoryIsUnmapped(t *testing.T) {
 	}
 	cfg := testWorkerConfig(t, time.Hour, 0)
 	sink := pipelinetest.NewMemorySink()
-	w := newPartitionWorker(cfg, "activity", 0, sink, &memoryDeadLetters{}, func(context.Context, int64) error { return nil }, &Counters{})
+	w := NewWorker(cfg, "activity", 0, sink, &memoryDeadLetters{}, func(context.Context, int64) error { return nil }, &Counters{})
 	base := cohorts.SlabBytes()
 	offset := int64(0)
 	for rec, ok := g.Next(); ok; rec, ok = g.Next() {
 		mapped, flushes := cohorts.SlabBytes(), len(sink.Flushes)
-		if err := w.handle(t.Context(), kafka.Message{Offset: offset, Key: rec.Key, Value: rec.Line}); err != nil {
+		if err := w.Handle(t.Context(), kafka.Message{Offset: offset, Key: rec.Key, Value: rec.Line}); err != nil {
 			t.Fatal(err)
 		}
 		offset++
@@ -249,7 +249,7 @@ func TestClosedWindowMemoryIsUnmapped(t *testing.T) {
 		t.Fatalf("%d flushes, %d open windows, %d bytes mapped: the test proves nothing",
 			len(sink.Flushes), len(w.open), cohorts.SlabBytes()-base)
 	}
-	w.release()
+	w.Release()
 	if got := cohorts.SlabBytes(); got != base || len(w.open) != 0 {
 		t.Errorf("after release: %d open windows, %d bytes still mapped", len(w.open), got-base)
 	}

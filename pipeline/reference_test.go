@@ -20,7 +20,7 @@ import (
 // referencePartials runs cohortstest's restatement of a partition worker
 // over msgs and returns its partials rendered as partialRows does, by
 // window start.
-func referencePartials(t *testing.T, cfg workerConfig, quorum int, msgs []kafka.Message) map[int64]map[string]bool {
+func referencePartials(t *testing.T, cfg WorkerConfig, quorum int, msgs []kafka.Message) map[int64]map[string]bool {
 	t.Helper()
 	spec := cfg.Spec
 	dims := make([]string, len(spec.Dimensions))
@@ -66,13 +66,13 @@ func TestWorkerMatchesStreamingReference(t *testing.T) {
 			cfg := testWorkerConfig(t, spec.window, spec.lateness)
 			cfg.WatermarkUsers = 3
 			sink := pipelinetest.NewMemorySink()
-			w := newPartitionWorker(cfg, "activity", 0, sink, &memoryDeadLetters{}, func(context.Context, int64) error { return nil }, &Counters{})
+			w := NewWorker(cfg, "activity", 0, sink, &memoryDeadLetters{}, func(context.Context, int64) error { return nil }, &Counters{})
 			for _, m := range msgs {
-				if err := w.handle(t.Context(), m); err != nil {
+				if err := w.Handle(t.Context(), m); err != nil {
 					t.Fatal(err)
 				}
 			}
-			if err := w.idle(t.Context(), time.Now()); err != nil { // the data is in the past: closes all
+			if err := w.Idle(t.Context(), time.Now()); err != nil { // the data is in the past: closes all
 				t.Fatal(err)
 			}
 			want := referencePartials(t, cfg, 3, msgs)

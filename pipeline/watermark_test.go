@@ -155,7 +155,7 @@ func TestWatermarkWaitsForTheWallClock(t *testing.T) {
 func TestIdleCloseKeepsLaterHistory(t *testing.T) {
 	r := quorumWorker(t, time.Hour, 5*time.Minute, 10*time.Second)
 	r.feed(t, crowd(0, 50, 10*time.Minute)...)
-	if err := r.idle(t.Context(), time.Now()); err != nil { // days after the data
+	if err := r.Idle(t.Context(), time.Now()); err != nil { // days after the data
 		t.Fatal(err)
 	}
 	if _, ok := r.sink.Flushes[[2]int64{t0.UnixMilli(), 0}]; !ok {
@@ -184,7 +184,7 @@ func TestIdleCloseKeepsLaterHistory(t *testing.T) {
 func TestIdleDoesNotCutALiveWindowShort(t *testing.T) {
 	r := quorumWorker(t, time.Hour, 5*time.Minute, 10*time.Second)
 	r.feed(t, crowd(0, 50, 10*time.Minute)...)
-	if err := r.idle(t.Context(), t0.Add(20*time.Minute)); err != nil {
+	if err := r.Idle(t.Context(), t0.Add(20*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(r.sink.Flushes); n != 0 {

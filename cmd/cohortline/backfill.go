@@ -13,7 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cohortline/cohortline/cohorts"
-	"github.com/cohortline/cohortline/pipeline"
+	"github.com/cohortline/cohortline/pipeline/backfill"
 	"github.com/cohortline/cohortline/sinks/clickhouse"
 )
 
@@ -178,7 +178,7 @@ func runBackfill(cmd *cobra.Command, opts backfillOptions) error {
 	if err != nil {
 		return err
 	}
-	bcfg := pipeline.BackfillConfig{
+	bcfg := backfill.Config{
 		Spec: &cfg.spec, Rekey: rekey, Topic: cfg.file.Kafka.Topic, From: from, To: to,
 		MaxOutOfOrder: cfg.file.Kafka.MaxOutOfOrder, MaxFutureSkew: cfg.file.Kafka.MaxFutureSkew,
 		WatermarkUsers: cfg.file.Kafka.WatermarkUsers,
@@ -188,13 +188,13 @@ func runBackfill(cmd *cobra.Command, opts backfillOptions) error {
 	if err != nil {
 		return err
 	}
-	var sink pipeline.BackfillSink = client.Writer()
+	var sink backfill.Sink = client.Writer()
 	var dry *dryRunSink
 	if opts.dryRun {
 		dry = newDryRunSink()
 		sink = dry
 	}
-	bf, err := pipeline.NewBackfill(bcfg, sink, cp, log)
+	bf, err := backfill.New(bcfg, sink, cp, log)
 	if err != nil {
 		return err
 	}
@@ -224,13 +224,13 @@ func runBackfill(cmd *cobra.Command, opts backfillOptions) error {
 }
 
 // readBackfill runs the source with progress on errOut.
-func readBackfill(ctx context.Context, bf *pipeline.Backfill, opts backfillOptions, cfg *config, state pipeline.CheckpointState, errOut io.Writer) error {
+func readBackfill(ctx context.Context, bf *backfill.Job, opts backfillOptions, cfg *config, state backfill.CheckpointState, errOut io.Writer) error {
 	show := startBackfillProgress(errOut, bf)
 	defer show.stop()
 	if state.Source == "kafka" {
 		return bf.RunKafka(ctx, cfg.file.Kafka.Brokers)
 	}
-	return bf.RunFiles(ctx, pipeline.FileSource{
+	return bf.RunFiles(ctx, backfill.FileSource{
 		Files: state.Files, Open: openArchive,
 		StopOnBrokenFile: opts.onError == "stop", StopOnReject: opts.onReject == "stop",
 	})
@@ -239,7 +239,7 @@ func readBackfill(ctx context.Context, bf *pipeline.Backfill, opts backfillOptio
 // commitAndPublish makes the backfill's partials visible, republishes the
 // range and removes the checkpoint; each step is recorded, so a resume
 // after a failure here does only what is left.
-func commitAndPublish(ctx context.Context, client *clickhouse.Client, cfg *config, cp *pipeline.Checkpoint, opts backfillOptions, out io.Writer) error {
+func commitAndPublish(ctx context.Context, client *clickhouse.Client, cfg *config, cp *backfill.Checkpoint, opts backfillOptions, out io.Writer) error {
 	state := cp.State()
 	if !state.Committed {
 		flushes := cp.RangeFlushes(&cfg.spec)
@@ -288,7 +288,7 @@ func checkStreamingClosed(ctx context.Context, client *clickhouse.Client, cfg *c
 }
 
 // openCheckpoint loads the checkpoint to resume, or plans a new backfill.
-func openCheckpoint(ctx context.Context, cfg *config, opts backfillOptions, bcfg pipeline.BackfillConfig) (*pipeline.Checkpoint, error) {
+func openCheckpoint(ctx context.Context, cfg *config, opts backfillOptions, bcfg backfill.Config) (*backfill.Checkpoint, error) {
 	source := "kafka"
 	if len(opts.files) > 0 {
 		source = "files"
@@ -301,7 +301,7 @@ func openCheckpoint(ctx context.Context, cfg *config, opts backfillOptions, bcfg
 		path = ""
 	}
 	if opts.resume {
-		cp, err := pipeline.LoadCheckpoint(path)
+		cp, err := backfill.LoadCheckpoint(path)
 		if err != nil {
 			return nil, usageErrorf("%w", err)
 		}
@@ -310,18 +310,18 @@ func openCheckpoint(ctx context.Context, cfg *config, opts backfillOptions, bcfg
 		}
 		return cp, nil
 	}
-	state := pipeline.CheckpointState{
-		Version: pipeline.BackfillVersion(time.Now()), Topic: bcfg.Topic, From: bcfg.From, To: bcfg.To,
+	state := backfill.CheckpointState{
+		Version: backfill.Version(time.Now()), Topic: bcfg.Topic, From: bcfg.From, To: bcfg.To,
 		SpecHash: cfg.spec.Hash(), Source: source,
 	}
 	var err error
 	if source == "kafka" {
-		state.Partitions, err = pipeline.PlanKafka(ctx, cfg.file.Kafka.Brokers, bcfg.Topic, &cfg.spec, bcfg.MaxOutOfOrder, bcfg.From, bcfg.To)
+		state.Partitions, err = backfill.PlanKafka(ctx, cfg.file.Kafka.Brokers, bcfg.Topic, &cfg.spec, bcfg.MaxOutOfOrder, bcfg.From, bcfg.To)
 		if err != nil {
 			return nil, err
 		}
 	} else {
-		if state.Files, err = pipeline.StampFiles(opts.files); err != nil {
+		if state.Files, err = backfill.StampFiles(opts.files); err != nil {
 			return nil, usageErrorf("backfill: --files: %w", err)
 		}
 		for _, f := range opts.files {
@@ -336,10 +336,10 @@ func openCheckpoint(ctx context.Context, cfg *config, opts backfillOptions, bcfg
 			}
 		}
 		for p := range n {
-			state.Partitions = append(state.Partitions, pipeline.PartitionCheckpoint{Partition: p, End: -1})
+			state.Partitions = append(state.Partitions, backfill.PartitionCheckpoint{Partition: p, End: -1})
 		}
 	}
-	cp, err := pipeline.NewCheckpoint(path, state)
+	cp, err := backfill.NewCheckpoint(path, state)
 	if err != nil {
 		return nil, usageErrorf("backfill: %w", err)
 	}
@@ -347,7 +347,7 @@ func openCheckpoint(ctx context.Context, cfg *config, opts backfillOptions, bcfg
 }
 
 // checkResume refuses a checkpoint made for another backfill.
-func checkResume(s pipeline.CheckpointState, cfg *config, bcfg pipeline.BackfillConfig, source string, files []string) error {
+func checkResume(s backfill.CheckpointState, cfg *config, bcfg backfill.Config, source string, files []string) error {
 	var diffs []string
 	if s.Topic != bcfg.Topic {
 		diffs = append(diffs, fmt.Sprintf("topic %q, not %q", s.Topic, bcfg.Topic))
@@ -374,7 +374,7 @@ func checkResume(s pipeline.CheckpointState, cfg *config, bcfg pipeline.Backfill
 		return usageErrorf("backfill: --resume: the checkpoint is of another backfill (%s): run that one, or remove the checkpoint to start over", strings.Join(diffs, "; "))
 	}
 	if source == "files" {
-		if err := pipeline.CheckFiles(s.Files); err != nil {
+		if err := backfill.CheckFiles(s.Files); err != nil {
 			return usageErrorf("backfill: %w", err)
 		}
 	}
@@ -391,7 +391,7 @@ func safeName(s string) string {
 	}, s)
 }
 
-func printBackfillTotals(w io.Writer, t pipeline.BackfillTotals, took time.Duration) {
+func printBackfillTotals(w io.Writer, t backfill.Totals, took time.Duration) {
 	fmt.Fprintf(w, "read %s messages in %s (%s/s): %s counted, %s bounded, %s duplicates, %s late, %s minors, %s sensitive, %s rejected, %s outside the range; %s windows flushed\n",
 		count(t.Messages), seconds(took), humanRate(int64(t.Messages), took), count(t.Counted), count(t.Bounded), count(t.Duplicates), count(t.Late), count(t.Minors),
 		count(t.Sensitive), count(t.Rejected), count(t.OutOfRange), count(t.Flushes))

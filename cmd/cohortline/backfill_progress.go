@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cohortline/cohortline/pipeline"
+	"github.com/cohortline/cohortline/pipeline/backfill"
 )
 
 // backfillProgress shows a backfill's progress on errOut: on a terminal, a
@@ -16,7 +16,7 @@ import (
 type backfillProgress struct {
 	w     io.Writer
 	tty   bool
-	src   func() []pipeline.SourceProgress
+	src   func() []backfill.SourceProgress
 	began time.Time
 	done  chan struct{}
 	wg    sync.WaitGroup
@@ -25,7 +25,7 @@ type backfillProgress struct {
 
 const backfillLogInterval = 10 * time.Second
 
-func startBackfillProgress(w io.Writer, bf *pipeline.Backfill) *backfillProgress {
+func startBackfillProgress(w io.Writer, bf *backfill.Job) *backfillProgress {
 	p := &backfillProgress{w: w, tty: isTerminal(w), src: bf.Progress, began: time.Now(), done: make(chan struct{})}
 	interval := backfillLogInterval
 	if p.tty {
@@ -80,7 +80,7 @@ func (p *backfillProgress) show() {
 
 // progressBar is one source's line: name, bar, percent, messages, bytes,
 // rate and ETA.
-func progressBar(s pipeline.SourceProgress, width int, elapsed time.Duration) string {
+func progressBar(s backfill.SourceProgress, width int, elapsed time.Duration) string {
 	const barWidth = 24
 	frac := fraction(s)
 	filled := int(frac * barWidth)
@@ -94,7 +94,7 @@ func progressBar(s pipeline.SourceProgress, width int, elapsed time.Duration) st
 }
 
 // progressSummary is the totals line.
-func progressSummary(sources []pipeline.SourceProgress, elapsed time.Duration) string {
+func progressSummary(sources []backfill.SourceProgress, elapsed time.Duration) string {
 	var msgs, bytes, done, total int64
 	finished := 0
 	for _, s := range sources {
@@ -117,7 +117,7 @@ func progressSummary(sources []pipeline.SourceProgress, elapsed time.Duration) s
 		100*frac, finished, len(sources), count(msgs), humanBytes(bytes), humanRate(msgs, elapsed), seconds(elapsed), eta(frac, elapsed))
 }
 
-func fraction(s pipeline.SourceProgress) float64 {
+func fraction(s backfill.SourceProgress) float64 {
 	switch {
 	case s.Finished:
 		return 1

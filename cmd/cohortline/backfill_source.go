@@ -7,12 +7,12 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"github.com/cohortline/cohortline/pipeline"
 	"github.com/cohortline/cohortline/pipeline/archive"
+	"github.com/cohortline/cohortline/pipeline/backfill"
 )
 
 // openArchive opens an archive file for a files backfill.
-func openArchive(path string) (pipeline.RecordReader, error) { return archive.Open(path) }
+func openArchive(path string) (backfill.RecordReader, error) { return archive.Open(path) }
 
 // archiveFormat checks that a file's name says a format backfill reads.
 func archiveFormat(path string) (archive.Format, error) {

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cohortline/cohortline/pipeline"
+	"github.com/cohortline/cohortline/pipeline/backfill"
 	"github.com/cohortline/cohortline/sinks/clickhouse"
 )
 
@@ -79,7 +79,7 @@ func TestPartialsChange(t *testing.T) {
 }
 
 func TestBackfillProgressLines(t *testing.T) {
-	sources := []pipeline.SourceProgress{
+	sources := []backfill.SourceProgress{
 		{Name: "partition 0", Done: 50, Total: 100, Messages: 5000, Bytes: 2_000_000},
 		{Name: "partition 1", Done: 100, Total: 100, Messages: 9000, Bytes: 3_500_000, Finished: true},
 	}

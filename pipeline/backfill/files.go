@@ -1,4 +1,4 @@
-package pipeline
+package backfill
 
 import (
 	"context"
@@ -117,7 +117,7 @@ const fileBatchSize = 4096
 // One goroutine reads and routes; one per partition aggregates. A record's
 // offset is its position in the whole sequence of files, which is what the
 // checkpoint counts in.
-func (b *Backfill) RunFiles(ctx context.Context, src FileSource) error {
+func (b *Job) RunFiles(ctx context.Context, src FileSource) error {
 	b.files = make([]*fileProgress, len(src.Files))
 	for i, f := range src.Files {
 		b.files[i] = &fileProgress{path: f.Path, size: f.Size}
@@ -152,8 +152,8 @@ func (b *Backfill) RunFiles(ctx context.Context, src FileSource) error {
 }
 
 // aggregateFiles is a partition's worker goroutine.
-func (b *Backfill) aggregateFiles(ctx context.Context, p *backfillPartition, in <-chan *fileBatch, free chan<- *fileBatch) error {
-	defer p.w.release()
+func (b *Job) aggregateFiles(ctx context.Context, p *partitionJob, in <-chan *fileBatch, free chan<- *fileBatch) error {
+	defer p.w.Release()
 	read := false // the range is read: drain the rest
 	for batch := range in {
 		for _, m := range batch.msgs {
@@ -176,7 +176,7 @@ func (b *Backfill) aggregateFiles(ctx context.Context, p *backfillPartition, in 
 }
 
 // routeFiles reads the files and fills each partition's batches.
-func (b *Backfill) routeFiles(ctx context.Context, src FileSource, inbox []chan *fileBatch, free chan *fileBatch) error {
+func (b *Job) routeFiles(ctx context.Context, src FileSource, inbox []chan *fileBatch, free chan *fileBatch) error {
 	resumeAt := int64(-1) // the smallest offset a partition still needs
 	for _, p := range b.parts {
 		if !p.done.Load() && (resumeAt < 0 || p.offset.Load() < resumeAt) {
@@ -213,7 +213,7 @@ func (b *Backfill) routeFiles(ctx context.Context, src FileSource, inbox []chan 
 		return nil
 	}
 	var dec schemas.Decoder
-	dec.MaxTS = b.parts[0].w.decoder.MaxTS
+	dec.MaxTS = b.maxTS
 	var ev schemas.Event
 	var seq int64 // offset of the next record
 	for fi, stamp := range src.Files {
@@ -279,7 +279,7 @@ func (b *Backfill) routeFiles(ctx context.Context, src FileSource, inbox []chan 
 }
 
 // allRead reports whether every partition has read the range through.
-func (b *Backfill) allRead() bool {
+func (b *Job) allRead() bool {
 	for _, p := range b.parts {
 		if !p.done.Load() && !p.rangeRead.Load() {
 			return false
@@ -306,7 +306,7 @@ func (e *fileError) Error() string { return e.err.Error() }
 
 // routeFile reads one file, giving each record from resumeAt on to route
 // with its offset; seq advances by every record of the file.
-func (b *Backfill) routeFile(ctx context.Context, src FileSource, fi int, seq *int64, resumeAt int64, route func(value []byte, row, offset int64) error) error {
+func (b *Job) routeFile(ctx context.Context, src FileSource, fi int, seq *int64, resumeAt int64, route func(value []byte, row, offset int64) error) error {
 	stamp, fp := src.Files[fi], b.files[fi]
 	r, err := src.Open(stamp.Path)
 	if err != nil {

@@ -1,11 +1,10 @@
-package pipeline
+package backfill
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"runtime"
 	"sort"
 	"sync"
@@ -17,13 +16,14 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/cohortline/cohortline/cohorts"
+	"github.com/cohortline/cohortline/pipeline"
 	"github.com/cohortline/cohortline/schemas"
 )
 
-// BackfillConfig configures a backfill: the streaming pipeline's partition
+// Config configures a backfill: the streaming pipeline's partition
 // workers run over a bounded source, so a backfill gives exactly the
 // partials streaming gave (or would have given) for the same messages.
-type BackfillConfig struct {
+type Config struct {
 	Spec  *cohorts.Spec
 	Rekey *cohorts.Rekeyer
 	// Topic names the partials: the backfill replaces streaming's rows of
@@ -46,36 +46,38 @@ type BackfillConfig struct {
 	Now func() time.Time
 }
 
-// BackfillVersion is the flush version of a backfill started at t: above
+// Version is the flush version of a backfill started at t: above
 // every streaming version, and a later backfill's above an earlier's.
-func BackfillVersion(t time.Time) uint64 {
+func Version(t time.Time) uint64 {
 	return schemas.FirstBackfillVersion | uint64(t.UnixMilli())
 }
 
-// BackfillSink receives a backfill's closed windows; clickhouse.Writer is
+// Sink receives a backfill's closed windows; clickhouse.Writer is
 // one. WriteBackfillPartials must be durable when it returns nil,
 // invisible to readers until the backfill is committed, and idempotent for
 // the same flush; it returns the flush as stored.
-type BackfillSink interface {
+type Sink interface {
 	WriteBackfillPartials(ctx context.Context, rec arrow.Record, f schemas.Flush) (schemas.Flush, error)
 }
 
-// Backfill recomputes a past range. Create it with NewBackfill, then run
-// RunKafka or RunFiles once; the caller commits the flushes
-// (Checkpoint.RangeFlushes) and republishes.
-type Backfill struct {
-	cfg     BackfillConfig
-	sink    BackfillSink
+// Job recomputes a past range: one pipeline.Worker per partition over a
+// bounded source. Create it with New, then run RunKafka or RunFiles once;
+// then Commit makes the flushes visible (Checkpoint.RangeFlushes) and
+// republishes.
+type Job struct {
+	cfg     Config
+	sink    Sink
 	cp      *Checkpoint
 	log     *slog.Logger
 	rejects *rejectLog
-	parts   []*backfillPartition
+	parts   []*partitionJob
 	files   []*fileProgress // files backfill only
+	maxTS   int64           // the decoder's bound on event times: now plus the future skew
 }
 
-// NewBackfill prepares a backfill over the checkpoint's partitions, new or
+// New prepares a backfill over the checkpoint's partitions, new or
 // loaded for a resume.
-func NewBackfill(cfg BackfillConfig, sink BackfillSink, cp *Checkpoint, log *slog.Logger) (*Backfill, error) {
+func New(cfg Config, sink Sink, cp *Checkpoint, log *slog.Logger) (*Job, error) {
 	s := cp.State()
 	if !s.From.Before(s.To) || !cfg.From.Equal(s.From) || !cfg.To.Equal(s.To) {
 		return nil, fmt.Errorf("BUG: backfill range [%s, %s) against checkpoint [%s, %s)", cfg.From, cfg.To, s.From, s.To)
@@ -86,16 +88,20 @@ func NewBackfill(cfg BackfillConfig, sink BackfillSink, cp *Checkpoint, log *slo
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	b := &Backfill{cfg: cfg, sink: sink, cp: cp, log: log, rejects: &rejectLog{}}
-	wcfg := workerConfig{
-		Spec: cfg.Spec, Rekey: cfg.Rekey, MaxOutOfOrder: cfg.MaxOutOfOrder, WatermarkUsers: cfg.WatermarkUsers,
-		MaxTS: cfg.Now().Add(cfg.MaxFutureSkew).UnixMilli(),
-	}
+	b := &Job{cfg: cfg, sink: sink, cp: cp, log: log, rejects: &rejectLog{}}
 	from, to := cfg.From.UnixMilli(), cfg.To.UnixMilli()
-	inRange := func(w cohorts.Window) bool { return w.Start >= from && w.Start < to }
+	b.maxTS = cfg.Now().Add(cfg.MaxFutureSkew).UnixMilli()
+	wcfg := pipeline.WorkerConfig{
+		Spec: cfg.Spec, Rekey: cfg.Rekey, MaxOutOfOrder: cfg.MaxOutOfOrder, WatermarkUsers: cfg.WatermarkUsers,
+		MaxTS: b.maxTS, Log: log,
+		Flush: pipeline.FlushPolicy{
+			Version: s.Version,
+			Keep:    func(w cohorts.Window) bool { return w.Start >= from && w.Start < to },
+		},
+	}
 	last := cfg.Spec.WindowOf(to - 1)
 	for _, pc := range s.Partitions {
-		p := &backfillPartition{id: pc.Partition, cp: cp, sink: sink, last: last, start: pc.Start, end: pc.End, expect: pc.Expect}
+		p := &partitionJob{id: pc.Partition, cp: cp, sink: sink, last: last, start: pc.Start, end: pc.End, expect: pc.Expect}
 		p.done.Store(pc.Done)
 		p.offset.Store(pc.Offset)
 		if len(pc.Flushes) > 0 {
@@ -103,27 +109,26 @@ func NewBackfill(cfg BackfillConfig, sink BackfillSink, cp *Checkpoint, log *slo
 			p.resumed = true
 		}
 		commit := func(_ context.Context, offset int64) error { return p.commit(offset, false) }
-		p.w = newPartitionWorker(wcfg, cfg.Topic, pc.Partition, p, b.rejects.forPartition(pc.Partition), commit, &p.counters)
-		p.w.version, p.w.inRange, p.w.log = s.Version, inRange, log
+		p.w = pipeline.NewWorker(wcfg, cfg.Topic, pc.Partition, p, b.rejects.forPartition(pc.Partition), commit, &p.counters)
 		b.parts = append(b.parts, p)
 	}
 	return b, nil
 }
 
-// backfillPartition is one partition of a backfill: a partition worker
+// partitionJob is one partition of a backfill: a partition worker
 // whose sink is the backfill's and whose commits go to the checkpoint.
-type backfillPartition struct {
+type partitionJob struct {
 	id         int
-	w          *partitionWorker
+	w          *pipeline.Worker
 	cp         *Checkpoint
-	sink       BackfillSink
+	sink       Sink
 	last       cohorts.Window // the range's last window
 	start, end int64          // offsets to read, from the checkpoint
 	expect     int64          // where the range should be read through, for progress
 	resumed    bool           // the checkpoint has flushes: resume at resumeAt
 	resumeAt   int64
 	pending    []schemas.Flush // written since the last commit
-	counters   Counters
+	counters   pipeline.Counters
 
 	// For progress, read by other goroutines.
 	offset    atomic.Int64 // next offset to read
@@ -133,8 +138,8 @@ type backfillPartition struct {
 	finished  atomic.Int64 // wall clock ms when done; 0 before
 }
 
-// WritePartials and LastFlush make backfillPartition the worker's Sink.
-func (p *backfillPartition) WritePartials(ctx context.Context, rec arrow.Record, f schemas.Flush) error {
+// WritePartials and LastFlush make partitionJob the worker's Sink.
+func (p *partitionJob) WritePartials(ctx context.Context, rec arrow.Record, f schemas.Flush) error {
 	stored, err := p.sink.WriteBackfillPartials(ctx, rec, f)
 	if err != nil {
 		return err
@@ -143,11 +148,11 @@ func (p *backfillPartition) WritePartials(ctx context.Context, rec arrow.Record,
 	return nil
 }
 
-func (p *backfillPartition) LastFlush(context.Context, string, int) (schemas.Flush, bool, error) {
+func (p *partitionJob) LastFlush(context.Context, string, int) (schemas.Flush, bool, error) {
 	return schemas.Flush{Watermark: p.resumeAt}, p.resumed, nil
 }
 
-func (p *backfillPartition) commit(offset int64, done bool) error {
+func (p *partitionJob) commit(offset int64, done bool) error {
 	err := p.cp.commit(p.id, offset, p.pending, done)
 	if err == nil {
 		p.pending = p.pending[:0]
@@ -162,13 +167,13 @@ var errRangeRead = errors.New("backfill range read")
 // handle gives one message to the worker, or errRangeRead once the
 // partition is past its end or the watermark has closed the range's last
 // window (so every window of the range is flushed).
-func (p *backfillPartition) handle(ctx context.Context, m kafka.Message) error {
-	if (p.end >= 0 && m.Offset >= p.end) || p.w.spec.Closes(p.last, p.w.wm.value) {
+func (p *partitionJob) handle(ctx context.Context, m kafka.Message) error {
+	if (p.end >= 0 && m.Offset >= p.end) || p.w.Closed(p.last) {
 		p.rangeRead.Store(true)
 		return errRangeRead
 	}
 	p.bytes.Add(int64(len(m.Value)))
-	err := p.w.handle(ctx, m)
+	err := p.w.Handle(ctx, m)
 	p.offset.Store(m.Offset + 1)
 	return err
 }
@@ -176,12 +181,11 @@ func (p *backfillPartition) handle(ctx context.Context, m kafka.Message) error {
 // finish flushes the windows still open (the source has nothing more for
 // them: a bounded source ends where streaming would wait) and marks the
 // partition done in the checkpoint.
-func (p *backfillPartition) finish(ctx context.Context) error {
-	p.w.wm.advanceTo(math.MaxInt64)
-	if err := p.w.closeReady(ctx); err != nil {
+func (p *partitionJob) finish(ctx context.Context) error {
+	if err := p.w.Drain(ctx); err != nil {
 		return err
 	}
-	if err := p.commit(max(p.w.nextOffset, p.offset.Load()), true); err != nil {
+	if err := p.commit(max(p.w.NextOffset(), p.offset.Load()), true); err != nil {
 		return err
 	}
 	p.done.Store(true)
@@ -190,13 +194,13 @@ func (p *backfillPartition) finish(ctx context.Context) error {
 }
 
 // resume restores the worker's watermark from the checkpoint.
-func (p *backfillPartition) resume(ctx context.Context) error { return p.w.resume(ctx) }
+func (p *partitionJob) resume(ctx context.Context) error { return p.w.Resume(ctx) }
 
-// BackfillTotals sums what a backfill did over its partitions.
-type BackfillTotals struct {
+// Totals sums what a backfill did over its partitions.
+type Totals struct {
 	// Rejected counts the rejects of RejectedBy, which include records a
 	// files backfill could not route to a partition.
-	CountTotals
+	pipeline.CountTotals
 	// RejectedBy counts rejected messages by reason; Rejects lists the
 	// first of them by position ("partition 3 offset 1234: malformed_json",
 	// or "events.ndjson: row 12: …"), never by content.
@@ -207,8 +211,8 @@ type BackfillTotals struct {
 }
 
 // Totals returns the backfill's counts so far.
-func (b *Backfill) Totals() BackfillTotals {
-	t := BackfillTotals{}
+func (b *Job) Totals() Totals {
+	t := Totals{}
 	for _, p := range b.parts {
 		p.counters.AddTo(&t.CountTotals)
 	}
@@ -233,7 +237,7 @@ type SourceProgress struct {
 }
 
 // Progress returns the progress of each partition or file.
-func (b *Backfill) Progress() []SourceProgress {
+func (b *Job) Progress() []SourceProgress {
 	if b.files != nil {
 		out := make([]SourceProgress, len(b.files))
 		for i, f := range b.files {
@@ -296,8 +300,8 @@ func (r *rejectLog) snapshot() (map[string]uint64, []string, []string) {
 	return by, append([]string(nil), r.first...), append([]string(nil), r.broken...)
 }
 
-// forPartition is the DeadLetters of one partition's worker.
-func (r *rejectLog) forPartition(partition int) DeadLetters {
+// forPartition is the pipeline.DeadLetters of one partition's worker.
+func (r *rejectLog) forPartition(partition int) pipeline.DeadLetters {
 	return rejectsOf{r, partition}
 }
 
@@ -306,7 +310,7 @@ type rejectsOf struct {
 	partition int
 }
 
-func (d rejectsOf) Add(_ context.Context, dl DeadLetter) error {
+func (d rejectsOf) Add(_ context.Context, dl pipeline.DeadLetter) error {
 	d.log.add(dl.Reason, fmt.Sprintf("partition %d offset %d", d.partition, dl.Offset))
 	return nil
 }
@@ -315,8 +319,8 @@ func (rejectsOf) Flush(context.Context) error { return nil }
 
 // runPartitions runs fn for each partition not done yet, at most parallel
 // at once, and returns the first error (cancelling the others).
-func (b *Backfill) runPartitions(ctx context.Context, parallel int, fn func(context.Context, *backfillPartition) error) error {
-	todo := make([]*backfillPartition, 0, len(b.parts))
+func (b *Job) runPartitions(ctx context.Context, parallel int, fn func(context.Context, *partitionJob) error) error {
+	todo := make([]*partitionJob, 0, len(b.parts))
 	for _, p := range b.parts {
 		if !p.done.Load() {
 			todo = append(todo, p)

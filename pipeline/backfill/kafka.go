@@ -1,4 +1,4 @@
-package pipeline
+package backfill
 
 import (
 	"context"
@@ -127,14 +127,14 @@ const maxFetchFailures = 10
 // RunKafka reads every partition not done yet from brokers, Parallel at a
 // time, outside any consumer group: the live group's offsets and
 // assignments are untouched.
-func (b *Backfill) RunKafka(ctx context.Context, brokers []string) error {
-	return b.runPartitions(ctx, b.cfg.Parallel, func(ctx context.Context, p *backfillPartition) error {
+func (b *Job) RunKafka(ctx context.Context, brokers []string) error {
+	return b.runPartitions(ctx, b.cfg.Parallel, func(ctx context.Context, p *partitionJob) error {
 		return b.readKafkaPartition(ctx, brokers, p)
 	})
 }
 
-func (b *Backfill) readKafkaPartition(ctx context.Context, brokers []string, p *backfillPartition) error {
-	defer p.w.release()
+func (b *Job) readKafkaPartition(ctx context.Context, brokers []string, p *partitionJob) error {
+	defer p.w.Release()
 	if err := p.resume(ctx); err != nil {
 		return err
 	}
@@ -162,7 +162,9 @@ func (b *Backfill) readKafkaPartition(ctx context.Context, brokers []string, p *
 				return fmt.Errorf("reading topic %q partition %d at offset %d: %w", b.cfg.Topic, p.id, reader.Offset(), err)
 			}
 			b.log.Warn("backfill fetch failed; retrying", "topic", b.cfg.Topic, "partition", p.id, "failures", failures, "err", err)
-			if !sleep(ctx, time.Second) {
+			select {
+			case <-time.After(time.Second):
+			case <-ctx.Done():
 				return ctx.Err()
 			}
 			continue

@@ -1,4 +1,4 @@
-package pipeline
+package backfill
 
 import (
 	"encoding/json"
@@ -22,7 +22,7 @@ import (
 // streaming commits offsets, so that a backfill killed at any point resumes
 // from it without double counting: each partition restarts at its low
 // watermark with the watermark of its last flush (the rules on
-// partitionWorker), and re-flushes the windows still open with the same
+// pipeline.Worker), and re-flushes the windows still open with the same
 // rows and version.
 //
 // It is a JSON file written atomically (temporary file, rename). A

@@ -1,4 +1,4 @@
-package pipeline
+package backfill
 
 import (
 	"cmp"
@@ -23,6 +23,7 @@ import (
 	"github.com/cohortline/cohortline/schemas"
 	"github.com/cohortline/cohortline/schemas/synth"
 
+	"github.com/cohortline/cohortline/pipeline"
 	"github.com/cohortline/cohortline/pipeline/pipelinetest"
 )
 
@@ -40,7 +41,14 @@ const backfillPartitions = 3
 
 // defaultWatermarkUsers is kafka.watermark_users' default, which the
 // parity tests run under.
-var defaultWatermarkUsers = func() int { var c Config; c.setDefaults(); return c.WatermarkUsers }()
+const defaultWatermarkUsers = pipeline.DefaultWatermarkUsers
+
+// ignoredDeadLetters drops dead letters: a backfill counts its rejects
+// itself, and streaming's are not what the parity tests compare.
+type ignoredDeadLetters struct{}
+
+func (ignoredDeadLetters) Add(context.Context, pipeline.DeadLetter) error { return nil }
+func (ignoredDeadLetters) Flush(context.Context) error                    { return nil }
 
 func newBackfillData(t *testing.T) backfillData {
 	t.Helper()
@@ -71,14 +79,14 @@ func (d backfillData) streamed(t *testing.T) map[[2]int64]map[uint64]string {
 	for p, msgs := range d.partitions {
 		sink := pipelinetest.NewMemorySink()
 		commit := func(context.Context, int64) error { return nil }
-		w := newPartitionWorker(workerConfig{Spec: &d.spec, Rekey: testRekeyer(t), MaxOutOfOrder: 10 * time.Second, WatermarkUsers: defaultWatermarkUsers},
-			"activity", p, sink, &memoryDeadLetters{}, commit, &Counters{})
+		w := pipeline.NewWorker(pipeline.WorkerConfig{Spec: &d.spec, Rekey: testRekeyer(t), MaxOutOfOrder: 10 * time.Second, WatermarkUsers: defaultWatermarkUsers},
+			"activity", p, sink, ignoredDeadLetters{}, commit, &pipeline.Counters{})
 		for _, m := range msgs {
-			if err := w.handle(t.Context(), m); err != nil {
+			if err := w.Handle(t.Context(), m); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if err := w.idle(t.Context(), time.Now()); err != nil {
+		if err := w.Idle(t.Context(), time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		maps.Copy(out, sink.Rows)
@@ -181,7 +189,7 @@ func (s *backfillSink) WriteBackfillPartials(ctx context.Context, rec arrow.Reco
 
 func (d backfillData) checkpoint(t *testing.T, path string, from, to time.Time, files []FileStamp) *Checkpoint {
 	t.Helper()
-	state := CheckpointState{Version: BackfillVersion(time.Now()), Topic: "activity", From: from, To: to, Source: "files", Files: files}
+	state := CheckpointState{Version: Version(time.Now()), Topic: "activity", From: from, To: to, Source: "files", Files: files}
 	for p := range backfillPartitions {
 		state.Partitions = append(state.Partitions, PartitionCheckpoint{Partition: p, End: -1})
 	}
@@ -192,10 +200,10 @@ func (d backfillData) checkpoint(t *testing.T, path string, from, to time.Time, 
 	return cp
 }
 
-func (d backfillData) backfill(t *testing.T, cp *Checkpoint, sink BackfillSink) *Backfill {
+func (d backfillData) backfill(t *testing.T, cp *Checkpoint, sink Sink) *Job {
 	t.Helper()
 	s := cp.State()
-	b, err := NewBackfill(BackfillConfig{
+	b, err := New(Config{
 		Spec: &d.spec, Rekey: testRekeyer(t), Topic: "activity", From: s.From, To: s.To,
 		MaxOutOfOrder: 10 * time.Second, MaxFutureSkew: time.Hour, WatermarkUsers: defaultWatermarkUsers,
 	}, sink, cp, slog.New(slog.DiscardHandler))
