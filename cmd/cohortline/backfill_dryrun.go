@@ -14,7 +14,6 @@ import (
 	"github.com/apache/arrow/go/v15/arrow/array"
 
 	"github.com/cohortline/cohortline/schemas"
-	"github.com/cohortline/cohortline/sinks/clickhouse"
 )
 
 // cohortWindow identifies a cohort's partials in one window.
@@ -27,10 +26,10 @@ type cohortWindow struct {
 // as publish reads them, instead of writing them.
 type dryRunSink struct {
 	mu   sync.Mutex
-	sums map[cohortWindow]*clickhouse.PartialRow
+	sums map[cohortWindow]*schemas.PartialRow
 }
 
-func newDryRunSink() *dryRunSink { return &dryRunSink{sums: map[cohortWindow]*clickhouse.PartialRow{}} }
+func newDryRunSink() *dryRunSink { return &dryRunSink{sums: map[cohortWindow]*schemas.PartialRow{}} }
 
 func (s *dryRunSink) WriteBackfillPartials(_ context.Context, rec arrow.Record, f schemas.Flush) (schemas.Flush, error) {
 	ids := rec.Column(schemas.PartialCohortID).(*array.Uint64)
@@ -47,7 +46,7 @@ func (s *dryRunSink) WriteBackfillPartials(_ context.Context, rec arrow.Record, 
 		k := cohortWindow{start, ids.Value(i)}
 		r := s.sums[k]
 		if r == nil {
-			r = &clickhouse.PartialRow{
+			r = &schemas.PartialRow{
 				WindowStart: start, WindowEnd: time.UnixMilli(f.WindowEnd).UTC(), CohortID: ids.Value(i),
 				CohortKey: keys.Value(i), FeatureSet: sets.Value(i),
 			}
@@ -66,10 +65,10 @@ func (s *dryRunSink) WriteBackfillPartials(_ context.Context, rec arrow.Record, 
 	return f, nil
 }
 
-func (s *dryRunSink) rows() []clickhouse.PartialRow {
+func (s *dryRunSink) rows() []schemas.PartialRow {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]clickhouse.PartialRow, 0, len(s.sums))
+	out := make([]schemas.PartialRow, 0, len(s.sums))
 	for _, r := range s.sums {
 		out = append(out, *r)
 	}
@@ -97,9 +96,9 @@ type cohortDiff struct {
 
 // partialsChange compares the partials readers see now with a dry run's, per
 // window and cohort.
-func partialsChange(current, next []clickhouse.PartialRow) []windowDiff {
-	byKey := func(rows []clickhouse.PartialRow) map[cohortWindow]clickhouse.PartialRow {
-		m := make(map[cohortWindow]clickhouse.PartialRow, len(rows))
+func partialsChange(current, next []schemas.PartialRow) []windowDiff {
+	byKey := func(rows []schemas.PartialRow) map[cohortWindow]schemas.PartialRow {
+		m := make(map[cohortWindow]schemas.PartialRow, len(rows))
 		for _, r := range rows {
 			m[cohortWindow{r.WindowStart.UTC(), r.CohortID}] = r
 		}

@@ -8,7 +8,8 @@ import (
 	"time"
 
 	"github.com/cohortline/cohortline/pipeline/backfill"
-	"github.com/cohortline/cohortline/sinks/clickhouse"
+
+	"github.com/cohortline/cohortline/schemas"
 )
 
 func TestBackfillFlagErrors(t *testing.T) {
@@ -48,11 +49,11 @@ func writeTestConfig(t *testing.T) string {
 // window and orders the changes by size.
 func TestPartialsChange(t *testing.T) {
 	w0, w1 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 1, 1, 0, 0, 0, time.UTC)
-	row := func(w time.Time, id uint64, key string, users, events uint64, values ...uint64) clickhouse.PartialRow {
-		return clickhouse.PartialRow{WindowStart: w, CohortID: id, CohortKey: key, FeatureSet: 1, Users: users, Events: events, Values: values}
+	row := func(w time.Time, id uint64, key string, users, events uint64, values ...uint64) schemas.PartialRow {
+		return schemas.PartialRow{WindowStart: w, CohortID: id, CohortKey: key, FeatureSet: 1, Users: users, Events: events, Values: values}
 	}
-	now := []clickhouse.PartialRow{row(w0, 1, "a", 10, 20, 1, 2), row(w0, 2, "b", 5, 5, 0, 0), row(w1, 1, "a", 7, 7, 3, 3)}
-	next := []clickhouse.PartialRow{row(w0, 1, "a", 10, 20, 1, 9), row(w0, 3, "c", 40, 80, 0, 0), row(w1, 1, "a", 7, 7, 3, 3)}
+	now := []schemas.PartialRow{row(w0, 1, "a", 10, 20, 1, 2), row(w0, 2, "b", 5, 5, 0, 0), row(w1, 1, "a", 7, 7, 3, 3)}
+	next := []schemas.PartialRow{row(w0, 1, "a", 10, 20, 1, 9), row(w0, 3, "c", 40, 80, 0, 0), row(w1, 1, "a", 7, 7, 3, 3)}
 	diffs := partialsChange(now, next)
 	if len(diffs) != 2 {
 		t.Fatalf("%d windows, want 2", len(diffs))

@@ -11,8 +11,8 @@ import (
 
 // sums adds flushes up the way readers must see them: per (window, cohort)
 // over topics and partitions.
-func sums(flushes map[schemas.Flush][]partial) map[string]PartialRow {
-	out := map[string]PartialRow{}
+func sums(flushes map[schemas.Flush][]partial) map[string]schemas.PartialRow {
+	out := map[string]schemas.PartialRow{}
 	for p, rows := range flushes {
 		for _, r := range rows {
 			ws := time.UnixMilli(p.WindowStart).UTC()
@@ -35,7 +35,7 @@ func sums(flushes map[schemas.Flush][]partial) map[string]PartialRow {
 	return out
 }
 
-func checkCurrent(t *testing.T, c *Client, from, to time.Time, want map[string]PartialRow) {
+func checkCurrent(t *testing.T, c *Client, from, to time.Time, want map[string]schemas.PartialRow) {
 	t.Helper()
 	got, err := c.CurrentPartials(t.Context(), from, to)
 	if err != nil {
@@ -150,7 +150,7 @@ func TestEmptyFlushWritesProgressAndHidesEarlierRows(t *testing.T) {
 	if err != nil || !ok || got != empty {
 		t.Fatalf("LastFlush after the empty flush = %+v, %v, %v\nwant %+v", got, ok, err, empty)
 	}
-	checkCurrent(t, c, window, window.Add(time.Hour), map[string]PartialRow{})
+	checkCurrent(t, c, window, window.Add(time.Hour), map[string]schemas.PartialRow{})
 }
 
 func TestLastFlushIsTheNewestFlushOfThePartition(t *testing.T) {
