@@ -43,3 +43,11 @@ func (f Flush) String() string {
 	return fmt.Sprintf("window %s topic %q partition %d version %d (%d rows)",
 		time.UnixMilli(f.WindowStart).UTC().Format(time.RFC3339), f.Topic, f.Partition, f.Version, f.Rows)
 }
+
+// FlushedWindow is what window_progress says of one window of a topic,
+// over its partitions: when it was first and last flushed (wall clock).
+// The automatic publisher (publish.Scheduler) decides by it.
+type FlushedWindow struct {
+	Start, End            time.Time // UTC
+	FirstFlush, LastFlush time.Time // flushed_at of its earliest and latest flush
+}

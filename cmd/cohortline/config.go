@@ -37,7 +37,7 @@ type fileConfig struct {
 	Cohorts    yaml.Node         `yaml:"cohorts"` // the cohort spec, checked by cohorts.ParseSpec
 	ClickHouse clickhouse.Config `yaml:"clickhouse"`
 	HTTP       httpConfig        `yaml:"http"` // metrics and probes (ops.go)
-	Publish    publishConfig     `yaml:"publish"`
+	Publish    publish.Settings  `yaml:"publish"`
 }
 
 // The modes of the config file, as publish records them: a published
@@ -101,7 +101,7 @@ func checkConfig(f fileConfig, getenv func(string) string) (*config, error) {
 	if err := cfg.file.HTTP.Validate(); err != nil {
 		return nil, err
 	}
-	if err := cfg.file.Publish.check(cfg.file.Mode, cfg.spec); err != nil {
+	if err := cfg.file.Publish.Check(cfg.file.Mode, cfg.spec); err != nil {
 		return nil, err
 	}
 	secret := getenv(envSecret)

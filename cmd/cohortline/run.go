@@ -96,15 +96,16 @@ func runPipeline(cmd *cobra.Command, path string) error {
 		}
 		done := make(chan struct{})
 		defer func() { <-done }()
-		go func() { defer close(done); auto.run(ctx) }()
+		go func() { defer close(done); auto.Run(ctx) }()
 	}
 	log.Info("consuming", "topic", cfg.file.Kafka.Topic, "group", cfg.file.Kafka.Group, "spec_hash", cfg.spec.Hash(),
 		"auto_publish", *cfg.file.Publish.Auto)
 	return consumer.Run(ctx)
 }
 
-// newAutoPublisher prepares run's automatic publishing; see autoPublisher.
-func newAutoPublisher(ctx context.Context, cfg *config, client *clickhouse.Client, consumer *pipeline.Consumer, log *slog.Logger) (*autoPublisher, error) {
+// newAutoPublisher prepares run's automatic publishing; see
+// publish.Scheduler.
+func newAutoPublisher(ctx context.Context, cfg *config, client *clickhouse.Client, consumer *pipeline.Consumer, log *slog.Logger) (*publish.Scheduler, error) {
 	pc, err := cfg.publisherConfig()
 	if err != nil {
 		return nil, err
@@ -116,8 +117,10 @@ func newAutoPublisher(ctx context.Context, cfg *config, client *clickhouse.Clien
 	if err := client.WriteFeatureDictionary(ctx, featureDictionary()); err != nil {
 		return nil, err
 	}
-	return &autoPublisher{
-		cfg: cfg.file.Publish, spec: cfg.spec, topic: cfg.file.Kafka.Topic, brokers: cfg.file.Kafka.Brokers,
-		pub: pub, client: client, owns: consumer.Owns, log: log, now: time.Now,
+	brokers, topic := cfg.file.Kafka.Brokers, cfg.file.Kafka.Topic
+	return &publish.Scheduler{
+		Settings: cfg.file.Publish, Spec: cfg.spec, Topic: topic, Publisher: pub, Flushes: client,
+		Partitions: func(ctx context.Context) (int, error) { return pipeline.PartitionCount(ctx, brokers, topic) },
+		Owns:       consumer.Owns, Log: log, Now: time.Now,
 	}, nil
 }

@@ -4,25 +4,20 @@ import (
 	"context"
 	"fmt"
 	"time"
-)
 
-// FlushedWindow is what the automatic publisher knows of one window of a
-// topic from window_progress.
-type FlushedWindow struct {
-	Start, End            time.Time // UTC
-	FirstFlush, LastFlush time.Time // flushed_at of its earliest and latest flush
-}
+	"github.com/cohortline/cohortline/schemas"
+)
 
 // FlushedWindows returns the windows of topic that some partition flushed
 // at or after since (wall clock, whatever the windows' event time), oldest
 // window first. Backfill flushes (backfill_progress) are not in it: a
 // backfill publishes the windows it replaced itself.
-func (c *Client) FlushedWindows(ctx context.Context, topic string, since time.Time) ([]FlushedWindow, error) {
+func (c *Client) FlushedWindows(ctx context.Context, topic string, since time.Time) ([]schemas.FlushedWindow, error) {
 	q := `SELECT window_start, any(window_end), min(flushed_at), max(flushed_at) AS last
 		FROM ` + c.table(c.cfg.Database, "window_progress") + `
 		WHERE topic = ?
 		GROUP BY window_start HAVING last >= toDateTime(?) ORDER BY window_start`
-	var out []FlushedWindow
+	var out []schemas.FlushedWindow
 	err := retry(ctx, c.cfg.Retry, func(ctx context.Context) error {
 		out = out[:0]
 		rows, err := c.conn.Query(ctx, q, topic, since.Unix())
@@ -31,7 +26,7 @@ func (c *Client) FlushedWindows(ctx context.Context, topic string, since time.Ti
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var w FlushedWindow
+			var w schemas.FlushedWindow
 			if err := rows.Scan(&w.Start, &w.End, &w.FirstFlush, &w.LastFlush); err != nil {
 				return err
 			}

@@ -1,22 +1,22 @@
-package main
+package publish
 
 import (
 	"testing"
 	"time"
 
 	"github.com/cohortline/cohortline/cohorts"
-	"github.com/cohortline/cohortline/sinks/clickhouse"
+	"github.com/cohortline/cohortline/schemas"
 )
 
 // TestAutoPublisherComplete: a window is final once every partition of the
 // topic flushed with a watermark at or past its end plus the lateness; a
 // partition that never flushed keeps it open (max_wait then decides).
-func TestAutoPublisherComplete(t *testing.T) {
+func TestSchedulerComplete(t *testing.T) {
 	spec := cohorts.DefaultSpec()
 	spec.AllowedLateness = 5 * time.Minute
-	a := &autoPublisher{spec: spec}
+	a := &Scheduler{Spec: spec}
 	start := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
-	w := clickhouse.FlushedWindow{Start: start, End: start.Add(time.Hour)}
+	w := schemas.FlushedWindow{Start: start, End: start.Add(time.Hour)}
 	final := w.End.Add(spec.AllowedLateness).UnixMilli()
 	for _, tt := range []struct {
 		name       string
