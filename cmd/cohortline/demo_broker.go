@@ -9,6 +9,7 @@ import (
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/cohortline/cohortline/pipeline"
 	"github.com/cohortline/cohortline/schemas/synth"
 )
 
@@ -34,7 +35,7 @@ func (d *demo) startBroker(ctx context.Context) (stop func(), err error) {
 		stop()
 		return nil, err
 	}
-	if err := ensureTopic(ctx, addr, topic, d.opts.partitions); err != nil {
+	if err := pipeline.EnsureTopic(ctx, addr, topic, d.opts.partitions); err != nil {
 		stop()
 		return nil, err
 	}

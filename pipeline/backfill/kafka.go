@@ -10,6 +10,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/cohortline/cohortline/cohorts"
+	"github.com/cohortline/cohortline/pipeline"
 	"github.com/cohortline/cohortline/pipeline/internal/kafkawire"
 )
 
@@ -29,22 +30,11 @@ import (
 // could not have closed a window of the range: streaming's watermark and the
 // backfill's agree on every window of the range.
 func PlanKafka(ctx context.Context, brokers []string, topic string, spec *cohorts.Spec, maxOutOfOrder time.Duration, from, to time.Time) ([]PartitionCheckpoint, error) {
-	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
-	md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	n, err := pipeline.PartitionCount(ctx, brokers, topic)
 	if err != nil {
-		return nil, fmt.Errorf("reading the partitions of topic %q from %v: %w", topic, brokers, err)
+		return nil, fmt.Errorf("reading the partitions of topic %q: %w", topic, err)
 	}
-	if len(md.Topics) != 1 || md.Topics[0].Error != nil {
-		var terr error
-		if len(md.Topics) == 1 {
-			terr = md.Topics[0].Error
-		}
-		return nil, fmt.Errorf("topic %q on %v: %v", topic, brokers, terr)
-	}
-	n := len(md.Topics[0].Partitions)
-	if n == 0 {
-		return nil, fmt.Errorf("topic %q on %v has no partitions", topic, brokers)
-	}
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
 	lateness := spec.AllowedLateness
 	ends, err := listOffsets(ctx, client, topic, n, func(p int) kafka.OffsetRequest { return kafka.LastOffsetOf(p) })
 	if err != nil {
