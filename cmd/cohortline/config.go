@@ -12,6 +12,7 @@ import (
 	"github.com/cohortline/cohortline/cohorts"
 	"github.com/cohortline/cohortline/cohorts/publish"
 	"github.com/cohortline/cohortline/pipeline"
+	"github.com/cohortline/cohortline/pipeline/ops"
 	"github.com/cohortline/cohortline/sinks/clickhouse"
 )
 
@@ -36,7 +37,7 @@ type fileConfig struct {
 	Kafka      pipeline.Config   `yaml:"kafka"`
 	Cohorts    yaml.Node         `yaml:"cohorts"` // the cohort spec, checked by cohorts.ParseSpec
 	ClickHouse clickhouse.Config `yaml:"clickhouse"`
-	HTTP       httpConfig        `yaml:"http"` // metrics and probes (ops.go)
+	HTTP       ops.Config        `yaml:"http"` // metrics and probes (pipeline/ops)
 	Publish    publish.Settings  `yaml:"publish"`
 }
 
@@ -121,7 +122,7 @@ func checkConfig(f fileConfig, getenv func(string) string) (*config, error) {
 // decodeConfig decodes a config file strictly; absent keys keep their
 // defaults. Nothing is validated yet.
 func decodeConfig(data []byte) (fileConfig, error) {
-	f := fileConfig{HTTP: httpConfig{Listen: defaultHTTPListen}}
+	f := fileConfig{HTTP: ops.Config{Listen: ops.DefaultListen}}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/cohortline/cohortline/cohorts"
 	"github.com/cohortline/cohortline/cohorts/publish"
 	"github.com/cohortline/cohortline/pipeline"
+	"github.com/cohortline/cohortline/pipeline/ops"
 	"github.com/cohortline/cohortline/sinks/clickhouse"
 )
 
@@ -54,12 +55,12 @@ func runPipeline(cmd *cobra.Command, path string) error {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))
-	reg, ready := newOpsRegistry(&cfg.file.ClickHouse), &readiness{}
-	ops, err := listenOps(cfg.file.HTTP, reg, ready, log)
+	reg, ready := newOpsRegistry(&cfg.file.ClickHouse), &ops.Readiness{}
+	server, err := ops.Listen(cfg.file.HTTP, reg, ready, log)
 	if err != nil {
 		return err
 	}
-	stopOps := ops.start(ctx)
+	stopOps := server.Start(ctx)
 	defer stopOps()
 	if string(cfg.secret) == developmentSecret {
 		log.Warn("development mode without " + envSecret + ": tokens are keyed with the public development secret")
@@ -78,7 +79,7 @@ func runPipeline(cmd *cobra.Command, path string) error {
 		return err
 	}
 	log.Info("clickhouse ready", "clickhouse", cfg.file.ClickHouse, "migrations_applied", applied)
-	ready.setMigrated()
+	ready.SetMigrated()
 	consumer, err := pipeline.NewConsumer(cfg.file.Kafka, &cfg.spec, rekey, client.Writer(), log)
 	if err != nil {
 		return err
@@ -88,7 +89,7 @@ func runPipeline(cmd *cobra.Command, path string) error {
 		st := client.Writer().Stats()
 		log.Info("sink totals", "flushes_written", st.Flushes, "partials_inserts", st.Inserts)
 	}()
-	ready.setConsumer(consumer)
+	ready.SetConsumer(consumer)
 	if *cfg.file.Publish.Auto {
 		auto, err := newAutoPublisher(ctx, cfg, client, consumer, log)
 		if err != nil {
