@@ -214,6 +214,15 @@ func (c *Consumer) Counters() map[int]*Counters {
 	return maps.Clone(c.counters)
 }
 
+// Totals sums the counters over every partition this consumer has had.
+func (c *Consumer) Totals() CountTotals {
+	var t CountTotals
+	for _, n := range c.Counters() {
+		n.AddTo(&t)
+	}
+	return t
+}
+
 // sleep waits d or until ctx is done; it reports whether d elapsed.
 func sleep(ctx context.Context, d time.Duration) bool {
 	t := time.NewTimer(d)

@@ -87,6 +87,24 @@ func EnsureTopic(ctx context.Context, addr, topic string, partitions int) error 
 	}
 }
 
+// CheckBroker dials the broker once: kafka-go's client reports a broker it
+// cannot reach as "Broker Not Available", which hides the reason.
+func CheckBroker(ctx context.Context, addr string) error {
+	dialer := kafka.Dialer{Timeout: adminTimeout}
+	conn, err := dialer.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("Kafka broker at %s is not answering: %w", addr, err)
+	}
+	return conn.Close()
+}
+
+// DeleteTopics deletes topics at addr as well as it can: it is for
+// cleaning up (the demo's topics on a real broker), where a failure is no
+// reason to fail.
+func DeleteTopics(ctx context.Context, addr string, topics ...string) {
+	adminClient(addr).DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: topics})
+}
+
 // createTopic creates one topic; one that exists already is no error.
 func createTopic(ctx context.Context, client *kafka.Client, tc kafka.TopicConfig) error {
 	resp, err := client.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{tc}})

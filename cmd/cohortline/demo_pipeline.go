@@ -18,10 +18,7 @@ type pipelineTotals struct {
 }
 
 func totalsOf(c *pipeline.Consumer) pipelineTotals {
-	var t pipelineTotals
-	for _, n := range c.Counters() {
-		n.AddTo(&t.CountTotals)
-	}
+	t := pipelineTotals{CountTotals: c.Totals()}
 	for _, p := range c.Partitions() {
 		t.assigned++
 		t.open += p.OpenWindows

@@ -6,12 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"sync/atomic"
 	"time"
 
-	"github.com/klauspost/compress/gzip"
 	"github.com/spf13/cobra"
 
 	"github.com/cohortline/cohortline/pipeline"
@@ -199,37 +197,26 @@ func checkSink(opts genOptions) error {
 
 // writeFile writes NDJSON to path: "-" is stdout, a ".gz" name is gzipped.
 func writeFile(ctx context.Context, g *synth.Generator, path string, stdout io.Writer) (err error) {
-	var w io.Writer = stdout
+	var w io.Writer = bufio.NewWriterSize(stdout, 1<<20)
 	if path != "-" {
-		f, err := os.Create(path)
+		f, err := archive.CreateLines(path)
 		if err != nil {
-			return fmt.Errorf("creating output: %w", err)
+			return err
 		}
 		defer func() {
-			if cerr := f.Close(); err == nil && cerr != nil {
-				err = fmt.Errorf("closing %s: %w", path, cerr)
+			if cerr := f.Close(); err == nil {
+				err = cerr
 			}
 		}()
 		w = f
 	}
-	if strings.HasSuffix(path, ".gz") {
-		// Compression is the bottleneck of a .gz run: klauspost's gzip at
-		// BestSpeed is several times faster than compress/gzip's default,
-		// and synthetic JSON still shrinks about 4×.
-		zw, _ := gzip.NewWriterLevel(w, gzip.BestSpeed) // the level is valid: no error
-		defer func() {
-			if cerr := zw.Close(); err == nil && cerr != nil {
-				err = fmt.Errorf("compressing %s: %w", path, cerr)
-			}
-		}()
-		w = zw
-	}
-	bw := bufio.NewWriterSize(w, 1<<20)
-	if err := g.WriteNDJSON(ctx, bw); err != nil {
+	if err := g.WriteNDJSON(ctx, w); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+	if bw, ok := w.(*bufio.Writer); ok {
+		if err := bw.Flush(); err != nil {
+			return fmt.Errorf("writing %s: %w", path, err)
+		}
 	}
 	return nil
 }

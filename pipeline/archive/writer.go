@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/klauspost/compress/gzip"
 
@@ -51,48 +52,70 @@ func Create(path string) (Writer, error) {
 	return w, nil
 }
 
-// ndjsonWriter writes one event per line.
-type ndjsonWriter struct {
+// CreateLines creates (or truncates) an NDJSON file for lines written as
+// they come (a generator's raw records, bad ones included), gzipped at the
+// fastest level for a ".gz" name. Close flushes and closes it.
+func CreateLines(path string) (io.WriteCloser, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("creating archive: %w", err)
+	}
+	return newLineFile(path, f, strings.HasSuffix(path, ".gz")), nil
+}
+
+// lineFile is a buffered, optionally gzipped NDJSON file.
+type lineFile struct {
 	path string
 	f    *os.File
 	zw   *gzip.Writer // nil when not gzipped
 	bw   *bufio.Writer
-	line []byte
 }
 
-func newNDJSONWriter(path string, f *os.File, gz bool) *ndjsonWriter {
-	w := &ndjsonWriter{path: path, f: f}
+func newLineFile(path string, f *os.File, gz bool) *lineFile {
+	l := &lineFile{path: path, f: f}
 	var dst io.Writer = f
 	if gz {
 		// BestSpeed, as gen uses: compression, not JSON, is the
 		// bottleneck, and events still shrink about 4×.
-		w.zw, _ = gzip.NewWriterLevel(f, gzip.BestSpeed) // a valid level: no error
-		dst = w.zw
+		l.zw, _ = gzip.NewWriterLevel(f, gzip.BestSpeed) // a valid level: no error
+		dst = l.zw
 	}
-	w.bw = bufio.NewWriterSize(dst, 1<<20)
-	return w
+	l.bw = bufio.NewWriterSize(dst, 1<<20)
+	return l
+}
+
+func (l *lineFile) Write(p []byte) (int, error) { return l.bw.Write(p) }
+
+func (l *lineFile) Close() error {
+	err := l.bw.Flush()
+	if l.zw != nil {
+		if cerr := l.zw.Close(); err == nil {
+			err = cerr
+		}
+	}
+	if cerr := l.f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("closing %s: %w", l.path, err)
+	}
+	return nil
+}
+
+// ndjsonWriter writes one event per line.
+type ndjsonWriter struct {
+	*lineFile
+	line []byte
+}
+
+func newNDJSONWriter(path string, f *os.File, gz bool) *ndjsonWriter {
+	return &ndjsonWriter{lineFile: newLineFile(path, f, gz)}
 }
 
 func (w *ndjsonWriter) Write(e *schemas.Event) error {
 	w.line = append(schemas.AppendJSON(w.line[:0], e), '\n')
 	if _, err := w.bw.Write(w.line); err != nil {
 		return fmt.Errorf("writing %s: %w", w.path, err)
-	}
-	return nil
-}
-
-func (w *ndjsonWriter) Close() error {
-	err := w.bw.Flush()
-	if w.zw != nil {
-		if cerr := w.zw.Close(); err == nil {
-			err = cerr
-		}
-	}
-	if cerr := w.f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("closing %s: %w", w.path, err)
 	}
 	return nil
 }
