@@ -37,3 +37,29 @@ func TestDiff(t *testing.T) {
 		t.Errorf("window 1 is unchanged, got %+v", d)
 	}
 }
+
+// Overall sums the sources' progress; a backfill with every source
+// finished is done even where a source's total was unknown.
+func TestOverall(t *testing.T) {
+	sources := []SourceProgress{
+		{Name: "partition 0", Done: 50, Total: 100, Messages: 50, Bytes: 500},
+		{Name: "partition 1", Done: 120, Total: 100, Messages: 120, Bytes: 1200, Finished: true},
+		{Name: "partition 2", Messages: 7, Bytes: 70},
+	}
+	all, finished := Overall(sources)
+	if finished != 1 || all.Finished || all.Messages != 177 || all.Bytes != 1770 || all.Done != 150 || all.Total != 200 {
+		t.Errorf("Overall = %+v, %d finished", all, finished)
+	}
+	if f := all.Fraction(); f != 0.75 {
+		t.Errorf("fraction %g, want 0.75", f)
+	}
+	if f := sources[2].Fraction(); f != 0 {
+		t.Errorf("fraction of an unknown total %g, want 0", f)
+	}
+	for i := range sources {
+		sources[i].Finished = true
+	}
+	if all, _ := Overall(sources); !all.Finished || all.Fraction() != 1 {
+		t.Errorf("every source finished: %+v, fraction %g", all, all.Fraction())
+	}
+}

@@ -236,6 +236,33 @@ type SourceProgress struct {
 	Finished    bool
 }
 
+// Fraction is how much of the source is read, from 0 to 1.
+func (s SourceProgress) Fraction() float64 {
+	switch {
+	case s.Finished:
+		return 1
+	case s.Total <= 0:
+		return 0
+	}
+	return min(float64(s.Done)/float64(s.Total), 1)
+}
+
+// Overall sums the progress of sources into one, Finished when all are,
+// and says how many are finished.
+func Overall(sources []SourceProgress) (all SourceProgress, finished int) {
+	for _, s := range sources {
+		all.Messages += s.Messages
+		all.Bytes += s.Bytes
+		all.Done += min(s.Done, s.Total)
+		all.Total += s.Total
+		if s.Finished {
+			finished++
+		}
+	}
+	all.Finished = finished == len(sources)
+	return all, finished
+}
+
 // Progress returns the progress of each partition or file.
 func (b *Job) Progress() []SourceProgress {
 	if b.files != nil {
