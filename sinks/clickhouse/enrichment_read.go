@@ -60,9 +60,8 @@ func (c *Client) ReadEnrichment(ctx context.Context, ids []uint64, window time.T
 	for i, id := range ids {
 		list[i] = strconv.FormatUint(id, 10)
 	}
-	view, filter, what := "cohort_enrichment_latest", "", "the newest window"
+	view, filter, what := EnrichmentView(window), "", "the newest window"
 	if !window.IsZero() {
-		view = "cohort_enrichment_current"
 		filter = fmt.Sprintf(" AND window_start = toDateTime(%d)", window.Unix())
 		what = "window " + window.UTC().Format(time.RFC3339)
 	}
@@ -73,6 +72,15 @@ func (c *Client) ReadEnrichment(ctx context.Context, ids []uint64, window time.T
 		return nil, fmt.Errorf("reading %s of %d cohorts from %s: %w", what, len(ids), table, err)
 	}
 	return out, nil
+}
+
+// EnrichmentView is the targeter's view ReadEnrichment reads: the newest
+// window of each cohort for a zero window, else every window.
+func EnrichmentView(window time.Time) string {
+	if window.IsZero() {
+		return "cohort_enrichment_latest"
+	}
+	return "cohort_enrichment_current"
 }
 
 // FeatureDictionary returns the entries of one feature set, by index.

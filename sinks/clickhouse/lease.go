@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"os"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -331,4 +333,15 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// LeaseHolder names this process in the publish lease: what it runs, its
+// host and pid, and a random tag that tells apart two publishers of one
+// process. Nothing secret.
+func LeaseHolder(role string) string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "unknown-host"
+	}
+	return fmt.Sprintf("%s@%s:%d:%08x", role, host, os.Getpid(), rand.Uint32())
 }
