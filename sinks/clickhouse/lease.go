@@ -296,28 +296,21 @@ func (c *Client) CurrentLease(ctx context.Context) (LeaseState, error) {
 		GROUP BY token, holder
 		ORDER BY holder DESC
 		LIMIT 1`
-	var s LeaseState
-	err := retry(ctx, c.cfg.Retry, func(ctx context.Context) error {
-		s = LeaseState{}
-		rows, err := c.conn.Query(ctx, q)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var released uint8
-			if err := rows.Scan(&s.Token, &s.Holder, &s.AcquiredAt, &s.ExpiresAt, &released); err != nil {
-				return err
-			}
-			s.Released = released != 0
-			s.AcquiredAt, s.ExpiresAt = s.AcquiredAt.UTC(), s.ExpiresAt.UTC()
-		}
-		return rows.Err()
-	})
+	states, err := queryRows(ctx, c, func(scan func(...any) error) (LeaseState, error) {
+		var s LeaseState
+		var released uint8
+		err := scan(&s.Token, &s.Holder, &s.AcquiredAt, &s.ExpiresAt, &released)
+		s.Released = released != 0
+		s.AcquiredAt, s.ExpiresAt = s.AcquiredAt.UTC(), s.ExpiresAt.UTC()
+		return s, err
+	}, q)
 	if err != nil {
 		return LeaseState{}, fmt.Errorf("reading %s: %w", table, err)
 	}
-	return s, nil
+	if len(states) == 0 {
+		return LeaseState{}, nil
+	}
+	return states[len(states)-1], nil
 }
 
 // sleep waits d or until ctx ends.

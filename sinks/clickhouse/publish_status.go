@@ -17,24 +17,12 @@ func (c *Client) FlushedWindows(ctx context.Context, topic string, since time.Ti
 		FROM ` + c.table(c.cfg.Database, "window_progress") + `
 		WHERE topic = ?
 		GROUP BY window_start HAVING last >= toDateTime(?) ORDER BY window_start`
-	var out []schemas.FlushedWindow
-	err := retry(ctx, c.cfg.Retry, func(ctx context.Context) error {
-		out = out[:0]
-		rows, err := c.conn.Query(ctx, q, topic, since.Unix())
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var w schemas.FlushedWindow
-			if err := rows.Scan(&w.Start, &w.End, &w.FirstFlush, &w.LastFlush); err != nil {
-				return err
-			}
-			w.Start, w.End, w.FirstFlush, w.LastFlush = w.Start.UTC(), w.End.UTC(), w.FirstFlush.UTC(), w.LastFlush.UTC()
-			out = append(out, w)
-		}
-		return rows.Err()
-	})
+	out, err := queryRows(ctx, c, func(scan func(...any) error) (schemas.FlushedWindow, error) {
+		var w schemas.FlushedWindow
+		err := scan(&w.Start, &w.End, &w.FirstFlush, &w.LastFlush)
+		w.Start, w.End, w.FirstFlush, w.LastFlush = w.Start.UTC(), w.End.UTC(), w.FirstFlush.UTC(), w.LastFlush.UTC()
+		return w, err
+	}, q, topic, since.Unix())
 	if err != nil {
 		return nil, fmt.Errorf("reading the flushed windows of topic %q: %w", topic, err)
 	}
@@ -47,26 +35,20 @@ func (c *Client) FlushedWindows(ctx context.Context, topic string, since time.Ti
 func (c *Client) PartitionWatermarks(ctx context.Context, topic string) (map[int32]int64, error) {
 	q := `SELECT partition, max(watermark) FROM ` + c.table(c.cfg.Database, "window_progress") + `
 		WHERE topic = ? GROUP BY partition`
-	out := map[int32]int64{}
-	err := retry(ctx, c.cfg.Retry, func(ctx context.Context) error {
-		clear(out)
-		rows, err := c.conn.Query(ctx, q, topic)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var p int32
-			var wm int64
-			if err := rows.Scan(&p, &wm); err != nil {
-				return err
-			}
-			out[p] = wm
-		}
-		return rows.Err()
-	})
+	type mark struct {
+		partition int32
+		watermark int64
+	}
+	marks, err := queryRows(ctx, c, func(scan func(...any) error) (mark, error) {
+		var m mark
+		return m, scan(&m.partition, &m.watermark)
+	}, q, topic)
 	if err != nil {
 		return nil, fmt.Errorf("reading the watermarks of topic %q: %w", topic, err)
+	}
+	out := make(map[int32]int64, len(marks))
+	for _, m := range marks {
+		out[m.partition] = m.watermark
 	}
 	return out, nil
 }
@@ -76,25 +58,16 @@ func (c *Client) PartitionWatermarks(ctx context.Context, topic string) (map[int
 func (c *Client) LastReleases(ctx context.Context, release string, since time.Time) (map[time.Time]time.Time, error) {
 	q := `SELECT window_start, max(released_at) FROM ` + c.table(c.cfg.Database, "privacy_ledger") + `
 		WHERE release = ? AND window_start >= toDateTime(?) GROUP BY window_start`
-	out := map[time.Time]time.Time{}
-	err := retry(ctx, c.cfg.Retry, func(ctx context.Context) error {
-		clear(out)
-		rows, err := c.conn.Query(ctx, q, release, since.Unix())
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var ws, at time.Time
-			if err := rows.Scan(&ws, &at); err != nil {
-				return err
-			}
-			out[ws.UTC()] = at.UTC()
-		}
-		return rows.Err()
-	})
+	releases, err := queryRows(ctx, c, func(scan func(...any) error) ([2]time.Time, error) {
+		var r [2]time.Time // window start, released at
+		return r, scan(&r[0], &r[1])
+	}, q, release, since.Unix())
 	if err != nil {
 		return nil, fmt.Errorf("reading the releases of %s: %w", release, err)
+	}
+	out := make(map[time.Time]time.Time, len(releases))
+	for _, r := range releases {
+		out[r[0].UTC()] = r[1].UTC()
 	}
 	return out, nil
 }

@@ -57,25 +57,12 @@ func (c *Client) CurrentPartials(ctx context.Context, from, to time.Time) ([]sch
 		c.table(c.cfg.Database, "cohort_partials"), c.table(c.cfg.Database, "window_progress"),
 		from.Unix(), to.Unix(), in, c.table(c.cfg.Database, "backfill_progress"))
 	span := fmt.Sprintf("[%s, %s)", from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
-	var out []schemas.PartialRow
-	err := retry(ctx, c.cfg.Retry, func(ctx context.Context) error {
-		out = out[:0]
-		rows, err := c.conn.Query(ctx, q)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var r schemas.PartialRow
-			if err := rows.Scan(&r.WindowStart, &r.WindowEnd, &r.CohortID, &r.CohortKey, &r.FeatureSet,
-				&r.Users, &r.Events, &r.Values); err != nil {
-				return err
-			}
-			r.WindowStart, r.WindowEnd = r.WindowStart.UTC(), r.WindowEnd.UTC()
-			out = append(out, r)
-		}
-		return rows.Err()
-	})
+	out, err := queryRows(ctx, c, func(scan func(...any) error) (schemas.PartialRow, error) {
+		var r schemas.PartialRow
+		err := scan(&r.WindowStart, &r.WindowEnd, &r.CohortID, &r.CohortKey, &r.FeatureSet, &r.Users, &r.Events, &r.Values)
+		r.WindowStart, r.WindowEnd = r.WindowStart.UTC(), r.WindowEnd.UTC()
+		return r, err
+	}, q)
 	if err != nil {
 		return nil, fmt.Errorf("reading current partials of windows %s: %w", span, err)
 	}
