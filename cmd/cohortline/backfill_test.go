@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/cohortline/cohortline/pipeline/backfill"
-
-	"github.com/cohortline/cohortline/schemas"
 )
 
 func TestBackfillFlagErrors(t *testing.T) {
@@ -46,16 +44,20 @@ func writeTestConfig(t *testing.T) string {
 }
 
 // The dry run's report lists the changed windows, then the largest
-// changes first (backfill.Diff finds them; pipeline/backfill tests it).
+// changes first (backfill.Diff finds them: TestDiff in pipeline/backfill).
 func TestPrintDryRun(t *testing.T) {
 	w0, w1 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 1, 1, 0, 0, 0, time.UTC)
-	row := func(w time.Time, id uint64, key string, users, events uint64, values ...uint64) schemas.PartialRow {
-		return schemas.PartialRow{WindowStart: w, CohortID: id, CohortKey: key, FeatureSet: 1, Users: users, Events: events, Values: values}
+	diffs := []backfill.WindowDiff{
+		{Window: w0, Before: 2, After: 2, Added: 1, Removed: 1, Changed: 1, UsersBefore: 15, UsersAfter: 50, EventsBefore: 25, EventsAfter: 100,
+			Cohorts: []backfill.CohortDiff{
+				{Window: w0, Key: "a", UsersBefore: 10, UsersAfter: 10, EventsBefore: 20, EventsAfter: 20, ValuesChanged: 1},
+				{Window: w0, Key: "b", UsersBefore: 5, EventsBefore: 5},
+				{Window: w0, Key: "c", UsersAfter: 40, EventsAfter: 80},
+			}},
+		{Window: w1, Before: 1, After: 1, UsersBefore: 7, UsersAfter: 7, EventsBefore: 7, EventsAfter: 7},
 	}
-	now := []schemas.PartialRow{row(w0, 1, "a", 10, 20, 1, 2), row(w0, 2, "b", 5, 5, 0, 0), row(w1, 1, "a", 7, 7, 3, 3)}
-	next := []schemas.PartialRow{row(w0, 1, "a", 10, 20, 1, 9), row(w0, 3, "c", 40, 80, 0, 0), row(w1, 1, "a", 7, 7, 3, 3)}
 	var out bytes.Buffer
-	printDryRun(&out, backfill.Diff(now, next), 2)
+	printDryRun(&out, diffs, 2)
 	text := out.String()
 	for _, want := range []string{`dry run: 1 windows would change, 1 would stay the same`, `largest changes \(of 3 cohort-windows\)`, `\sc\s+0 → 40\s+0 → 80\s`, `\sb\s+5 → 0\s+5 → 0\s`} {
 		if !regexp.MustCompile(want).MatchString(text) {

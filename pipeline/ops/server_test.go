@@ -106,3 +106,18 @@ func TestServerShutsDownWithTheContext(t *testing.T) {
 		t.Fatalf("/healthz after shutdown answered %d; want the port closed", resp.StatusCode)
 	}
 }
+
+// /metrics serves the registry given, and nothing else is served.
+func TestHandlerServesTheRegistry(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "ops_test_total", Help: "a test counter"})
+	reg.MustRegister(c)
+	c.Add(3)
+	h := Handler(reg, &Readiness{})
+	if code, body := get(t, h, "/metrics"); code != http.StatusOK || !strings.Contains(body, "ops_test_total 3") {
+		t.Errorf("/metrics: %d %s", code, body)
+	}
+	if code, _ := get(t, h, "/"); code != http.StatusNotFound {
+		t.Errorf("/: %d, want 404", code)
+	}
+}
