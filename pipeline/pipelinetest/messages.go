@@ -1,5 +1,3 @@
-// Package pipelinetest holds what the tests and benchmarks of pipeline/
-// and its subpackages share. Only tests import it.
 package pipelinetest
 
 import (
