@@ -117,17 +117,10 @@ func checkApplied(done map[int]string, files []schemas.Migration) error {
 // appliedMigrations returns version → checksum from schema_migrations.
 func (c *Client) appliedMigrations(ctx context.Context) (map[int]string, error) {
 	q := "SELECT version, any(checksum) FROM " + c.cfg.Database + ".schema_migrations GROUP BY version"
-	type applied struct {
-		version uint32
-		sum     string
-	}
-	rows, err := queryRows(ctx, c, func(scan func(...any) error) (applied, error) {
-		var a applied
-		return a, scan(&a.version, &a.sum)
-	}, q)
-	done := make(map[int]string, len(rows))
-	for _, a := range rows {
-		done[int(a.version)] = a.sum
+	sums, err := queryPairs[uint32, string](ctx, c, q)
+	done := make(map[int]string, len(sums))
+	for v, sum := range sums {
+		done[int(v)] = sum
 	}
 	if err != nil {
 		return nil, fmt.Errorf("reading %s.schema_migrations: %w", c.cfg.Database, err)

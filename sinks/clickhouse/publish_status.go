@@ -35,20 +35,9 @@ func (c *Client) FlushedWindows(ctx context.Context, topic string, since time.Ti
 func (c *Client) PartitionWatermarks(ctx context.Context, topic string) (map[int32]int64, error) {
 	q := `SELECT partition, max(watermark) FROM ` + c.table(c.cfg.Database, "window_progress") + `
 		WHERE topic = ? GROUP BY partition`
-	type mark struct {
-		partition int32
-		watermark int64
-	}
-	marks, err := queryRows(ctx, c, func(scan func(...any) error) (mark, error) {
-		var m mark
-		return m, scan(&m.partition, &m.watermark)
-	}, q, topic)
+	out, err := queryPairs[int32, int64](ctx, c, q, topic)
 	if err != nil {
 		return nil, fmt.Errorf("reading the watermarks of topic %q: %w", topic, err)
-	}
-	out := make(map[int32]int64, len(marks))
-	for _, m := range marks {
-		out[m.partition] = m.watermark
 	}
 	return out, nil
 }
@@ -58,16 +47,13 @@ func (c *Client) PartitionWatermarks(ctx context.Context, topic string) (map[int
 func (c *Client) LastReleases(ctx context.Context, release string, since time.Time) (map[time.Time]time.Time, error) {
 	q := `SELECT window_start, max(released_at) FROM ` + c.table(c.cfg.Database, "privacy_ledger") + `
 		WHERE release = ? AND window_start >= toDateTime(?) GROUP BY window_start`
-	releases, err := queryRows(ctx, c, func(scan func(...any) error) ([2]time.Time, error) {
-		var r [2]time.Time // window start, released at
-		return r, scan(&r[0], &r[1])
-	}, q, release, since.Unix())
+	releases, err := queryPairs[time.Time, time.Time](ctx, c, q, release, since.Unix())
 	if err != nil {
 		return nil, fmt.Errorf("reading the releases of %s: %w", release, err)
 	}
 	out := make(map[time.Time]time.Time, len(releases))
-	for _, r := range releases {
-		out[r[0].UTC()] = r[1].UTC()
+	for start, at := range releases {
+		out[start.UTC()] = at.UTC()
 	}
 	return out, nil
 }

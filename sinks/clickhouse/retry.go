@@ -139,6 +139,27 @@ func queryRows[T any](ctx context.Context, c *Client, row func(scan func(dest ..
 	return out, err
 }
 
+// queryPairs runs q, which selects two columns, and returns its rows as a
+// map from the first column to the second, retrying retryable errors.
+func queryPairs[K comparable, V any](ctx context.Context, c *Client, q string, args ...any) (map[K]V, error) {
+	type pair struct {
+		k K
+		v V
+	}
+	rows, err := queryRows(ctx, c, func(scan func(...any) error) (pair, error) {
+		var p pair
+		return p, scan(&p.k, &p.v)
+	}, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[K]V, len(rows))
+	for _, p := range rows {
+		out[p.k] = p.v
+	}
+	return out, nil
+}
+
 // queryValues runs q, which selects one column, and returns its values,
 // retrying retryable errors.
 func queryValues[T any](ctx context.Context, c *Client, q string, args ...any) ([]T, error) {
