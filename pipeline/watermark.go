@@ -24,7 +24,7 @@ import (
 //     (a broken clock, a hostile producer) closes nothing until quorum-1
 //     other people's events reach that time too. The price: a partition
 //     with fewer than quorum active users closes its windows only by
-//     idleness (Worker.idle).
+//     idleness (Worker.Idle).
 //   - In streaming it never passes the wall clock minus the bound (clock),
 //     so events from the future wait in their windows instead of closing
 //     the current one.

@@ -96,7 +96,7 @@ func (e HandlerError) Unwrap() error { return e.Err }
 //
 // m.Key and m.Value are valid only during the call of handle: they point
 // into the fetch's buffers, which the next fetch overwrites. A handler that
-// keeps either copies it (kafkaDeadLetters does).
+// keeps either copies it (the pipeline's dead-letter buffer does).
 //
 // An error of handle comes back as a HandlerError, with the offset left
 // after the last message handled successfully. Any other error is the
