@@ -1,6 +1,6 @@
-// The layering of STYLE.md ("Our layout and dependency direction"),
-// checked: every package's imports, direct and indirect, against the rules
-// below. ARCHITECTURE.md draws the same layers.
+// The layering that ARCHITECTURE.md draws, checked: every package's
+// imports, direct and indirect (tests aside), against the rules below. A
+// new package needs a rule, or the test names it.
 package cohortline_test
 
 import (
