@@ -8,35 +8,37 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cohortline/cohortline/cohorts/cohortsref"
+	"github.com/cohortline/cohortline/cohorts/cohortstest"
 	"github.com/cohortline/cohortline/schemas"
 )
 
-// The reference aggregation is cohortsref: the semantics of WindowState
+// The reference aggregation is cohortstest: the semantics of WindowState
 // written down again as plainly as possible, sharing no code with this
 // package, so agreement on generated data checks the compact state, the
 // re-keying and the slot layout together.
 
-func refParams(spec Spec) cohortsref.Params {
+func refParams(spec Spec) cohortstest.Params {
 	dims := make([]string, len(spec.Dimensions))
 	for i, d := range spec.Dimensions {
 		dims[i] = string(d)
 	}
-	return cohortsref.Params{Dimensions: dims, Window: spec.Window, BoundEvents: spec.Bounds.Events, BoundCallSeconds: spec.Bounds.CallSeconds}
+	return cohortstest.Params{Dimensions: dims, Window: spec.Window, BoundEvents: spec.Bounds.Events, BoundCallSeconds: spec.Bounds.CallSeconds}
 }
 
 // refKey spells the canonical key of e under spec by hand.
-func refKey(spec Spec, e *schemas.Event) string { return cohortsref.Key(refParams(spec).Dimensions, e) }
+func refKey(spec Spec, e *schemas.Event) string {
+	return cohortstest.Key(refParams(spec).Dimensions, e)
+}
 
 // refAggregate returns, per window, the cohort aggregates by key string,
 // and the outcome counts.
-func refAggregate(spec Spec, evs []decodedEvent) (map[Window]map[string]*cohortsref.Cohort, map[string]int) {
-	in := make([]cohortsref.Event, len(evs))
+func refAggregate(spec Spec, evs []decodedEvent) (map[Window]map[string]*cohortstest.Cohort, map[string]int) {
+	in := make([]cohortstest.Event, len(evs))
 	for i, ev := range evs {
-		in[i] = cohortsref.Event{User: ev.user, ID: ev.id, E: ev.e}
+		in[i] = cohortstest.Event{User: ev.user, ID: ev.id, E: ev.e}
 	}
-	byStart, outcomes := cohortsref.Aggregate(refParams(spec), in)
-	out := make(map[Window]map[string]*cohortsref.Cohort, len(byStart))
+	byStart, outcomes := cohortstest.Aggregate(refParams(spec), in)
+	out := make(map[Window]map[string]*cohortstest.Cohort, len(byStart))
 	for start, cohorts := range byStart {
 		out[WindowOf(start, spec.Window)] = cohorts
 	}
@@ -83,7 +85,7 @@ func TestWindowStateMatchesReference(t *testing.T) {
 	}
 }
 
-func compareWindow(t *testing.T, w Window, s *WindowState, ref map[string]*cohortsref.Cohort) {
+func compareWindow(t *testing.T, w Window, s *WindowState, ref map[string]*cohortstest.Cohort) {
 	t.Helper()
 	got := view(s.Partials())
 	if len(got) != len(ref) {

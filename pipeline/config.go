@@ -60,6 +60,9 @@ type Config struct {
 	RebalanceTimeout time.Duration `yaml:"rebalance_timeout"`
 }
 
+// DefaultWatermarkUsers is kafka.watermark_users' default.
+const DefaultWatermarkUsers = 3
+
 func (c *Config) setDefaults() {
 	if c.Group == "" {
 		c.Group = "cohortline"
@@ -71,7 +74,7 @@ func (c *Config) setDefaults() {
 		c.MaxOutOfOrder = 10 * time.Second
 	}
 	if c.WatermarkUsers == 0 {
-		c.WatermarkUsers = 3
+		c.WatermarkUsers = DefaultWatermarkUsers
 	}
 	if c.IdleTimeout == 0 {
 		c.IdleTimeout = time.Minute

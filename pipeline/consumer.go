@@ -13,6 +13,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/cohortline/cohortline/cohorts"
+	"github.com/cohortline/cohortline/pipeline/internal/kafkawire"
 )
 
 // Consumer is the streaming pipeline of one instance: it joins the consumer
@@ -27,7 +28,7 @@ import (
 // reads (metrics.go).
 type Consumer struct {
 	cfg    Config
-	worker workerConfig
+	worker WorkerConfig
 	sink   Sink
 	dead   *kafka.Writer
 	log    *slog.Logger
@@ -53,7 +54,7 @@ func NewConsumer(cfg Config, spec *cohorts.Spec, rekey *cohorts.Rekeyer, sink Si
 	}
 	return &Consumer{
 		cfg:    cfg,
-		worker: workerConfig{Spec: spec, Rekey: rekey, MaxOutOfOrder: cfg.MaxOutOfOrder, WatermarkUsers: cfg.WatermarkUsers},
+		worker: WorkerConfig{Spec: spec, Rekey: rekey, MaxOutOfOrder: cfg.MaxOutOfOrder, WatermarkUsers: cfg.WatermarkUsers},
 		sink:   sink,
 		dead: &kafka.Writer{
 			Addr: kafka.TCP(cfg.Brokers...), Topic: cfg.DeadLetterTopic,
@@ -141,7 +142,7 @@ func (c *Consumer) runPartition(ctx context.Context, gen *kafka.Generation, part
 // It returns the last offset the worker committed (-1 if none) and why it
 // stopped; it stops only on ctx or an error.
 func (c *Consumer) consumePartition(ctx context.Context, gen *kafka.Generation, partition int, offset int64, g *partitionGauges) (int64, error) {
-	reader := newPartitionReader(c.cfg.Brokers, c.cfg.Topic, partition, offset)
+	reader := kafkawire.NewPartitionReader(c.cfg.Brokers, c.cfg.Topic, partition, offset)
 	defer reader.Close()
 	commit := func(_ context.Context, offset int64) error {
 		c.commitMu.Lock()
@@ -149,13 +150,13 @@ func (c *Consumer) consumePartition(ctx context.Context, gen *kafka.Generation, 
 		return gen.CommitOffsets(map[string]map[int]int64{c.cfg.Topic: {partition: offset}})
 	}
 	dead := newKafkaDeadLetters(c.dead, c.cfg.DeadLetterBatch, partition, c.log)
-	w := newPartitionWorker(c.worker, c.cfg.Topic, partition, c.sink, dead, commit, c.countersOf(partition))
+	w := NewWorker(c.worker, c.cfg.Topic, partition, c.sink, dead, commit, c.countersOf(partition))
 	w.gauges, w.log = g, c.log
-	defer w.release()
-	if err := w.resume(ctx); err != nil {
+	defer w.Release()
+	if err := w.Resume(ctx); err != nil {
 		return w.committed, err
 	}
-	handle := func(m kafka.Message) error { return w.handle(ctx, m) }
+	handle := func(m kafka.Message) error { return w.Handle(ctx, m) }
 	// The partition is idle once nothing arrived for the idle timeout: its
 	// windows then close within one fetch wait after that.
 	lastActive := c.now()
@@ -165,15 +166,15 @@ func (c *Consumer) consumePartition(ctx context.Context, gen *kafka.Generation, 
 		// and the watermark never passes it.
 		w.decoder.MaxTS = now.Add(c.cfg.MaxFutureSkew).UnixMilli()
 		w.wm.clock = now.UnixMilli()
-		n, err := reader.fetch(ctx, handle)
+		n, err := reader.Fetch(ctx, handle)
 		g.lag.Store(reader.Lag())
 		if ctx.Err() != nil {
 			return w.committed, ctx.Err()
 		}
-		var herr handlerError
+		var herr kafkawire.HandlerError
 		switch {
 		case errors.As(err, &herr):
-			return w.committed, herr.err
+			return w.committed, herr.Err
 		case err != nil:
 			// The broker or the connection: fetch again from the same
 			// offset; the worker and its open windows stay.
@@ -189,7 +190,7 @@ func (c *Consumer) consumePartition(ctx context.Context, gen *kafka.Generation, 
 		if n > 0 {
 			lastActive = now
 		} else if now.Sub(lastActive) >= c.cfg.IdleTimeout {
-			if err := w.idle(ctx, now); err != nil {
+			if err := w.Idle(ctx, now); err != nil {
 				return w.committed, err
 			}
 			lastActive = now
@@ -213,6 +214,15 @@ func (c *Consumer) Counters() map[int]*Counters {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return maps.Clone(c.counters)
+}
+
+// Totals sums the counters over every partition this consumer has had.
+func (c *Consumer) Totals() CountTotals {
+	var t CountTotals
+	for _, n := range c.Counters() {
+		n.AddTo(&t)
+	}
+	return t
 }
 
 // sleep waits d or until ctx is done; it reports whether d elapsed.

@@ -27,7 +27,7 @@ func newPartitionGauges() *partitionGauges {
 
 // publish makes the worker's watermark and open window count visible to
 // the collector: two atomic stores, cheap enough to run per message.
-func (w *partitionWorker) publish() {
+func (w *Worker) reportGauges() {
 	w.gauges.watermark.Store(w.wm.value)
 	w.gauges.openWindows.Store(int64(len(w.open)))
 }

@@ -15,7 +15,7 @@ import (
 // (DESIGN.md, "Watermarks"). Then it commits what is durable: the dead
 // letters of a partition that only received bad messages are committed
 // here too.
-func (w *partitionWorker) idle(ctx context.Context, now time.Time) error {
+func (w *Worker) Idle(ctx context.Context, now time.Time) error {
 	if n := len(w.open); n > 0 {
 		newest := w.open[n-1].window // open is sorted by start
 		closeAll := newest.End + w.spec.AllowedLateness.Milliseconds()

@@ -13,22 +13,26 @@ import (
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/cohortline/cohortline/schemas"
+
+	"github.com/cohortline/cohortline/pipeline/pipelinetest"
 )
 
-// lockedSink makes a memorySink safe for the consumer's partition
+// lockedSink makes a pipelinetest.MemorySink safe for the consumer's partition
 // goroutines.
 type lockedSink struct {
 	mu   sync.Mutex
-	sink *memorySink
+	sink *pipelinetest.MemorySink
 }
 
-func (s *lockedSink) WritePartials(ctx context.Context, rec arrow.Record, f Flush) error {
+func (s *lockedSink) WritePartials(ctx context.Context, rec arrow.Record, f schemas.Flush) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.sink.WritePartials(ctx, rec, f)
 }
 
-func (s *lockedSink) LastFlush(ctx context.Context, topic string, partition int) (Flush, bool, error) {
+func (s *lockedSink) LastFlush(ctx context.Context, topic string, partition int) (schemas.Flush, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.sink.LastFlush(ctx, topic, partition)
@@ -40,7 +44,7 @@ func (s *lockedSink) partitionRows(partition int) map[int64]map[uint64]string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := map[int64]map[uint64]string{}
-	for key, rows := range s.sink.rows {
+	for key, rows := range s.sink.Rows {
 		if key[1] == int64(partition) {
 			out[key[0]] = rows
 		}
@@ -98,22 +102,22 @@ func TestConsumerOnKfake(t *testing.T) {
 		byPartition[p] = append(byPartition[p], m)
 	}
 	for p := range partitions {
-		want[p] = &lockedSink{sink: newMemorySink()}
+		want[p] = &lockedSink{sink: pipelinetest.NewMemorySink()}
 		dead := &memoryDeadLetters{}
 		noCommit := func(context.Context, int64) error { return nil }
-		wk := newPartitionWorker(cfg, "activity", 0, want[p].sink, dead, noCommit, &Counters{})
+		wk := NewWorker(cfg, "activity", 0, want[p].sink, dead, noCommit, &Counters{})
 		for _, m := range byPartition[p] {
-			if err := wk.handle(ctx, m); err != nil {
+			if err := wk.Handle(ctx, m); err != nil {
 				t.Fatal(err)
 			}
 		}
-		if err := wk.idle(ctx, time.Now()); err != nil {
+		if err := wk.Idle(ctx, time.Now()); err != nil {
 			t.Fatal(err)
 		}
 		wantDead += len(dead.pending) + len(dead.durable)
 	}
 
-	got := &lockedSink{sink: newMemorySink()}
+	got := &lockedSink{sink: pipelinetest.NewMemorySink()}
 	consumer, err := NewConsumer(Config{Brokers: []string{addr}, Topic: "activity", IdleTimeout: 500 * time.Millisecond, MaxOutOfOrder: cfg.MaxOutOfOrder},
 		cfg.Spec, cfg.Rekey, got, slog.New(slog.DiscardHandler))
 	if err != nil {

@@ -20,6 +20,8 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/cohortline/cohortline/schemas/synth"
+
+	"github.com/cohortline/cohortline/pipeline/pipelinetest"
 )
 
 // metricsRig is a consumer that never connects, with one worker wired to
@@ -28,24 +30,24 @@ import (
 type metricsRig struct {
 	consumer *Consumer
 	reg      *prometheus.Registry
-	worker   *partitionWorker
-	sink     *memorySink
+	worker   *Worker
+	sink     *pipelinetest.MemorySink
 	dead     *memoryDeadLetters
 	commits  int
 }
 
-func newMetricsRig(t *testing.T, cfg workerConfig, partition int) *metricsRig {
+func newMetricsRig(t *testing.T, cfg WorkerConfig, partition int) *metricsRig {
 	t.Helper()
-	c, err := NewConsumer(Config{Brokers: []string{"127.0.0.1:1"}, Topic: "activity"}, cfg.Spec, cfg.Rekey, newMemorySink(), slog.New(slog.DiscardHandler))
+	c, err := NewConsumer(Config{Brokers: []string{"127.0.0.1:1"}, Topic: "activity"}, cfg.Spec, cfg.Rekey, pipelinetest.NewMemorySink(), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &metricsRig{consumer: c, reg: prometheus.NewRegistry(), sink: newMemorySink(), dead: &memoryDeadLetters{}}
+	r := &metricsRig{consumer: c, reg: prometheus.NewRegistry(), sink: pipelinetest.NewMemorySink(), dead: &memoryDeadLetters{}}
 	r.reg.MustRegister(NewMetrics(c))
 	commit := func(context.Context, int64) error { r.commits++; return nil }
-	r.worker = newPartitionWorker(cfg, "activity", partition, r.sink, r.dead, commit, c.countersOf(partition))
+	r.worker = NewWorker(cfg, "activity", partition, r.sink, r.dead, commit, c.countersOf(partition))
 	r.worker.gauges = c.attach(partition)
-	if err := r.worker.resume(t.Context()); err != nil {
+	if err := r.worker.Resume(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	return r
@@ -54,7 +56,7 @@ func newMetricsRig(t *testing.T, cfg workerConfig, partition int) *metricsRig {
 func (r *metricsRig) feed(t *testing.T, msgs ...kafka.Message) {
 	t.Helper()
 	for _, m := range msgs {
-		if err := r.worker.handle(t.Context(), m); err != nil {
+		if err := r.worker.Handle(t.Context(), m); err != nil {
 			t.Fatalf("offset %d: %v", m.Offset, err)
 		}
 	}
@@ -228,8 +230,8 @@ func TestMetricsOfAWorkerOnGeneratedData(t *testing.T) {
 		t.Errorf("key mismatches %v; the generator keys by token", n)
 	}
 	flushes := got[`cohortline_flushes_total{`+p+`}`]
-	if flushes != float64(r.sink.writes) || flushes < 6 {
-		t.Errorf("flushes_total %v, want the sink's %d writes (several)", flushes, r.sink.writes)
+	if flushes != float64(r.sink.Writes) || flushes < 6 {
+		t.Errorf("flushes_total %v, want the sink's %d writes (several)", flushes, r.sink.Writes)
 	}
 	if n := got[`cohortline_window_flush_seconds_count{}`]; n != flushes {
 		t.Errorf("flush latency histogram has %v samples, want one per flush: %v", n, flushes)
@@ -290,7 +292,7 @@ func TestMetricsAndLogsCarryNoPersonalValue(t *testing.T) {
 	dead := &loggingDeadLetters{kafka: newKafkaDeadLetters(&kafka.Writer{Topic: "activity.dlq"}, 1000, 7, log)}
 	r.worker.dead, r.worker.log = dead, log
 	r.feed(t, data.msgs...)
-	if err := r.worker.idle(t.Context(), time.UnixMilli(r.worker.wm.value).Add(48*time.Hour)); err != nil {
+	if err := r.worker.Idle(t.Context(), time.UnixMilli(r.worker.wm.value).Add(48*time.Hour)); err != nil {
 		t.Fatal(err) // closes every window: one more flush and dead-letter batch
 	}
 

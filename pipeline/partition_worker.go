@@ -6,6 +6,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"math"
 	"slices"
 	"time"
 
@@ -20,8 +21,12 @@ import (
 // of the next message a new owner of the partition should read.
 type Committer func(ctx context.Context, offset int64) error
 
-// partitionWorker turns the messages of one Kafka partition into flushed
-// windows. It runs on one goroutine; nothing in it is shared.
+// Worker turns the messages of one Kafka partition into flushed windows:
+// the streaming core, which a backfill (pipeline/backfill) drives over a
+// bounded source too. It runs on one goroutine; nothing in it is shared.
+// Call Resume once, then Handle for each message in offset order, Idle
+// when the partition is quiet, Drain at the end of a bounded source, and
+// Release when the worker stops.
 //
 // The exactly-once effect rests on three rules (DESIGN.md, "Delivery
 // guarantee"):
@@ -36,7 +41,7 @@ type Committer func(ctx context.Context, offset int64) error
 //     same watermark they met the first time: a message of a window that was
 //     already flushed is skipped as it was then counted (or dropped as late),
 //     and every window still open is rebuilt from all of its messages.
-type partitionWorker struct {
+type Worker struct {
 	topic     string
 	partition int
 	spec      *cohorts.Spec
@@ -45,16 +50,10 @@ type partitionWorker struct {
 	dead      DeadLetters
 	commit    Committer
 	counters  *Counters
-	gauges    *partitionGauges // what the metrics collector reads; see publish
+	gauges    *partitionGauges // what the metrics collector reads; see reportGauges
 	log       *slog.Logger
 	mem       memory.Allocator
-
-	// A backfill sets these two: every flush gets version (0: streaming's
-	// offset-based version), and only windows that inRange accepts are
-	// flushed and counted (nil: all). The others are aggregated all the
-	// same, for the watermark they corroborate, and dropped when they close.
-	version uint64
-	inRange func(cohorts.Window) bool
+	policy    FlushPolicy
 
 	decoder    schemas.Decoder
 	event      schemas.Event
@@ -79,8 +78,22 @@ type openWindow struct {
 	top                     topUsers // what the window corroborates of the watermark
 }
 
-// workerConfig is what a partitionWorker needs besides its partition.
-type workerConfig struct {
+// FlushPolicy is how a Worker versions and selects its flushes. The zero
+// value is streaming's; a backfill sets both fields.
+type FlushPolicy struct {
+	// Version, when not 0, is the version of every flush (see
+	// backfill.Version); 0 is streaming's: the offset after the message
+	// that closed the window (rule 1).
+	Version uint64
+	// Keep, when not nil, selects the windows that are flushed and whose
+	// events are counted. The others are aggregated all the same, for the
+	// watermark they corroborate, their events counted as OutOfRange, and
+	// dropped when they close.
+	Keep func(cohorts.Window) bool
+}
+
+// WorkerConfig is what a Worker needs besides its partition.
+type WorkerConfig struct {
 	Spec          *cohorts.Spec
 	Rekey         *cohorts.Rekeyer
 	MaxOutOfOrder time.Duration
@@ -90,16 +103,20 @@ type workerConfig struct {
 	// MinTS and MaxTS bound accepted event times (0: the contract's
 	// defaults); see schemas.Decoder.
 	MinTS, MaxTS int64
+	Flush        FlushPolicy
+	// Log receives a line per flush; nil discards them.
+	Log *slog.Logger
 }
 
-func newPartitionWorker(cfg workerConfig, topic string, partition int, sink Sink, dead DeadLetters, commit Committer, counters *Counters) *partitionWorker {
-	w := &partitionWorker{
+func NewWorker(cfg WorkerConfig, topic string, partition int, sink Sink, dead DeadLetters, commit Committer, counters *Counters) *Worker {
+	w := &Worker{
 		topic: topic, partition: partition,
 		spec: cfg.Spec, rekey: cfg.Rekey,
 		sink: sink, dead: dead, commit: commit, counters: counters,
 		gauges:     newPartitionGauges(),
-		log:        slog.New(slog.DiscardHandler),
+		log:        cmp.Or(cfg.Log, slog.New(slog.DiscardHandler)),
 		mem:        memory.NewGoAllocator(),
+		policy:     cfg.Flush,
 		wm:         newWatermark(cfg.MaxOutOfOrder, max(cfg.WatermarkUsers, 1)),
 		nextOffset: -1, committed: -1,
 	}
@@ -107,9 +124,9 @@ func newPartitionWorker(cfg workerConfig, topic string, partition int, sink Sink
 	return w
 }
 
-// resume restores the watermark of the partition's last flush; call it once,
-// before the first message. See rule 3 on partitionWorker.
-func (w *partitionWorker) resume(ctx context.Context) error {
+// Resume restores the watermark of the partition's last flush; call it once,
+// before the first message. See rule 3 on Worker.
+func (w *Worker) Resume(ctx context.Context) error {
 	last, ok, err := w.sink.LastFlush(ctx, w.topic, w.partition)
 	if err != nil {
 		return fmt.Errorf("reading the last flush of %s/%d: %w", w.topic, w.partition, err)
@@ -117,15 +134,15 @@ func (w *partitionWorker) resume(ctx context.Context) error {
 	if ok {
 		w.wm.advanceTo(last.Watermark)
 	}
-	w.publish()
+	w.reportGauges()
 	return nil
 }
 
-// handle processes one message, then flushes the windows it closed and
+// Handle processes one message, then flushes the windows it closed and
 // commits. An error means the sink, the dead-letter topic or the commit
 // failed after their own retries: the caller stops the worker, and the
 // partition is replayed from the last commit.
-func (w *partitionWorker) handle(ctx context.Context, m kafka.Message) error {
+func (w *Worker) Handle(ctx context.Context, m kafka.Message) error {
 	w.counters.Messages.Add(1)
 	w.nextOffset = m.Offset + 1
 	ev := &w.event
@@ -155,9 +172,9 @@ var errKeyMismatch = &schemas.RejectError{Reason: schemas.ReasonKeyMismatch, Det
 // follow what the countable events corroborate. A backfill aggregates the
 // windows outside its range too, for the watermark, but counts their
 // events as out of range and never flushes them.
-func (w *partitionWorker) add(offset int64, ev *schemas.Event) {
+func (w *Worker) add(offset int64, ev *schemas.Event) {
 	win := w.spec.WindowOf(ev.TS)
-	inRange := w.inRange == nil || w.inRange(win)
+	inRange := w.policy.Keep == nil || w.policy.Keep(win)
 	if ev.Category.Sensitive() && ev.Age != schemas.AgeMinor {
 		w.count(cohorts.Sensitive, inRange) // no state at all, not even a window
 		return
@@ -175,7 +192,7 @@ func (w *partitionWorker) add(offset int64, ev *schemas.Event) {
 }
 
 // count adds one event to the counter of its outcome, or to OutOfRange.
-func (w *partitionWorker) count(o cohorts.Outcome, inRange bool) {
+func (w *Worker) count(o cohorts.Outcome, inRange bool) {
 	if !inRange {
 		w.counters.OutOfRange.Add(1)
 		return
@@ -197,7 +214,7 @@ func (w *partitionWorker) count(o cohorts.Outcome, inRange bool) {
 }
 
 // window returns the open window win, opening it at offset if needed.
-func (w *partitionWorker) window(win cohorts.Window, offset int64) *openWindow {
+func (w *Worker) window(win cohorts.Window, offset int64) *openWindow {
 	i, found := slices.BinarySearchFunc(w.open, win.Start, func(ow *openWindow, start int64) int {
 		return cmp.Compare(ow.window.Start, start)
 	})
@@ -210,7 +227,7 @@ func (w *partitionWorker) window(win cohorts.Window, offset int64) *openWindow {
 	return ow
 }
 
-func (w *partitionWorker) reject(ctx context.Context, m kafka.Message, err error) error {
+func (w *Worker) reject(ctx context.Context, m kafka.Message, err error) error {
 	reason, ok := schemas.ReasonOf(err)
 	if !ok {
 		return fmt.Errorf("BUG: decoder returned %v, not a rejection", err)
@@ -229,14 +246,14 @@ func (w *partitionWorker) reject(ctx context.Context, m kafka.Message, err error
 
 // closeReady flushes, oldest first, every open window the watermark has
 // closed, then commits the low watermark if it moved.
-func (w *partitionWorker) closeReady(ctx context.Context) error {
-	w.publish()
+func (w *Worker) closeReady(ctx context.Context) error {
+	w.reportGauges()
 	flushed := 0
 	for _, ow := range w.open {
 		if !w.spec.Closes(ow.window, w.wm.value) {
 			break // windows are in start order and all have the same size
 		}
-		if w.inRange == nil || w.inRange(ow.window) {
+		if w.policy.Keep == nil || w.policy.Keep(ow.window) {
 			if err := w.flush(ctx, ow); err != nil {
 				return err
 			}
@@ -247,12 +264,12 @@ func (w *partitionWorker) closeReady(ctx context.Context) error {
 		return nil
 	}
 	w.drop(flushed) // per-user state: privacy invariant 2
-	w.publish()
+	w.reportGauges()
 	return w.commitLowWatermark(ctx)
 }
 
 // drop releases the state of the n oldest open windows and forgets them.
-func (w *partitionWorker) drop(n int) {
+func (w *Worker) drop(n int) {
 	for _, ow := range w.open[:n] {
 		w.lastCohorts = ow.state.Size().Cohorts
 		ow.state.Release()
@@ -261,18 +278,34 @@ func (w *partitionWorker) drop(n int) {
 	w.open = w.open[n:]
 }
 
-// release drops every open window without flushing it: the worker stops,
+// Release drops every open window without flushing it: the worker stops,
 // and whoever takes the partition over replays them from the commit.
-func (w *partitionWorker) release() { w.drop(len(w.open)) }
+func (w *Worker) Release() { w.drop(len(w.open)) }
 
-func (w *partitionWorker) flush(ctx context.Context, ow *openWindow) error {
+// Drain flushes every window still open, as if event time had ended: a
+// bounded source (a backfill) has nothing more for them, where streaming
+// would wait. Then it commits.
+func (w *Worker) Drain(ctx context.Context) error {
+	w.wm.advanceTo(math.MaxInt64)
+	return w.closeReady(ctx)
+}
+
+// Closed reports whether the watermark has closed win: no later message
+// can change it.
+func (w *Worker) Closed(win cohorts.Window) bool { return w.spec.Closes(win, w.wm.value) }
+
+// NextOffset is the offset after the last message handled; -1 before the
+// first.
+func (w *Worker) NextOffset() int64 { return w.nextOffset }
+
+func (w *Worker) flush(ctx context.Context, ow *openWindow) error {
 	version := uint64(w.nextOffset)
-	if w.version != 0 {
-		version = w.version
+	if w.policy.Version != 0 {
+		version = w.policy.Version
 	}
 	rec := cohorts.PartialsRecord(w.mem, ow.window, w.topic, int32(w.partition), version, ow.state.Partials())
 	defer rec.Release()
-	f := Flush{
+	f := schemas.Flush{
 		WindowStart: ow.window.Start, WindowEnd: ow.window.End,
 		Topic: w.topic, Partition: w.partition,
 		Version: version, Rows: int(rec.NumRows()),
@@ -301,7 +334,7 @@ func (w *partitionWorker) flush(ctx context.Context, ow *openWindow) error {
 // every message before this one met a lower watermark (ow was open), and it
 // closes no later window. The last window of the batch records the current
 // watermark, and Sink.LastFlush prefers it on the version tie.
-func (w *partitionWorker) resumeWatermark(ow *openWindow) int64 {
+func (w *Worker) resumeWatermark(ow *openWindow) int64 {
 	i := slices.Index(w.open, ow)
 	if i+1 < len(w.open) && w.spec.Closes(w.open[i+1].window, w.wm.value) {
 		return ow.window.End + w.spec.AllowedLateness.Milliseconds() // no overflow: the decoder bounds ts
@@ -313,7 +346,7 @@ func (w *partitionWorker) resumeWatermark(ow *openWindow) int64 {
 // (not necessarily the oldest window's: an out-of-order event can open an
 // older window after a newer one), or the next offset when no window is
 // open, once the dead letters up to it are durable.
-func (w *partitionWorker) commitLowWatermark(ctx context.Context) error {
+func (w *Worker) commitLowWatermark(ctx context.Context) error {
 	offset := w.nextOffset
 	for _, ow := range w.open {
 		offset = min(offset, ow.firstOffset)

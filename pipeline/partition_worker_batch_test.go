@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/cohortline/cohortline/pipeline/pipelinetest"
 )
 
 // When one watermark closes several windows (the idle timeout, or an event
@@ -34,23 +36,23 @@ func TestCrashBetweenFlushesOfOneWatermark(t *testing.T) {
 	cfg := testWorkerConfig(t, time.Hour, 5*time.Minute)
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			want := newMemorySink()
+			want := pipelinetest.NewMemorySink()
 			var committed int64
 			if err := consumeThenIdle(t, cfg, c.msgs, 0, want, &committed); err != nil {
 				t.Fatal(err)
 			}
-			sink := newMemorySink()
-			sink.failAt = 2 // the second flush of the batch: the process dies there
+			sink := pipelinetest.NewMemorySink()
+			sink.FailAt = 2 // the second flush of the batch: the process dies there
 			committed = 0
-			if err := consumeThenIdle(t, cfg, c.msgs, 0, sink, &committed); !errors.Is(err, errInjected) {
+			if err := consumeThenIdle(t, cfg, c.msgs, 0, sink, &committed); !errors.Is(err, pipelinetest.ErrInjected) {
 				t.Fatalf("first run: %v, want the injected failure", err)
 			}
 			if err := consumeThenIdle(t, cfg, c.msgs, committed, sink, &committed); err != nil {
 				t.Fatalf("restart from offset %d: %v", committed, err)
 			}
-			if !maps.EqualFunc(sink.rows, want.rows, maps.Equal) {
+			if !maps.EqualFunc(sink.Rows, want.Rows, maps.Equal) {
 				t.Errorf("after a crash between two flushes: %d windows flushed, partials differ from the fault-free run's %d",
-					len(sink.rows), len(want.rows))
+					len(sink.Rows), len(want.Rows))
 			}
 		})
 	}
@@ -58,20 +60,20 @@ func TestCrashBetweenFlushesOfOneWatermark(t *testing.T) {
 
 // consumeThenIdle runs a worker over msgs from offset from, then lets the
 // partition go idle (the wall clock is far past the events).
-func consumeThenIdle(t *testing.T, cfg workerConfig, msgs []kafka.Message, from int64, sink *memorySink, committed *int64) error {
+func consumeThenIdle(t *testing.T, cfg WorkerConfig, msgs []kafka.Message, from int64, sink *pipelinetest.MemorySink, committed *int64) error {
 	t.Helper()
 	commit := func(_ context.Context, offset int64) error {
 		*committed = offset
 		return nil
 	}
-	w := newPartitionWorker(cfg, "activity", 0, sink, &memoryDeadLetters{}, commit, &Counters{})
-	if err := w.resume(t.Context()); err != nil {
+	w := NewWorker(cfg, "activity", 0, sink, &memoryDeadLetters{}, commit, &Counters{})
+	if err := w.Resume(t.Context()); err != nil {
 		return err
 	}
 	for _, m := range msgs[from:] {
-		if err := w.handle(t.Context(), m); err != nil {
+		if err := w.Handle(t.Context(), m); err != nil {
 			return err
 		}
 	}
-	return w.idle(t.Context(), time.Now())
+	return w.Idle(t.Context(), time.Now())
 }

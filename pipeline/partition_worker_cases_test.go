@@ -9,6 +9,8 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/cohortline/cohortline/schemas"
+
+	"github.com/cohortline/cohortline/pipeline/pipelinetest"
 )
 
 var t0 = time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
@@ -27,8 +29,8 @@ func eventMessage(offset int64, user string, at time.Duration, edit func(*schema
 }
 
 type recordingWorker struct {
-	*partitionWorker
-	sink      *memorySink
+	*Worker
+	sink      *pipelinetest.MemorySink
 	dead      *memoryDeadLetters
 	counters  *Counters
 	committed []int64
@@ -37,19 +39,19 @@ type recordingWorker struct {
 func newRecordingWorker(t *testing.T, window, lateness, outOfOrder time.Duration) *recordingWorker {
 	cfg := testWorkerConfig(t, window, lateness)
 	cfg.MaxOutOfOrder = outOfOrder
-	r := &recordingWorker{sink: newMemorySink(), dead: &memoryDeadLetters{}, counters: &Counters{}}
+	r := &recordingWorker{sink: pipelinetest.NewMemorySink(), dead: &memoryDeadLetters{}, counters: &Counters{}}
 	commit := func(_ context.Context, offset int64) error {
 		r.committed = append(r.committed, offset)
 		return nil
 	}
-	r.partitionWorker = newPartitionWorker(cfg, "activity", 0, r.sink, r.dead, commit, r.counters)
+	r.Worker = NewWorker(cfg, "activity", 0, r.sink, r.dead, commit, r.counters)
 	return r
 }
 
 func (r *recordingWorker) feed(t *testing.T, msgs ...kafka.Message) {
 	t.Helper()
 	for _, m := range msgs {
-		if err := r.handle(t.Context(), m); err != nil {
+		if err := r.Handle(t.Context(), m); err != nil {
 			t.Fatalf("offset %d: %v", m.Offset, err)
 		}
 	}
@@ -70,8 +72,8 @@ func TestCommitIsLowWatermarkAcrossOpenWindows(t *testing.T) {
 		t.Fatalf("committed %v before any window closed", r.committed)
 	}
 	r.feed(t, eventMessage(3, user, 11*time.Minute+30*time.Second, nil)) // closes 00:00 only
-	if len(r.sink.flushes) != 1 {
-		t.Fatalf("%d windows flushed, want 1", len(r.sink.flushes))
+	if len(r.sink.Flushes) != 1 {
+		t.Fatalf("%d windows flushed, want 1", len(r.sink.Flushes))
 	}
 	if want := []int64{1}; fmt.Sprint(r.committed) != fmt.Sprint(want) {
 		t.Fatalf("committed %v, want %v: the first offset of window 00:05, not of the older 00:03", r.committed, want)
@@ -110,7 +112,7 @@ func TestPolicyOutcomesAndDeadLetters(t *testing.T) {
 			t.Errorf("%s counter = %d, want %d", name, got, want)
 		}
 	}
-	rows := r.sink.rows[[2]int64{t0.UnixMilli(), 0}]
+	rows := r.sink.Rows[[2]int64{t0.UnixMilli(), 0}]
 	if len(rows) != 1 {
 		t.Fatalf("window 00:00 has %d cohorts, want 1 (the minor and the sensitive event make none): %v", len(rows), rows)
 	}

@@ -11,71 +11,13 @@ import (
 	"time"
 	"weak"
 
-	"github.com/apache/arrow/go/v15/arrow"
-	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/segmentio/kafka-go"
 
 	"github.com/cohortline/cohortline/cohorts"
-	"github.com/cohortline/cohortline/schemas"
 	"github.com/cohortline/cohortline/schemas/synth"
+
+	"github.com/cohortline/cohortline/pipeline/pipelinetest"
 )
-
-// memorySink keeps what a reader of the real sink would see: per (window,
-// partition), the rows of the highest flush version.
-type memorySink struct {
-	flushes map[[2]int64]Flush // by (window start, partition)
-	rows    map[[2]int64]map[uint64]string
-	writes  int
-	failAt  int // WritePartials call that fails (1-based), 0: never
-}
-
-func newMemorySink() *memorySink {
-	return &memorySink{flushes: map[[2]int64]Flush{}, rows: map[[2]int64]map[uint64]string{}}
-}
-
-var errInjected = errors.New("injected failure")
-
-func (s *memorySink) WritePartials(_ context.Context, rec arrow.Record, f Flush) error {
-	s.writes++
-	if s.writes == s.failAt {
-		return errInjected
-	}
-	key := [2]int64{f.WindowStart, int64(f.Partition)}
-	if old, ok := s.flushes[key]; ok && old.Version > f.Version {
-		return nil // an older re-flush: readers keep the newer rows
-	}
-	s.flushes[key] = f
-	s.rows[key] = partialRows(rec)
-	return nil
-}
-
-func (s *memorySink) LastFlush(_ context.Context, topic string, partition int) (Flush, bool, error) {
-	var last Flush
-	found := false
-	for _, f := range s.flushes {
-		newer := f.Version > last.Version || f.Version == last.Version && f.WindowStart > last.WindowStart
-		if f.Topic == topic && f.Partition == partition && (!found || newer) {
-			last, found = f, true
-		}
-	}
-	return last, found, nil
-}
-
-// partialRows renders each row of a partials record as text, by cohort id.
-func partialRows(rec arrow.Record) map[uint64]string {
-	ids := rec.Column(schemas.PartialCohortID).(*array.Uint64)
-	keys := rec.Column(schemas.PartialCohortKey).(*array.String)
-	users := rec.Column(schemas.PartialUsers).(*array.Uint64)
-	events := rec.Column(schemas.PartialEvents).(*array.Uint64)
-	values := rec.Column(schemas.PartialValues).(*array.List)
-	flat := values.ListValues().(*array.Uint64)
-	out := make(map[uint64]string, rec.NumRows())
-	for i := range int(rec.NumRows()) {
-		start, end := values.ValueOffsets(i)
-		out[ids.Value(i)] = fmt.Sprintf("%s users=%d events=%d values=%v", keys.Value(i), users.Value(i), events.Value(i), flat.Uint64Values()[start:end])
-	}
-	return out
-}
 
 type memoryDeadLetters struct{ pending, durable []DeadLetter }
 
@@ -111,7 +53,7 @@ func testMessages(t *testing.T, events int64) []kafka.Message {
 	return msgs
 }
 
-func testWorkerConfig(t *testing.T, window, lateness time.Duration) workerConfig {
+func testWorkerConfig(t *testing.T, window, lateness time.Duration) WorkerConfig {
 	t.Helper()
 	spec := cohorts.DefaultSpec()
 	spec.Window, spec.AllowedLateness = window, lateness
@@ -120,18 +62,18 @@ func testWorkerConfig(t *testing.T, window, lateness time.Duration) workerConfig
 	if err != nil {
 		t.Fatal(err)
 	}
-	return workerConfig{Spec: &spec, Rekey: rekey, MaxOutOfOrder: 10 * time.Second}
+	return WorkerConfig{Spec: &spec, Rekey: rekey, MaxOutOfOrder: 10 * time.Second}
 }
 
 // consume runs a worker over msgs from offset from, as a consumer would
 // after reading the committed offset, and returns the worker's error.
-func consume(t *testing.T, cfg workerConfig, msgs []kafka.Message, from int64, sink *memorySink, dead DeadLetters, committed *int64, commitFailAt int) error {
+func consume(t *testing.T, cfg WorkerConfig, msgs []kafka.Message, from int64, sink *pipelinetest.MemorySink, dead DeadLetters, committed *int64, commitFailAt int) error {
 	t.Helper()
 	commits := 0
 	commit := func(_ context.Context, offset int64) error {
 		commits++
 		if commits == commitFailAt {
-			return errInjected
+			return pipelinetest.ErrInjected
 		}
 		if offset < *committed {
 			t.Fatalf("commit went back from %d to %d", *committed, offset)
@@ -139,12 +81,12 @@ func consume(t *testing.T, cfg workerConfig, msgs []kafka.Message, from int64, s
 		*committed = offset
 		return nil
 	}
-	w := newPartitionWorker(cfg, "activity", 0, sink, dead, commit, &Counters{})
-	if err := w.resume(t.Context()); err != nil {
+	w := NewWorker(cfg, "activity", 0, sink, dead, commit, &Counters{})
+	if err := w.Resume(t.Context()); err != nil {
 		return err
 	}
 	for _, m := range msgs[from:] {
-		if err := w.handle(t.Context(), m); err != nil {
+		if err := w.Handle(t.Context(), m); err != nil {
 			return err
 		}
 	}
@@ -173,15 +115,15 @@ func TestCrashAndResumeEqualsFaultFreeRun(t *testing.T) {
 	}
 }
 
-func testCrashAndResume(t *testing.T, cfg workerConfig, msgs []kafka.Message) {
+func testCrashAndResume(t *testing.T, cfg WorkerConfig, msgs []kafka.Message) {
 
-	want, wantDead := newMemorySink(), &memoryDeadLetters{}
+	want, wantDead := pipelinetest.NewMemorySink(), &memoryDeadLetters{}
 	var committed int64
 	if err := consume(t, cfg, msgs, 0, want, wantDead, &committed, 0); err != nil {
 		t.Fatal(err)
 	}
-	if len(want.flushes) < 4 {
-		t.Fatalf("fault-free run flushed %d windows; the test needs several", len(want.flushes))
+	if len(want.Flushes) < 4 {
+		t.Fatalf("fault-free run flushed %d windows; the test needs several", len(want.Flushes))
 	}
 
 	crashes := []struct {
@@ -197,23 +139,23 @@ func testCrashAndResume(t *testing.T, cfg workerConfig, msgs []kafka.Message) {
 	}
 	for _, c := range crashes {
 		t.Run(c.name, func(t *testing.T) {
-			sink, dead := newMemorySink(), &memoryDeadLetters{}
-			sink.failAt = c.sinkFailAt
+			sink, dead := pipelinetest.NewMemorySink(), &memoryDeadLetters{}
+			sink.FailAt = c.sinkFailAt
 			var committed int64
 			first := msgs
 			if c.stopAfter > 0 {
 				first = msgs[:c.stopAfter]
 			}
 			err := consume(t, cfg, first, 0, sink, dead, &committed, c.commitAt)
-			if c.stopAfter == 0 && !errors.Is(err, errInjected) {
+			if c.stopAfter == 0 && !errors.Is(err, pipelinetest.ErrInjected) {
 				t.Fatalf("first run: %v, want the injected failure", err)
 			}
 			dead.pending = nil // what was not flushed dies with the process
 			if err := consume(t, cfg, msgs, committed, sink, dead, &committed, 0); err != nil {
 				t.Fatalf("restart from offset %d: %v", committed, err)
 			}
-			if !maps.EqualFunc(sink.rows, want.rows, maps.Equal) {
-				t.Errorf("partials after crash and restart differ from the fault-free run (%d vs %d windows)", len(sink.rows), len(want.rows))
+			if !maps.EqualFunc(sink.Rows, want.Rows, maps.Equal) {
+				t.Errorf("partials after crash and restart differ from the fault-free run (%d vs %d windows)", len(sink.Rows), len(want.Rows))
 			}
 			if got, want := deadOffsets(dead.durable), deadOffsets(wantDead.durable); !slices.Equal(got, want) {
 				t.Errorf("dead-lettered offsets %v, want %v (each at least once)", got, want)
@@ -239,11 +181,11 @@ func deadOffsets(dls []DeadLetter) []int64 {
 func TestClosedWindowStateIsDropped(t *testing.T) {
 	cfg := testWorkerConfig(t, time.Hour, 0)
 	msgs := testMessages(t, 20_000)
-	sink := newMemorySink()
-	w := newPartitionWorker(cfg, "activity", 0, sink, &memoryDeadLetters{}, func(context.Context, int64) error { return nil }, &Counters{})
+	sink := pipelinetest.NewMemorySink()
+	w := NewWorker(cfg, "activity", 0, sink, &memoryDeadLetters{}, func(context.Context, int64) error { return nil }, &Counters{})
 	states := map[cohorts.Window]weak.Pointer[cohorts.WindowState]{}
 	for _, m := range msgs {
-		if err := w.handle(t.Context(), m); err != nil {
+		if err := w.Handle(t.Context(), m); err != nil {
 			t.Fatal(err)
 		}
 		for _, ow := range w.open {
@@ -268,8 +210,8 @@ func TestClosedWindowStateIsDropped(t *testing.T) {
 			}
 		}
 	}
-	if closed == 0 || open == 0 || len(sink.flushes) == 0 {
-		t.Fatalf("%d closed and %d open windows, %d flushes: the test proves nothing", closed, open, len(sink.flushes))
+	if closed == 0 || open == 0 || len(sink.Flushes) == 0 {
+		t.Fatalf("%d closed and %d open windows, %d flushes: the test proves nothing", closed, open, len(sink.Flushes))
 	}
 	runtime.KeepAlive(w)
 }
@@ -286,28 +228,28 @@ func TestClosedWindowMemoryIsUnmapped(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := testWorkerConfig(t, time.Hour, 0)
-	sink := newMemorySink()
-	w := newPartitionWorker(cfg, "activity", 0, sink, &memoryDeadLetters{}, func(context.Context, int64) error { return nil }, &Counters{})
+	sink := pipelinetest.NewMemorySink()
+	w := NewWorker(cfg, "activity", 0, sink, &memoryDeadLetters{}, func(context.Context, int64) error { return nil }, &Counters{})
 	base := cohorts.SlabBytes()
 	offset := int64(0)
 	for rec, ok := g.Next(); ok; rec, ok = g.Next() {
-		mapped, flushes := cohorts.SlabBytes(), len(sink.flushes)
-		if err := w.handle(t.Context(), kafka.Message{Offset: offset, Key: rec.Key, Value: rec.Line}); err != nil {
+		mapped, flushes := cohorts.SlabBytes(), len(sink.Flushes)
+		if err := w.Handle(t.Context(), kafka.Message{Offset: offset, Key: rec.Key, Value: rec.Line}); err != nil {
 			t.Fatal(err)
 		}
 		offset++
 		// Windows are an hour of ordered events: when one closes, the only
 		// other open window has just begun, so if anything was mapped the
 		// flushed window held it. (The first window is a few seconds long.)
-		if len(sink.flushes) > flushes && mapped > base && cohorts.SlabBytes() >= mapped {
+		if len(sink.Flushes) > flushes && mapped > base && cohorts.SlabBytes() >= mapped {
 			t.Fatalf("offset %d flushed a window, but mapped memory went from %d to %d bytes", offset, mapped, cohorts.SlabBytes())
 		}
 	}
-	if len(sink.flushes) == 0 || len(w.open) == 0 || cohorts.SlabBytes() == base {
+	if len(sink.Flushes) == 0 || len(w.open) == 0 || cohorts.SlabBytes() == base {
 		t.Fatalf("%d flushes, %d open windows, %d bytes mapped: the test proves nothing",
-			len(sink.flushes), len(w.open), cohorts.SlabBytes()-base)
+			len(sink.Flushes), len(w.open), cohorts.SlabBytes()-base)
 	}
-	w.release()
+	w.Release()
 	if got := cohorts.SlabBytes(); got != base || len(w.open) != 0 {
 		t.Errorf("after release: %d open windows, %d bytes still mapped", len(w.open), got-base)
 	}

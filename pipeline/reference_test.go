@@ -11,29 +11,31 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/cohortline/cohortline/cohorts"
-	"github.com/cohortline/cohortline/cohorts/cohortsref"
+	"github.com/cohortline/cohortline/cohorts/cohortstest"
 	"github.com/cohortline/cohortline/schemas"
+
+	"github.com/cohortline/cohortline/pipeline/pipelinetest"
 )
 
-// referencePartials runs cohortsref's restatement of a partition worker
+// referencePartials runs cohortstest's restatement of a partition worker
 // over msgs and returns its partials rendered as partialRows does, by
 // window start.
-func referencePartials(t *testing.T, cfg workerConfig, quorum int, msgs []kafka.Message) map[int64]map[string]bool {
+func referencePartials(t *testing.T, cfg WorkerConfig, quorum int, msgs []kafka.Message) map[int64]map[string]bool {
 	t.Helper()
 	spec := cfg.Spec
 	dims := make([]string, len(spec.Dimensions))
 	for i, d := range spec.Dimensions {
 		dims[i] = string(d)
 	}
-	params := cohortsref.Params{Dimensions: dims, Window: spec.Window, BoundEvents: spec.Bounds.Events, BoundCallSeconds: spec.Bounds.CallSeconds}
-	ref := cohortsref.NewPartition(params, quorum, cfg.MaxOutOfOrder, spec.AllowedLateness)
+	params := cohortstest.Params{Dimensions: dims, Window: spec.Window, BoundEvents: spec.Bounds.Events, BoundCallSeconds: spec.Bounds.CallSeconds}
+	ref := cohortstest.NewPartition(params, quorum, cfg.MaxOutOfOrder, spec.AllowedLateness)
 	var dec schemas.Decoder
 	for _, m := range msgs {
 		var e schemas.Event
 		if dec.Decode(m.Value, &e) != nil || string(m.Key) != string(e.User) {
 			continue
 		}
-		ev := cohortsref.Event{User: string(e.User), ID: string(e.ID), E: e}
+		ev := cohortstest.Event{User: string(e.User), ID: string(e.ID), E: e}
 		ev.E.User, ev.E.ID = nil, nil
 		ref.Add(ev)
 	}
@@ -63,19 +65,19 @@ func TestWorkerMatchesStreamingReference(t *testing.T) {
 		t.Run(fmt.Sprintf("window %v lateness %v", spec.window, spec.lateness), func(t *testing.T) {
 			cfg := testWorkerConfig(t, spec.window, spec.lateness)
 			cfg.WatermarkUsers = 3
-			sink := newMemorySink()
-			w := newPartitionWorker(cfg, "activity", 0, sink, &memoryDeadLetters{}, func(context.Context, int64) error { return nil }, &Counters{})
+			sink := pipelinetest.NewMemorySink()
+			w := NewWorker(cfg, "activity", 0, sink, &memoryDeadLetters{}, func(context.Context, int64) error { return nil }, &Counters{})
 			for _, m := range msgs {
-				if err := w.handle(t.Context(), m); err != nil {
+				if err := w.Handle(t.Context(), m); err != nil {
 					t.Fatal(err)
 				}
 			}
-			if err := w.idle(t.Context(), time.Now()); err != nil { // the data is in the past: closes all
+			if err := w.Idle(t.Context(), time.Now()); err != nil { // the data is in the past: closes all
 				t.Fatal(err)
 			}
 			want := referencePartials(t, cfg, 3, msgs)
 			got := map[int64]map[string]bool{}
-			for key, rows := range sink.rows {
+			for key, rows := range sink.Rows {
 				for _, row := range rows {
 					if got[key[0]] == nil {
 						got[key[0]] = map[string]bool{}

@@ -9,6 +9,30 @@ import (
 	"github.com/segmentio/kafka-go"
 )
 
+// Kafka administration, in one place: partition counts and topic creation
+// for the consumer (its dead-letter topic), backfill, gen and the demo.
+
+// adminTimeout bounds each administrative request.
+const adminTimeout = 10 * time.Second
+
+func adminClient(brokers ...string) *kafka.Client {
+	return &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: adminTimeout}
+}
+
+// PartitionCount returns how many partitions topic has.
+func PartitionCount(ctx context.Context, brokers []string, topic string) (int, error) {
+	meta, err := adminClient(brokers...).Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+	if err != nil {
+		return 0, fmt.Errorf("reading metadata of %q: %w", topic, err)
+	}
+	for _, t := range meta.Topics {
+		if t.Name == topic && t.Error == nil && len(t.Partitions) > 0 {
+			return len(t.Partitions), nil
+		}
+	}
+	return 0, fmt.Errorf("topic %q not found on %v", topic, brokers)
+}
+
 // ensureDeadLetterTopic creates the dead-letter topic when it is missing,
 // with as many partitions as the input topic (a re-drive keyed by the
 // original key then lands as the original did) and the broker's default
@@ -16,7 +40,7 @@ import (
 // the first write to a topic being created fails with "Unknown Topic Or
 // Partition", which would fail every worker that meets a bad message first.
 func ensureDeadLetterTopic(ctx context.Context, brokers []string, input, dead string) error {
-	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	client := adminClient(brokers...)
 	meta, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{input, dead}})
 	if err != nil {
 		return fmt.Errorf("reading metadata of %q and %q: %w", input, dead, err)
@@ -33,29 +57,63 @@ func ensureDeadLetterTopic(ctx context.Context, brokers []string, input, dead st
 	if partitions == 0 {
 		return fmt.Errorf("input topic %q not found on %v", input, brokers)
 	}
-	resp, err := client.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{
-		Topic: dead, NumPartitions: partitions, ReplicationFactor: -1,
-	}}})
-	if err == nil {
-		err = resp.Errors[dead]
-	}
-	if err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
+	err = createTopic(ctx, client, kafka.TopicConfig{Topic: dead, NumPartitions: partitions, ReplicationFactor: -1})
+	if err != nil {
 		return fmt.Errorf("creating dead-letter topic %q: %w", dead, err)
 	}
 	return nil
 }
 
-// PartitionCount returns how many partitions topic has.
-func PartitionCount(ctx context.Context, brokers []string, topic string) (int, error) {
-	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
-	meta, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
-	if err != nil {
-		return 0, fmt.Errorf("reading metadata of %q: %w", topic, err)
+// EnsureTopic creates topic with partitions partitions (and the broker's
+// default replication factor) unless it exists, then waits until the
+// broker reports its partitions (a Writer that starts earlier gets
+// UNKNOWN_TOPIC_OR_PARTITION).
+func EnsureTopic(ctx context.Context, addr, topic string, partitions int) error {
+	client := adminClient(addr)
+	if err := createTopic(ctx, client, kafka.TopicConfig{Topic: topic, NumPartitions: partitions, ReplicationFactor: -1}); err != nil { // the broker's default.replication.factor
+		return fmt.Errorf("creating topic %q at %s: %w", topic, addr, err)
 	}
-	for _, t := range meta.Topics {
-		if t.Name == topic && t.Error == nil {
-			return len(t.Partitions), nil
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	for {
+		md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+		if err == nil && len(md.Topics) == 1 && md.Topics[0].Error == nil && len(md.Topics[0].Partitions) > 0 {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for topic %q at %s: %w (last metadata error: %v)", topic, addr, ctx.Err(), err)
+		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	return 0, fmt.Errorf("topic %q not found on %v", topic, brokers)
+}
+
+// CheckBroker dials the broker once: kafka-go's client reports a broker it
+// cannot reach as "Broker Not Available", which hides the reason.
+func CheckBroker(ctx context.Context, addr string) error {
+	dialer := kafka.Dialer{Timeout: adminTimeout}
+	conn, err := dialer.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return fmt.Errorf("Kafka broker at %s is not answering: %w", addr, err)
+	}
+	return conn.Close()
+}
+
+// DeleteTopics deletes topics at addr as well as it can: it is for
+// cleaning up (the demo's topics on a real broker), where a failure is no
+// reason to fail.
+func DeleteTopics(ctx context.Context, addr string, topics ...string) {
+	adminClient(addr).DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: topics})
+}
+
+// createTopic creates one topic; one that exists already is no error.
+func createTopic(ctx context.Context, client *kafka.Client, tc kafka.TopicConfig) error {
+	resp, err := client.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{tc}})
+	if err == nil {
+		err = resp.Errors[tc.Topic]
+	}
+	if errors.Is(err, kafka.TopicAlreadyExists) {
+		return nil
+	}
+	return err
 }

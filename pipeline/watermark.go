@@ -24,13 +24,13 @@ import (
 //     (a broken clock, a hostile producer) closes nothing until quorum-1
 //     other people's events reach that time too. The price: a partition
 //     with fewer than quorum active users closes its windows only by
-//     idleness (partitionWorker.idle).
+//     idleness (Worker.Idle).
 //   - In streaming it never passes the wall clock minus the bound (clock),
 //     so events from the future wait in their windows instead of closing
 //     the current one.
 //
 // Everything it follows lives in the open windows, which a replay rebuilds
-// from all of their messages (rule 2 on partitionWorker), so a replay moves
+// from all of their messages (rule 2 on Worker), so a replay moves
 // it exactly as the first run did.
 type watermark struct {
 	bound  int64 // max_out_of_order, ms

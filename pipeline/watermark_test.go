@@ -69,20 +69,20 @@ func TestOneFarAheadEventClosesNothing(t *testing.T) {
 	r.feed(t, crowd(0, 500, 10*time.Minute)...)
 	r.feed(t, eventMessage(500, "FarAheadUserToken01", 119*time.Minute, nil))
 	r.feed(t, crowd(501, 500, 20*time.Minute)...) // everyone's second event
-	if n := len(r.sink.flushes); n != 0 {
+	if n := len(r.sink.Flushes); n != 0 {
 		t.Fatalf("%d windows flushed by one user's event", n)
 	}
 	if n := r.counters.Late.Load(); n != 0 {
 		t.Fatalf("%d events late after one user's far-ahead event", n)
 	}
 	r.feed(t, eventMessage(1001, "SecondFarUserToken1", 61*time.Minute, nil))
-	if n := len(r.sink.flushes); n != 0 {
+	if n := len(r.sink.Flushes); n != 0 {
 		t.Fatalf("window flushed when two users reached its end, want three")
 	}
 	r.feed(t, eventMessage(1002, "ThirdFarUserToken01", 61*time.Minute, nil))
-	rows := r.sink.rows[[2]int64{t0.UnixMilli(), 0}]
+	rows := r.sink.Rows[[2]int64{t0.UnixMilli(), 0}]
 	if len(rows) != 1 {
-		t.Fatalf("window 00:00 not flushed once three users reached its end: %v", r.sink.flushes)
+		t.Fatalf("window 00:00 not flushed once three users reached its end: %v", r.sink.Flushes)
 	}
 	for _, row := range rows {
 		if want := " users=500 events=1000 "; !strings.Contains(row, want) {
@@ -111,7 +111,7 @@ func TestExcludedEventsDoNotMoveTheWatermark(t *testing.T) {
 		offset += 4
 	}
 	r.feed(t, crowd(offset, 500, 20*time.Minute)...)
-	if n := len(r.sink.flushes); n != 0 {
+	if n := len(r.sink.Flushes); n != 0 {
 		t.Fatalf("%d windows flushed by excluded events", n)
 	}
 	if n := r.counters.Late.Load(); n != 0 {
@@ -130,7 +130,7 @@ func TestWatermarkWaitsForTheWallClock(t *testing.T) {
 	r.wm.clock = t0.Add(30 * time.Minute).UnixMilli()
 	r.feed(t, crowd(0, 100, 10*time.Minute)...)
 	r.feed(t, crowd(100, 100, 90*time.Minute)...) // an hour ahead of the clock
-	if n := len(r.sink.flushes); n != 0 {
+	if n := len(r.sink.Flushes); n != 0 {
 		t.Fatalf("%d windows flushed by events ahead of the clock", n)
 	}
 	r.feed(t, crowd(200, 100, 25*time.Minute)...)
@@ -139,10 +139,10 @@ func TestWatermarkWaitsForTheWallClock(t *testing.T) {
 	}
 	r.wm.clock = t0.Add(95 * time.Minute).UnixMilli()
 	r.feed(t, crowd(300, 3, 91*time.Minute)...)
-	if _, ok := r.sink.flushes[[2]int64{t0.UnixMilli(), 0}]; !ok {
+	if _, ok := r.sink.Flushes[[2]int64{t0.UnixMilli(), 0}]; !ok {
 		t.Fatal("window 00:00 still open after the clock passed its end")
 	}
-	if _, ok := r.sink.flushes[[2]int64{t0.Add(time.Hour).UnixMilli(), 0}]; ok {
+	if _, ok := r.sink.Flushes[[2]int64{t0.Add(time.Hour).UnixMilli(), 0}]; ok {
 		t.Fatal("window 01:00 flushed before the clock reached its end")
 	}
 }
@@ -155,10 +155,10 @@ func TestWatermarkWaitsForTheWallClock(t *testing.T) {
 func TestIdleCloseKeepsLaterHistory(t *testing.T) {
 	r := quorumWorker(t, time.Hour, 5*time.Minute, 10*time.Second)
 	r.feed(t, crowd(0, 50, 10*time.Minute)...)
-	if err := r.idle(t.Context(), time.Now()); err != nil { // days after the data
+	if err := r.Idle(t.Context(), time.Now()); err != nil { // days after the data
 		t.Fatal(err)
 	}
-	if _, ok := r.sink.flushes[[2]int64{t0.UnixMilli(), 0}]; !ok {
+	if _, ok := r.sink.Flushes[[2]int64{t0.UnixMilli(), 0}]; !ok {
 		t.Fatal("idle did not close window 00:00")
 	}
 	if want := t0.Add(65 * time.Minute).UnixMilli(); r.wm.value != want {
@@ -184,10 +184,10 @@ func TestIdleCloseKeepsLaterHistory(t *testing.T) {
 func TestIdleDoesNotCutALiveWindowShort(t *testing.T) {
 	r := quorumWorker(t, time.Hour, 5*time.Minute, 10*time.Second)
 	r.feed(t, crowd(0, 50, 10*time.Minute)...)
-	if err := r.idle(t.Context(), t0.Add(20*time.Minute)); err != nil {
+	if err := r.Idle(t.Context(), t0.Add(20*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(r.sink.flushes); n != 0 {
+	if n := len(r.sink.Flushes); n != 0 {
 		t.Fatalf("idle at 00:20 flushed %d windows of the live hour", n)
 	}
 	r.feed(t, crowd(50, 50, 40*time.Minute)...)

@@ -147,7 +147,7 @@ func RenderDDL(o DDLOptions) (*DDL, error) {
 	}
 	d := &DDL{}
 	everywhere := map[string]bool{} // filled by the files that create the tables, used by later ALTERs
-	for _, name := range names { // fs.Glob sorts: 0001 before 0002
+	for _, name := range names {    // fs.Glob sorts: 0001 before 0002
 		m, err := renderFile(o, name, everywhere)
 		if err != nil {
 			return nil, err

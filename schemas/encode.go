@@ -41,7 +41,7 @@ const hexDigits = "0123456789abcdef"
 // AppendJSONString appends s to dst as a JSON string literal, quotes
 // included, escaped exactly as AppendJSON escapes ids and tokens: '"', '\\'
 // and control bytes are escaped, everything else is copied. Code that turns
-// other encodings of events into JSON for Decoder.Decode (schemas/archive)
+// other encodings of events into JSON for Decoder.Decode (pipeline/archive)
 // uses it so that the same event gives the same bytes.
 //
 // Unlike AppendJSON it copies invalid UTF-8 unchanged, so that Decode rejects

@@ -1,6 +1,10 @@
 package schemas
 
-import "github.com/apache/arrow/go/v15/arrow"
+import (
+	"time"
+
+	"github.com/apache/arrow/go/v15/arrow"
+)
 
 // Cohort partials are the pipeline's internal output: for one event-time
 // window, one Kafka partition (or backfill source shard) and one finest
@@ -56,3 +60,18 @@ const (
 // recorded in window_progress or backfill_progress), and a later backfill
 // replaces an earlier one.
 const FirstBackfillVersion uint64 = 1 << 63
+
+// PartialRow is the partials of one cohort and window summed over every
+// topic and partition (what sinks/clickhouse CurrentPartials reads and a
+// backfill dry run computes): exact totals, because each user lives in one
+// partition. This is what publish protects and publishes.
+type PartialRow struct {
+	WindowStart time.Time // UTC
+	WindowEnd   time.Time // UTC
+	CohortID    uint64
+	CohortKey   string
+	FeatureSet  uint16
+	Users       uint64
+	Events      uint64
+	Values      []uint64 // element-wise sums
+}

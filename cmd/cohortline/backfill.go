@@ -7,13 +7,12 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/cohortline/cohortline/cohorts"
-	"github.com/cohortline/cohortline/pipeline"
+	"github.com/cohortline/cohortline/pipeline/backfill"
 	"github.com/cohortline/cohortline/sinks/clickhouse"
 )
 
@@ -166,30 +165,33 @@ func runBackfill(cmd *cobra.Command, opts backfillOptions) error {
 	if _, err := client.Migrate(ctx); err != nil {
 		return err
 	}
-	if err := checkStreamingClosed(ctx, client, cfg, to); err != nil {
-		return err
+	if err := backfill.CheckStreamingClosed(ctx, client, cfg.file.Kafka.Topic, &cfg.spec, to); err != nil {
+		return refused(err)
 	}
 	rekey, err := cohorts.NewRekeyer(cfg.secret)
 	if err != nil {
 		return err
 	}
-	bcfg := pipeline.BackfillConfig{
+	bcfg := backfill.Config{
 		Spec: &cfg.spec, Rekey: rekey, Topic: cfg.file.Kafka.Topic, From: from, To: to,
 		MaxOutOfOrder: cfg.file.Kafka.MaxOutOfOrder, MaxFutureSkew: cfg.file.Kafka.MaxFutureSkew,
 		WatermarkUsers: cfg.file.Kafka.WatermarkUsers,
 		Parallel:       opts.parallel,
 	}
-	cp, err := openCheckpoint(ctx, cfg, opts, bcfg)
+	cp, err := backfill.Open(ctx, backfill.Request{
+		Config: bcfg, Brokers: cfg.file.Kafka.Brokers, Files: opts.files, Checkpoint: opts.checkpoint,
+		DryRun: opts.dryRun, Resume: opts.resume, Partitions: opts.partitions,
+	})
 	if err != nil {
-		return err
+		return refused(err)
 	}
-	var sink pipeline.BackfillSink = clickhouseBackfillSink{client.Writer()}
-	var dry *dryRunSink
+	var sink backfill.Sink = client.Writer()
+	var dry *backfill.DryRun
 	if opts.dryRun {
-		dry = newDryRunSink()
+		dry = backfill.NewDryRun()
 		sink = dry
 	}
-	bf, err := pipeline.NewBackfill(bcfg, sink, cp, log)
+	bf, err := backfill.New(bcfg, sink, cp, log)
 	if err != nil {
 		return err
 	}
@@ -212,185 +214,51 @@ func runBackfill(cmd *cobra.Command, opts backfillOptions) error {
 		if err != nil {
 			return err
 		}
-		printDryRun(out, partialsChange(current, dry.rows()), opts.show)
+		printDryRun(out, backfill.Diff(current, dry.Rows()), opts.show)
 		return nil
 	}
-	return commitAndPublish(ctx, client, cfg, cp, opts, out)
+	var republish backfill.Republish
+	if !opts.noPublish {
+		republish = republisher(cfg, client, out)
+	}
+	return backfill.Commit(ctx, cp, &cfg.spec, client.Writer(), republish, out)
 }
 
 // readBackfill runs the source with progress on errOut.
-func readBackfill(ctx context.Context, bf *pipeline.Backfill, opts backfillOptions, cfg *config, state pipeline.CheckpointState, errOut io.Writer) error {
+func readBackfill(ctx context.Context, bf *backfill.Job, opts backfillOptions, cfg *config, state backfill.CheckpointState, errOut io.Writer) error {
 	show := startBackfillProgress(errOut, bf)
 	defer show.stop()
 	if state.Source == "kafka" {
 		return bf.RunKafka(ctx, cfg.file.Kafka.Brokers)
 	}
-	return bf.RunFiles(ctx, pipeline.FileSource{
+	return bf.RunFiles(ctx, backfill.FileSource{
 		Files: state.Files, Open: openArchive,
 		StopOnBrokenFile: opts.onError == "stop", StopOnReject: opts.onReject == "stop",
 	})
 }
 
-// commitAndPublish makes the backfill's partials visible, republishes the
-// range and removes the checkpoint; each step is recorded, so a resume
-// after a failure here does only what is left.
-func commitAndPublish(ctx context.Context, client *clickhouse.Client, cfg *config, cp *pipeline.Checkpoint, opts backfillOptions, out io.Writer) error {
-	state := cp.State()
-	if !state.Committed {
-		flushes := cp.RangeFlushes(&cfg.spec)
-		progress := make([]clickhouse.Progress, len(flushes))
-		for i, f := range flushes {
-			progress[i] = progressOf(f)
-		}
-		if err := client.Writer().CommitBackfill(ctx, progress); err != nil {
-			return fmt.Errorf("%w; continue with --resume --checkpoint %s", err, cp.Path())
-		}
-		if err := cp.MarkCommitted(); err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "committed: %d windows × %d partitions replaced (flush version %d)\n",
-			len(flushes)/max(len(state.Partitions), 1), len(state.Partitions), state.Version)
-	}
-	if !state.Published && !opts.noPublish {
+// republisher publishes a committed range again, printing the releases.
+func republisher(cfg *config, client *clickhouse.Client, out io.Writer) backfill.Republish {
+	return func(ctx context.Context, from, to time.Time) error {
 		pub, err := newPublisher(ctx, cfg, client, "backfill")
 		if err != nil {
 			return err
 		}
-		results, err := pub.PublishRange(ctx, state.From, state.To)
+		results, err := pub.PublishRange(ctx, from, to)
 		printReleases(out, pub.Release(), results)
-		if err != nil {
-			return fmt.Errorf("republishing: %w; the partials are committed: continue with --resume --checkpoint %s, or run cohortline publish for the range", err, cp.Path())
-		}
-		if err := cp.MarkPublished(); err != nil {
-			return err
-		}
-	}
-	return cp.Remove()
-}
-
-// checkStreamingClosed refuses a range whose last window streaming has not
-// closed in every partition it flushed: streaming would flush it again
-// over the backfill's rows.
-func checkStreamingClosed(ctx context.Context, client *clickhouse.Client, cfg *config, to time.Time) error {
-	marks, err := client.PartitionWatermarks(ctx, cfg.file.Kafka.Topic)
-	if err != nil {
 		return err
 	}
-	closesAt := to.Add(cfg.spec.AllowedLateness).UnixMilli()
-	for p, wm := range marks {
-		if wm < closesAt {
-			return usageErrorf("backfill: streaming has not closed the range's last window yet: partition %d of %q is at watermark %s, the window closes at %s; backfill an earlier range or wait",
-				p, cfg.file.Kafka.Topic, time.UnixMilli(wm).UTC().Format(time.RFC3339), time.UnixMilli(closesAt).UTC().Format(time.RFC3339))
-		}
-	}
-	return nil
 }
 
-// openCheckpoint loads the checkpoint to resume, or plans a new backfill.
-func openCheckpoint(ctx context.Context, cfg *config, opts backfillOptions, bcfg pipeline.BackfillConfig) (*pipeline.Checkpoint, error) {
-	source := "kafka"
-	if len(opts.files) > 0 {
-		source = "files"
+// refused makes the backfill's refusals of the request usage errors.
+func refused(err error) error {
+	if errors.Is(err, backfill.ErrRefused) {
+		return usageError{err}
 	}
-	path := opts.checkpoint
-	if path == "" && !opts.dryRun {
-		path = fmt.Sprintf("backfill-%s-%s-%s.checkpoint.json", safeName(bcfg.Topic), bcfg.From.Format("20060102T1504"), bcfg.To.Format("20060102T1504"))
-	}
-	if opts.dryRun {
-		path = ""
-	}
-	if opts.resume {
-		cp, err := pipeline.LoadCheckpoint(path)
-		if err != nil {
-			return nil, usageErrorf("%w", err)
-		}
-		if err := checkResume(cp.State(), cfg, bcfg, source, opts.files); err != nil {
-			return nil, err
-		}
-		return cp, nil
-	}
-	state := pipeline.CheckpointState{
-		Version: pipeline.BackfillVersion(time.Now()), Topic: bcfg.Topic, From: bcfg.From, To: bcfg.To,
-		SpecHash: cfg.spec.Hash(), Source: source,
-	}
-	var err error
-	if source == "kafka" {
-		state.Partitions, err = pipeline.PlanKafka(ctx, cfg.file.Kafka.Brokers, bcfg.Topic, &cfg.spec, bcfg.MaxOutOfOrder, bcfg.From, bcfg.To)
-		if err != nil {
-			return nil, err
-		}
-	} else {
-		if state.Files, err = pipeline.StampFiles(opts.files); err != nil {
-			return nil, usageErrorf("backfill: --files: %w", err)
-		}
-		for _, f := range opts.files {
-			if _, err := archiveFormat(f); err != nil {
-				return nil, usageErrorf("backfill: --files: %w", err)
-			}
-		}
-		n := opts.partitions
-		if n == 0 {
-			if n, err = topicPartitions(ctx, cfg.file.Kafka.Brokers, bcfg.Topic); err != nil {
-				return nil, usageErrorf("backfill: --partitions is needed: %w", err)
-			}
-		}
-		for p := range n {
-			state.Partitions = append(state.Partitions, pipeline.PartitionCheckpoint{Partition: p, End: -1})
-		}
-	}
-	cp, err := pipeline.NewCheckpoint(path, state)
-	if err != nil {
-		return nil, usageErrorf("backfill: %w", err)
-	}
-	return cp, nil
+	return err
 }
 
-// checkResume refuses a checkpoint made for another backfill.
-func checkResume(s pipeline.CheckpointState, cfg *config, bcfg pipeline.BackfillConfig, source string, files []string) error {
-	var diffs []string
-	if s.Topic != bcfg.Topic {
-		diffs = append(diffs, fmt.Sprintf("topic %q, not %q", s.Topic, bcfg.Topic))
-	}
-	if !s.From.Equal(bcfg.From) || !s.To.Equal(bcfg.To) {
-		diffs = append(diffs, fmt.Sprintf("range [%s, %s)", s.From.Format(time.RFC3339), s.To.Format(time.RFC3339)))
-	}
-	if s.SpecHash != cfg.spec.Hash() {
-		diffs = append(diffs, "another cohort spec (hash "+s.SpecHash+")")
-	}
-	if s.Source != source {
-		diffs = append(diffs, "source "+s.Source)
-	}
-	if source == "files" {
-		var paths []string
-		for _, f := range s.Files {
-			paths = append(paths, f.Path)
-		}
-		if strings.Join(paths, "\x00") != strings.Join(files, "\x00") {
-			diffs = append(diffs, "files "+strings.Join(paths, ", "))
-		}
-	}
-	if len(diffs) > 0 {
-		return usageErrorf("backfill: --resume: the checkpoint is of another backfill (%s): run that one, or remove the checkpoint to start over", strings.Join(diffs, "; "))
-	}
-	if source == "files" {
-		if err := pipeline.CheckFiles(s.Files); err != nil {
-			return usageErrorf("backfill: %w", err)
-		}
-	}
-	return nil
-}
-
-// safeName keeps a topic name usable in a file name.
-func safeName(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r == '/' || r == '\\' || r == ':' {
-			return '_'
-		}
-		return r
-	}, s)
-}
-
-func printBackfillTotals(w io.Writer, t pipeline.BackfillTotals, took time.Duration) {
+func printBackfillTotals(w io.Writer, t backfill.Totals, took time.Duration) {
 	fmt.Fprintf(w, "read %s messages in %s (%s/s): %s counted, %s bounded, %s duplicates, %s late, %s minors, %s sensitive, %s rejected, %s outside the range; %s windows flushed\n",
 		count(t.Messages), seconds(took), humanRate(int64(t.Messages), took), count(t.Counted), count(t.Bounded), count(t.Duplicates), count(t.Late), count(t.Minors),
 		count(t.Sensitive), count(t.Rejected), count(t.OutOfRange), count(t.Flushes))

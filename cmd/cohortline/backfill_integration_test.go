@@ -202,11 +202,11 @@ func (s *faultSet) lastProgressVersions(t *testing.T) []string {
 	c := s.client(t, "")
 	var out []string
 	for p := range e2ePartitions {
-		pr, ok, err := c.LastProgress(t.Context(), s.name, int32(p))
+		pr, ok, err := c.Writer().LastFlush(t.Context(), s.name, p)
 		if err != nil || !ok {
-			t.Fatalf("LastProgress of partition %d: %v, found %t", p, err, ok)
+			t.Fatalf("LastFlush of partition %d: %v, found %t", p, err, ok)
 		}
-		out = append(out, fmt.Sprintf("%d: v%d %s wm %s", p, pr.FlushVersion, pr.WindowStart.Format(time.RFC3339), pr.Watermark.Format(time.RFC3339Nano)))
+		out = append(out, fmt.Sprintf("%d: v%d %s wm %s", p, pr.Version, time.UnixMilli(pr.WindowStart).UTC().Format(time.RFC3339), time.UnixMilli(pr.Watermark).UTC().Format(time.RFC3339Nano)))
 	}
 	return out
 }

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/cohortline/cohortline/pipeline"
+	"github.com/cohortline/cohortline/pipeline/backfill"
 )
 
 // backfillProgress shows a backfill's progress on errOut: on a terminal, a
@@ -16,7 +16,7 @@ import (
 type backfillProgress struct {
 	w     io.Writer
 	tty   bool
-	src   func() []pipeline.SourceProgress
+	src   func() []backfill.SourceProgress
 	began time.Time
 	done  chan struct{}
 	wg    sync.WaitGroup
@@ -25,7 +25,7 @@ type backfillProgress struct {
 
 const backfillLogInterval = 10 * time.Second
 
-func startBackfillProgress(w io.Writer, bf *pipeline.Backfill) *backfillProgress {
+func startBackfillProgress(w io.Writer, bf *backfill.Job) *backfillProgress {
 	p := &backfillProgress{w: w, tty: isTerminal(w), src: bf.Progress, began: time.Now(), done: make(chan struct{})}
 	interval := backfillLogInterval
 	if p.tty {
@@ -80,9 +80,9 @@ func (p *backfillProgress) show() {
 
 // progressBar is one source's line: name, bar, percent, messages, bytes,
 // rate and ETA.
-func progressBar(s pipeline.SourceProgress, width int, elapsed time.Duration) string {
+func progressBar(s backfill.SourceProgress, width int, elapsed time.Duration) string {
 	const barWidth = 24
-	frac := fraction(s)
+	frac := s.Fraction()
 	filled := int(frac * barWidth)
 	bar := strings.Repeat("█", filled) + strings.Repeat("░", barWidth-filled)
 	state := eta(frac, elapsed)
@@ -94,37 +94,11 @@ func progressBar(s pipeline.SourceProgress, width int, elapsed time.Duration) st
 }
 
 // progressSummary is the totals line.
-func progressSummary(sources []pipeline.SourceProgress, elapsed time.Duration) string {
-	var msgs, bytes, done, total int64
-	finished := 0
-	for _, s := range sources {
-		msgs += s.Messages
-		bytes += s.Bytes
-		done += min(s.Done, s.Total)
-		total += s.Total
-		if s.Finished {
-			finished++
-		}
-	}
-	frac := 0.0
-	if total > 0 {
-		frac = float64(done) / float64(total)
-	}
-	if finished == len(sources) {
-		frac = 1
-	}
+func progressSummary(sources []backfill.SourceProgress, elapsed time.Duration) string {
+	all, finished := backfill.Overall(sources)
+	msgs, frac := all.Messages, all.Fraction()
 	return fmt.Sprintf("%5.1f%%  %d/%d sources done  %s messages  %s  %s msg/s  %s elapsed  %s",
-		100*frac, finished, len(sources), count(msgs), humanBytes(bytes), humanRate(msgs, elapsed), seconds(elapsed), eta(frac, elapsed))
-}
-
-func fraction(s pipeline.SourceProgress) float64 {
-	switch {
-	case s.Finished:
-		return 1
-	case s.Total <= 0:
-		return 0
-	}
-	return min(float64(s.Done)/float64(s.Total), 1)
+		100*frac, finished, len(sources), count(msgs), humanBytes(all.Bytes), humanRate(msgs, elapsed), seconds(elapsed), eta(frac, elapsed))
 }
 
 // eta extrapolates the time left from the fraction done so far.

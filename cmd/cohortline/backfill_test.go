@@ -7,8 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cohortline/cohortline/pipeline"
-	"github.com/cohortline/cohortline/sinks/clickhouse"
+	"github.com/cohortline/cohortline/pipeline/backfill"
 )
 
 func TestBackfillFlagErrors(t *testing.T) {
@@ -44,26 +43,18 @@ func writeTestConfig(t *testing.T) string {
 	return path
 }
 
-// The dry run's comparison finds added, removed and changed cohorts per
-// window and orders the changes by size.
-func TestPartialsChange(t *testing.T) {
+// The dry run's report lists the changed windows, then the largest
+// changes first (backfill.Diff finds them: TestDiff in pipeline/backfill).
+func TestPrintDryRun(t *testing.T) {
 	w0, w1 := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 11, 1, 1, 0, 0, 0, time.UTC)
-	row := func(w time.Time, id uint64, key string, users, events uint64, values ...uint64) clickhouse.PartialRow {
-		return clickhouse.PartialRow{WindowStart: w, CohortID: id, CohortKey: key, FeatureSet: 1, Users: users, Events: events, Values: values}
-	}
-	now := []clickhouse.PartialRow{row(w0, 1, "a", 10, 20, 1, 2), row(w0, 2, "b", 5, 5, 0, 0), row(w1, 1, "a", 7, 7, 3, 3)}
-	next := []clickhouse.PartialRow{row(w0, 1, "a", 10, 20, 1, 9), row(w0, 3, "c", 40, 80, 0, 0), row(w1, 1, "a", 7, 7, 3, 3)}
-	diffs := partialsChange(now, next)
-	if len(diffs) != 2 {
-		t.Fatalf("%d windows, want 2", len(diffs))
-	}
-	d := diffs[0]
-	if d.window != w0 || d.before != 2 || d.after != 2 || d.added != 1 || d.removed != 1 || d.changed != 1 ||
-		d.usersBefore != 15 || d.usersAfter != 50 || d.eventsBefore != 25 || d.eventsAfter != 100 {
-		t.Errorf("window 0: %+v", d)
-	}
-	if d := diffs[1]; d.added+d.removed+d.changed != 0 {
-		t.Errorf("window 1 is unchanged, got %+v", d)
+	diffs := []backfill.WindowDiff{
+		{Window: w0, Before: 2, After: 2, Added: 1, Removed: 1, Changed: 1, UsersBefore: 15, UsersAfter: 50, EventsBefore: 25, EventsAfter: 100,
+			Cohorts: []backfill.CohortDiff{
+				{Window: w0, Key: "a", UsersBefore: 10, UsersAfter: 10, EventsBefore: 20, EventsAfter: 20, ValuesChanged: 1},
+				{Window: w0, Key: "b", UsersBefore: 5, EventsBefore: 5},
+				{Window: w0, Key: "c", UsersAfter: 40, EventsAfter: 80},
+			}},
+		{Window: w1, Before: 1, After: 1, UsersBefore: 7, UsersAfter: 7, EventsBefore: 7, EventsAfter: 7},
 	}
 	var out bytes.Buffer
 	printDryRun(&out, diffs, 2)
@@ -79,7 +70,7 @@ func TestPartialsChange(t *testing.T) {
 }
 
 func TestBackfillProgressLines(t *testing.T) {
-	sources := []pipeline.SourceProgress{
+	sources := []backfill.SourceProgress{
 		{Name: "partition 0", Done: 50, Total: 100, Messages: 5000, Bytes: 2_000_000},
 		{Name: "partition 1", Done: 100, Total: 100, Messages: 9000, Bytes: 3_500_000, Finished: true},
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/cohortline/cohortline/cohorts"
 	"github.com/cohortline/cohortline/cohorts/publish"
 	"github.com/cohortline/cohortline/pipeline"
+	"github.com/cohortline/cohortline/pipeline/ops"
 	"github.com/cohortline/cohortline/sinks/clickhouse"
 )
 
@@ -37,8 +38,8 @@ type fileConfig struct {
 	Kafka      pipeline.Config   `yaml:"kafka"`
 	Cohorts    yaml.Node         `yaml:"cohorts"` // the cohort spec, checked by cohorts.ParseSpec
 	ClickHouse clickhouse.Config `yaml:"clickhouse"`
-	HTTP       httpConfig        `yaml:"http"` // metrics and probes (ops.go)
-	Publish    publishConfig     `yaml:"publish"`
+	HTTP       ops.Config        `yaml:"http"` // metrics and probes (pipeline/ops)
+	Publish    publish.Settings  `yaml:"publish"`
 }
 
 // The modes of the config file, as publish records them: a published
@@ -103,7 +104,7 @@ func checkConfig(f fileConfig, getenv func(string) string) (*config, error) {
 	if err := cfg.file.HTTP.Validate(); err != nil {
 		return nil, err
 	}
-	if err := cfg.file.Publish.check(cfg.file.Mode, cfg.spec); err != nil {
+	if err := cfg.file.Publish.Check(cfg.file.Mode, cfg.spec); err != nil {
 		return nil, err
 	}
 	secret := getenv(envSecret)
@@ -135,7 +136,7 @@ func decodeConfig(data []byte) (f fileConfig, lines configLines, err error) {
 	if lines, err = checkConfigKeys(&doc); err != nil {
 		return fileConfig{}, nil, err
 	}
-	f = fileConfig{HTTP: httpConfig{Listen: defaultHTTPListen}}
+	f = fileConfig{HTTP: ops.Config{Listen: ops.DefaultListen}}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true) // checkConfigKeys should have said it all; belt and braces
 	if err := dec.Decode(&f); err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/cohortline/cohortline/cohorts/privacy"
+	"github.com/cohortline/cohortline/cohorts/publish"
 )
 
 func envOf(vars map[string]string) func(string) string {
@@ -37,7 +38,7 @@ func TestPublishConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := cfg.file.Publish
-	if !*p.Auto || !*p.Noise || p.MaxWait != defaultPublishMaxWait || p.Budget.PerWindow != 6 || p.Budget.PerDay != 2*2*48 ||
+	if !*p.Auto || !*p.Noise || p.MaxWait != publish.DefaultMaxWait || p.Budget.PerWindow != 6 || p.Budget.PerDay != 2*2*48 ||
 		p.LeaseTTL != 2*time.Minute || p.LeaseWait != 2*time.Minute {
 		t.Errorf("publish defaults %+v (auto %t, noise %t)", p, *p.Auto, *p.Noise)
 	}

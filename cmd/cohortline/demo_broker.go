@@ -6,9 +6,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/segmentio/kafka-go"
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/cohortline/cohortline/pipeline"
 	"github.com/cohortline/cohortline/schemas/synth"
 )
 
@@ -30,11 +30,11 @@ func (d *demo) startBroker(ctx context.Context) (stop func(), err error) {
 		addr, topic, what, stop = cluster.ListenAddrs()[0], demoTopic, "embedded broker (kfake)", cluster.Close
 	}
 	d.prog.update("kafka", "creating topic %s on %s", topic, addr)
-	if err := checkBroker(ctx, addr); err != nil {
+	if err := pipeline.CheckBroker(ctx, addr); err != nil {
 		stop()
 		return nil, err
 	}
-	if err := ensureTopic(ctx, addr, topic, d.opts.partitions); err != nil {
+	if err := pipeline.EnsureTopic(ctx, addr, topic, d.opts.partitions); err != nil {
 		stop()
 		return nil, err
 	}
@@ -44,29 +44,11 @@ func (d *demo) startBroker(ctx context.Context) (stop func(), err error) {
 		k.Group = topic
 		// A real broker keeps topics: remove the demo's, whose unique
 		// names nobody else knows.
-		stop = func() { deleteDemoTopics(context.WithoutCancel(ctx), addr, topic, k.DeadLetterTopic) }
+		stop = func() { pipeline.DeleteTopics(context.WithoutCancel(ctx), addr, topic, k.DeadLetterTopic) }
 	}
 	d.topic = topic
 	d.prog.done("kafka", "%s at %s: topic %s with %d partitions", what, addr, topic, d.opts.partitions)
 	return stop, nil
-}
-
-// deleteDemoTopics deletes the demo's topics on a real broker, as well as
-// it can: a failure leaves two topics behind, which is no reason to fail.
-func deleteDemoTopics(ctx context.Context, addr string, topics ...string) {
-	client := &kafka.Client{Addr: kafka.TCP(addr), Timeout: 10 * time.Second}
-	client.DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: topics})
-}
-
-// checkBroker dials the broker once: kafka-go's client reports a broker it
-// cannot reach as "Broker Not Available", which hides the reason.
-func checkBroker(ctx context.Context, addr string) error {
-	dialer := kafka.Dialer{Timeout: 10 * time.Second}
-	conn, err := dialer.DialContext(ctx, "tcp", addr)
-	if err != nil {
-		return fmt.Errorf("Kafka broker at %s is not answering: %w", addr, err)
-	}
-	return conn.Close()
 }
 
 // startEmbeddedBroker starts an in-process Kafka-protocol broker: kfake,

@@ -114,7 +114,7 @@ func startConsumer(t *testing.T, cfg *config, client *clickhouse.Client, logs *l
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := pipeline.NewConsumer(cfg.file.Kafka, &cfg.spec, rekey, clickhouseSink{client}, slog.New(slog.NewJSONHandler(logs, nil)))
+	c, err := pipeline.NewConsumer(cfg.file.Kafka, &cfg.spec, rekey, client.Writer(), slog.New(slog.NewJSONHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

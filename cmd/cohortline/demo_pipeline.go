@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -18,10 +19,7 @@ type pipelineTotals struct {
 }
 
 func totalsOf(c *pipeline.Consumer) pipelineTotals {
-	var t pipelineTotals
-	for _, n := range c.Counters() {
-		n.AddTo(&t.CountTotals)
-	}
+	t := pipelineTotals{CountTotals: c.Totals()}
 	for _, p := range c.Partitions() {
 		t.assigned++
 		t.open += p.OpenWindows
@@ -37,7 +35,7 @@ func (d *demo) runPipeline(ctx context.Context, records int64) error {
 	if err != nil {
 		return err
 	}
-	consumer, err := pipeline.NewConsumer(d.cfg.file.Kafka, &d.cfg.spec, rekey, clickhouseSink{d.client}, d.log)
+	consumer, err := pipeline.NewConsumer(d.cfg.file.Kafka, &d.cfg.spec, rekey, d.client.Writer(), d.log)
 	if err != nil {
 		return err
 	}
@@ -57,7 +55,7 @@ func (d *demo) runPipeline(ctx context.Context, records int64) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-done:
-			return fmt.Errorf("the pipeline stopped before every window was flushed: %w", cmpErr(runErr, errors.New("no error")))
+			return fmt.Errorf("the pipeline stopped before every window was flushed: %w", cmp.Or(runErr, errors.New("no error")))
 		case <-tick.C:
 		}
 		now, t := time.Now(), totalsOf(consumer)
@@ -83,14 +81,6 @@ func (d *demo) runPipeline(ctx context.Context, records int64) error {
 		d.prog.update("consumed", "%s of %s events (%s events/s), %s windows flushed",
 			count(t.Messages), count(records), humanRate(int64(t.Messages), now.Sub(began)), count(t.Flushes))
 	}
-}
-
-// cmpErr returns err, or alt when err is nil.
-func cmpErr(err, alt error) error {
-	if err != nil {
-		return err
-	}
-	return alt
 }
 
 // publish releases every flushed window, as publish does, one at a time

@@ -6,17 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"sync/atomic"
 	"time"
 
-	"github.com/klauspost/compress/gzip"
-	"github.com/segmentio/kafka-go"
 	"github.com/spf13/cobra"
-	"golang.org/x/sync/errgroup"
 
-	"github.com/cohortline/cohortline/schemas/archive"
+	"github.com/cohortline/cohortline/pipeline"
+	"github.com/cohortline/cohortline/pipeline/archive"
 	"github.com/cohortline/cohortline/schemas/synth"
 )
 
@@ -200,181 +197,49 @@ func checkSink(opts genOptions) error {
 
 // writeFile writes NDJSON to path: "-" is stdout, a ".gz" name is gzipped.
 func writeFile(ctx context.Context, g *synth.Generator, path string, stdout io.Writer) (err error) {
-	var w io.Writer = stdout
+	var w io.Writer = bufio.NewWriterSize(stdout, 1<<20)
 	if path != "-" {
-		f, err := os.Create(path)
+		f, err := archive.CreateLines(path)
 		if err != nil {
-			return fmt.Errorf("creating output: %w", err)
+			return err
 		}
 		defer func() {
-			if cerr := f.Close(); err == nil && cerr != nil {
-				err = fmt.Errorf("closing %s: %w", path, cerr)
+			if cerr := f.Close(); err == nil {
+				err = cerr
 			}
 		}()
 		w = f
 	}
-	if strings.HasSuffix(path, ".gz") {
-		// Compression is the bottleneck of a .gz run: klauspost's gzip at
-		// BestSpeed is several times faster than compress/gzip's default,
-		// and synthetic JSON still shrinks about 4×.
-		zw, _ := gzip.NewWriterLevel(w, gzip.BestSpeed) // the level is valid: no error
-		defer func() {
-			if cerr := zw.Close(); err == nil && cerr != nil {
-				err = fmt.Errorf("compressing %s: %w", path, cerr)
-			}
-		}()
-		w = zw
-	}
-	bw := bufio.NewWriterSize(w, 1<<20)
-	if err := g.WriteNDJSON(ctx, bw); err != nil {
+	if err := g.WriteNDJSON(ctx, w); err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
+	if bw, ok := w.(*bufio.Writer); ok {
+		if err := bw.Flush(); err != nil {
+			return fmt.Errorf("writing %s: %w", path, err)
+		}
 	}
 	return nil
 }
 
-// Producer batching: big sync batches keep the writer's per-call latency
-// (BatchTimeout) off the throughput. BatchBytes counts uncompressed bytes
-// and stays at the broker's default message.max.bytes (1 MiB), so that a
-// batch is never refused whatever compression achieves.
-const (
-	kafkaBatchSize    = 10000
-	kafkaBatchBytes   = 1 << 20
-	kafkaBatchTimeout = 5 * time.Millisecond
-	kafkaBatches      = 3 // in flight: one filling, one writing, one spare
-)
-
-// kafkaBatch holds copies of records: the generator reuses its buffers.
-type kafkaBatch struct {
-	arena []byte
-	ends  []int // end of each record's key, then of its value, in arena
-	times []time.Time
-	msgs  []kafka.Message
-}
-
-// produceKafka generates into batches on this goroutine while another
-// writes the previous batch, so generation and network overlap. When sent
-// is not nil it counts the records the broker has acknowledged (the
-// demo's progress).
+// produceKafka produces the generator's records to --kafka.
 func produceKafka(ctx context.Context, g *synth.Generator, opts genOptions, sent *atomic.Int64) error {
-	if err := ensureTopic(ctx, opts.kafka, opts.topic, opts.partitions); err != nil {
-		return err
-	}
-	w := &kafka.Writer{
-		Addr:         kafka.TCP(opts.kafka),
-		Topic:        opts.topic,
-		Balancer:     kafka.Murmur2Balancer{}, // the partition a Java producer picks for the key
-		BatchSize:    kafkaBatchSize,
-		BatchBytes:   kafkaBatchBytes,
-		BatchTimeout: kafkaBatchTimeout,
-		RequiredAcks: kafka.RequireOne,
-		Compression:  kafka.Lz4,
-	}
-	free := make(chan *kafkaBatch, kafkaBatches)
-	for range kafkaBatches {
-		free <- &kafkaBatch{msgs: make([]kafka.Message, 0, kafkaBatchSize)}
-	}
-	full := make(chan *kafkaBatch)
-	grp, ctx := errgroup.WithContext(ctx)
-	grp.Go(func() error {
-		for b := range full {
-			if err := w.WriteMessages(ctx, b.msgs...); err != nil {
-				return fmt.Errorf("producing to topic %q at %s: %w", opts.topic, opts.kafka, err)
-			}
-			if sent != nil {
-				sent.Add(int64(len(b.msgs)))
-			}
-			free <- b
-		}
-		return nil
-	})
-	grp.Go(func() error {
-		defer close(full)
-		var last time.Time
-		for {
-			var b *kafkaBatch
-			select {
-			case b = <-free:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-			if !b.fill(g, &last) {
-				return nil
-			}
-			select {
-			case full <- b:
-			case <-ctx.Done():
-				return ctx.Err()
-			}
-		}
-	})
-	err := grp.Wait()
-	if cerr := w.Close(); err == nil && cerr != nil {
-		err = fmt.Errorf("flushing to topic %q: %w", opts.topic, cerr)
-	}
-	return err
+	return pipeline.Produce(ctx, opts.kafka, opts.topic, opts.partitions, synthRecords(g), sent)
 }
 
-// fill copies up to kafkaBatchSize records into b and reports whether it
-// got any. last is the timestamp of the last record filled before.
-func (b *kafkaBatch) fill(g *synth.Generator, last *time.Time) bool {
-	b.arena, b.ends, b.times, b.msgs = b.arena[:0], b.ends[:0], b.times[:0], b.msgs[:0]
-	for len(b.ends) < 2*kafkaBatchSize {
+// synthRecords hands out the generator's records with their event time as
+// the message timestamp. A bad record has no readable time: it takes the
+// previous record's.
+func synthRecords(g *synth.Generator) func() (pipeline.Record, bool) {
+	var last time.Time
+	return func() (pipeline.Record, bool) {
 		rec, ok := g.Next()
 		if !ok {
-			break
+			return pipeline.Record{}, false
 		}
-		// The message timestamp is the event time, as a producer that
-		// sends events when they happen gives them: backfill finds a time
-		// range's offsets by it. A bad record has no readable time: it
-		// takes the previous record's.
 		if rec.Event != nil {
-			*last = time.UnixMilli(rec.Event.TS)
+			last = time.UnixMilli(rec.Event.TS)
 		}
-		b.times = append(b.times, *last)
-		b.arena = append(b.arena, rec.Key...)
-		b.ends = append(b.ends, len(b.arena))
-		b.arena = append(b.arena, rec.Line...)
-		b.ends = append(b.ends, len(b.arena))
-	}
-	// Slice only now: appends above may have moved the arena.
-	start := 0
-	for i := 0; i < len(b.ends); i += 2 {
-		k, v := b.ends[i], b.ends[i+1]
-		b.msgs = append(b.msgs, kafka.Message{Key: b.arena[start:k:k], Value: b.arena[k:v:v], Time: b.times[i/2]})
-		start = v
-	}
-	return len(b.msgs) > 0
-}
-
-// ensureTopic creates topic unless it exists, then waits until the broker
-// reports its partitions (a Writer that starts earlier gets
-// UNKNOWN_TOPIC_OR_PARTITION).
-func ensureTopic(ctx context.Context, addr, topic string, partitions int) error {
-	client := &kafka.Client{Addr: kafka.TCP(addr), Timeout: 10 * time.Second}
-	resp, err := client.CreateTopics(ctx, &kafka.CreateTopicsRequest{Topics: []kafka.TopicConfig{{
-		Topic: topic, NumPartitions: partitions, ReplicationFactor: -1, // the broker's default.replication.factor
-	}}})
-	if err != nil {
-		return fmt.Errorf("creating topic %q at %s: %w", topic, addr, err)
-	}
-	if err := resp.Errors[topic]; err != nil && !errors.Is(err, kafka.TopicAlreadyExists) {
-		return fmt.Errorf("creating topic %q at %s: %w", topic, addr, err)
-	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	for {
-		md, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
-		if err == nil && len(md.Topics) == 1 && md.Topics[0].Error == nil && len(md.Topics[0].Partitions) > 0 {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for topic %q at %s: %w (last metadata error: %v)", topic, addr, ctx.Err(), err)
-		case <-time.After(100 * time.Millisecond):
-		}
+		return pipeline.Record{Key: rec.Key, Value: rec.Line, Time: last}, true
 	}
 }
 

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cohortline/cohortline/pipeline/archive"
 	"github.com/cohortline/cohortline/schemas"
-	"github.com/cohortline/cohortline/schemas/archive"
 	"github.com/cohortline/cohortline/schemas/synth"
 )
 

@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/cohortline/cohortline/cohorts"
-	"github.com/cohortline/cohortline/schemas"
 	"github.com/cohortline/cohortline/sinks/clickhouse"
 )
 
@@ -204,7 +203,7 @@ func runLookup(cmd *cobra.Command, req lookupRequest, asJSON bool) error {
 			where = "in the window starting " + req.window.Format(time.RFC3339)
 		}
 		return fmt.Errorf("no published cohort covers %s %s: neither it nor any of its %d generalizations has a row in %s.%s",
-			req.finest, where, len(chain)-1, publishedDatabase(req.ch), lookupView(req.window))
+			req.finest, where, len(chain)-1, req.ch.Published(), clickhouse.EnrichmentView(req.window))
 	}
 	dict, err := client.FeatureDictionary(ctx, row.FeatureSet)
 	if err != nil {
@@ -213,7 +212,7 @@ func runLookup(cmd *cobra.Command, req lookupRequest, asJSON bool) error {
 	res := newLookupResult(req.finest, level, len(chain)-1, row, dict)
 	if len(dict) == 0 {
 		fmt.Fprintf(cmd.ErrOrStderr(), "cohortline: lookup: %s.feature_dictionary has no names for feature set %d; features are shown by index\n",
-			publishedDatabase(req.ch), row.FeatureSet)
+			req.ch.Published(), row.FeatureSet)
 	}
 	if asJSON {
 		return res.writeJSON(cmd.OutOrStdout())
@@ -236,19 +235,4 @@ func mostSpecific(chain []cohorts.Key, rows []clickhouse.EnrichmentRow) (int, cl
 		}
 	}
 	return 0, clickhouse.EnrichmentRow{}, false
-}
-
-// lookupView is the view ReadEnrichment reads for window.
-func lookupView(window time.Time) string {
-	if window.IsZero() {
-		return "cohort_enrichment_latest"
-	}
-	return "cohort_enrichment_current"
-}
-
-func publishedDatabase(c clickhouse.Config) string {
-	if c.PublishedDatabase == "" {
-		return schemas.DefaultPublishedDatabase
-	}
-	return c.PublishedDatabase
 }

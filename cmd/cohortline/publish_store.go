@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
-	"os"
 	"time"
 
 	"github.com/cohortline/cohortline/cohorts"
@@ -25,19 +23,8 @@ type clickhouseStore struct {
 // "backfill", "run", "demo"), taking the lease as cfg says.
 func newStore(cfg *config, client *clickhouse.Client, role string) clickhouseStore {
 	return clickhouseStore{c: client, lease: clickhouse.LeaseConfig{
-		Holder: leaseHolder(role), TTL: cfg.file.Publish.LeaseTTL, Wait: cfg.file.Publish.LeaseWait,
+		Holder: clickhouse.LeaseHolder(role), TTL: cfg.file.Publish.LeaseTTL, Wait: cfg.file.Publish.LeaseWait,
 	}}
-}
-
-// leaseHolder names this process in the publish lease: what it runs, its
-// host and pid, and a random tag that tells apart two publishers of one
-// process. Nothing secret.
-func leaseHolder(role string) string {
-	host, err := os.Hostname()
-	if err != nil || host == "" {
-		host = "unknown-host"
-	}
-	return fmt.Sprintf("%s@%s:%d:%08x", role, host, os.Getpid(), rand.Uint32())
 }
 
 func (s clickhouseStore) AcquireLease(ctx context.Context) (publish.Lease, error) {

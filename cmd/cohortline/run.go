@@ -11,6 +11,7 @@ import (
 	"github.com/cohortline/cohortline/cohorts"
 	"github.com/cohortline/cohortline/cohorts/publish"
 	"github.com/cohortline/cohortline/pipeline"
+	"github.com/cohortline/cohortline/pipeline/ops"
 	"github.com/cohortline/cohortline/sinks/clickhouse"
 )
 
@@ -54,12 +55,12 @@ func runPipeline(cmd *cobra.Command, path string) error {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))
-	reg, ready := newOpsRegistry(&cfg.file.ClickHouse), &readiness{}
-	ops, err := listenOps(cfg.file.HTTP, reg, ready, log)
+	reg, ready := newOpsRegistry(&cfg.file.ClickHouse), &ops.Readiness{}
+	server, err := ops.Listen(cfg.file.HTTP, reg, ready, log)
 	if err != nil {
 		return err
 	}
-	stopOps := ops.start(ctx)
+	stopOps := server.Start(ctx)
 	defer stopOps()
 	if string(cfg.secret) == developmentSecret {
 		log.Warn("development mode without " + envSecret + ": tokens are keyed with the public development secret")
@@ -78,8 +79,8 @@ func runPipeline(cmd *cobra.Command, path string) error {
 		return err
 	}
 	log.Info("clickhouse ready", "clickhouse", cfg.file.ClickHouse, "migrations_applied", applied)
-	ready.setMigrated()
-	consumer, err := pipeline.NewConsumer(cfg.file.Kafka, &cfg.spec, rekey, clickhouseSink{client}, log)
+	ready.SetMigrated()
+	consumer, err := pipeline.NewConsumer(cfg.file.Kafka, &cfg.spec, rekey, client.Writer(), log)
 	if err != nil {
 		return err
 	}
@@ -88,7 +89,7 @@ func runPipeline(cmd *cobra.Command, path string) error {
 		st := client.Writer().Stats()
 		log.Info("sink totals", "flushes_written", st.Flushes, "partials_inserts", st.Inserts)
 	}()
-	ready.setConsumer(consumer)
+	ready.SetConsumer(consumer)
 	if *cfg.file.Publish.Auto {
 		auto, err := newAutoPublisher(ctx, cfg, client, consumer, log)
 		if err != nil {
@@ -96,15 +97,16 @@ func runPipeline(cmd *cobra.Command, path string) error {
 		}
 		done := make(chan struct{})
 		defer func() { <-done }()
-		go func() { defer close(done); auto.run(ctx) }()
+		go func() { defer close(done); auto.Run(ctx) }()
 	}
 	log.Info("consuming", "topic", cfg.file.Kafka.Topic, "group", cfg.file.Kafka.Group, "spec_hash", cfg.spec.Hash(),
 		"auto_publish", *cfg.file.Publish.Auto)
 	return consumer.Run(ctx)
 }
 
-// newAutoPublisher prepares run's automatic publishing; see autoPublisher.
-func newAutoPublisher(ctx context.Context, cfg *config, client *clickhouse.Client, consumer *pipeline.Consumer, log *slog.Logger) (*autoPublisher, error) {
+// newAutoPublisher prepares run's automatic publishing; see
+// publish.Scheduler.
+func newAutoPublisher(ctx context.Context, cfg *config, client *clickhouse.Client, consumer *pipeline.Consumer, log *slog.Logger) (*publish.Scheduler, error) {
 	pc, err := cfg.publisherConfig()
 	if err != nil {
 		return nil, err
@@ -116,8 +118,10 @@ func newAutoPublisher(ctx context.Context, cfg *config, client *clickhouse.Clien
 	if err := client.WriteFeatureDictionary(ctx, featureDictionary()); err != nil {
 		return nil, err
 	}
-	return &autoPublisher{
-		cfg: cfg.file.Publish, spec: cfg.spec, topic: cfg.file.Kafka.Topic, brokers: cfg.file.Kafka.Brokers,
-		pub: pub, client: client, owns: consumer.Owns, log: log, now: time.Now,
+	brokers, topic := cfg.file.Kafka.Brokers, cfg.file.Kafka.Topic
+	return &publish.Scheduler{
+		Settings: cfg.file.Publish, Spec: cfg.spec, Topic: topic, Publisher: pub, Flushes: client,
+		Partitions: func(ctx context.Context) (int, error) { return pipeline.PartitionCount(ctx, brokers, topic) },
+		Owns:       consumer.Owns, Log: log, Now: time.Now,
 	}, nil
 }

@@ -61,7 +61,7 @@ func BenchmarkRunEndToEnd(b *testing.B) {
 		}
 		consumer, err := pipeline.NewConsumer(pipeline.Config{
 			Brokers: []string{kafkaAddr}, Topic: topic, Group: db, IdleTimeout: time.Second,
-		}, &spec, rekey, clickhouseSink{client}, slog.New(slog.NewJSONHandler(io.Discard, nil)))
+		}, &spec, rekey, client.Writer(), slog.New(slog.NewJSONHandler(io.Discard, nil)))
 		if err != nil {
 			b.Fatal(err)
 		}

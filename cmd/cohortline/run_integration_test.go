@@ -13,7 +13,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/cohortline/cohortline/cohorts"
-	"github.com/cohortline/cohortline/cohorts/cohortsref"
+	"github.com/cohortline/cohortline/cohorts/cohortstest"
 	"github.com/cohortline/cohortline/schemas"
 	"github.com/cohortline/cohortline/sinks/clickhouse"
 )
@@ -79,7 +79,7 @@ const e2eWatermarkUsers = 3
 
 // streamingReference restates the pipeline's per-partition rules as plainly
 // as possible over the NDJSON file: Java's murmur2 partitioning of the user
-// token, then per partition cohortsref.Partition (the watermark quorum,
+// token, then per partition cohortstest.Partition (the watermark quorum,
 // late events, the aggregation), every window closed in the end (the idle
 // timeout).
 func streamingReference(t *testing.T, ndjson string, spec cohorts.Spec) []string {
@@ -99,11 +99,11 @@ func streamingReferenceOf(t *testing.T, ndjson string, spec cohorts.Spec, n int)
 	for i, d := range spec.Dimensions {
 		dims[i] = string(d)
 	}
-	params := cohortsref.Params{Dimensions: dims, Window: spec.Window, BoundEvents: spec.Bounds.Events, BoundCallSeconds: spec.Bounds.CallSeconds}
-	parts := make([]*cohortsref.Partition, n)
+	params := cohortstest.Params{Dimensions: dims, Window: spec.Window, BoundEvents: spec.Bounds.Events, BoundCallSeconds: spec.Bounds.CallSeconds}
+	parts := make([]*cohortstest.Partition, n)
 	partitions := make([]int, n)
 	for i := range parts {
-		parts[i] = cohortsref.NewPartition(params, e2eWatermarkUsers, e2eMaxOutOfOrder, e2eLateness)
+		parts[i] = cohortstest.NewPartition(params, e2eWatermarkUsers, e2eMaxOutOfOrder, e2eLateness)
 		partitions[i] = i
 	}
 	var dec schemas.Decoder
@@ -115,7 +115,7 @@ func streamingReferenceOf(t *testing.T, ndjson string, spec cohorts.Spec, n int)
 			continue // dead-lettered
 		}
 		p := parts[kafka.Murmur2Balancer{}.Balance(kafka.Message{Key: e.User}, partitions...)]
-		ev := cohortsref.Event{User: string(e.User), ID: string(e.ID), E: e}
+		ev := cohortstest.Event{User: string(e.User), ID: string(e.ID), E: e}
 		ev.E.User, ev.E.ID = nil, nil // they alias the decoder's buffers
 		p.Add(ev)
 	}
@@ -128,13 +128,13 @@ func streamingReferenceOf(t *testing.T, ndjson string, spec cohorts.Spec, n int)
 		start int64
 		key   string
 	}
-	sums := map[cohortOf]*cohortsref.Cohort{}
+	sums := map[cohortOf]*cohortstest.Cohort{}
 	for _, p := range parts {
 		for start, byKey := range p.Result() {
 			for key, c := range byKey {
 				sum := sums[cohortOf{start, key}]
 				if sum == nil {
-					sum = &cohortsref.Cohort{Values: map[string]uint64{}}
+					sum = &cohortstest.Cohort{Values: map[string]uint64{}}
 					sums[cohortOf{start, key}] = sum
 				}
 				sum.Users += c.Users

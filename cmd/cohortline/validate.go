@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"cmp"
 	"fmt"
 	"io"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cohortline/cohortline/pipeline/archive"
 	"github.com/cohortline/cohortline/schemas"
 )
 
@@ -77,7 +77,7 @@ func runValidate(cmd *cobra.Command, path string, opts validateOptions) error {
 	defer out.Flush()
 	report := validationReport{byReason: map[schemas.Reason]int{}}
 	printed := 0
-	err = eachLine(in, func(lineNo int, line []byte) {
+	err = archive.EachLine(in, func(lineNo int, line []byte) {
 		var ev schemas.Event
 		decErr := dec.Decode(line, &ev)
 		report.lines++
@@ -136,47 +136,6 @@ func (r validationReport) print(w io.Writer, name string, printed int) {
 	})
 	for _, reason := range reasons {
 		fmt.Fprintf(w, "  %-28s %d\n", reason, r.byReason[reason])
-	}
-}
-
-// eachLine calls fn for every non-blank line of r, numbered from 1. A line
-// longer than the contract's limit is passed truncated to MaxEventBytes+1
-// bytes, which the decoder rejects as too_large, so a huge line costs
-// bounded memory.
-func eachLine(r io.Reader, fn func(lineNo int, line []byte)) error {
-	br := bufio.NewReaderSize(r, 1<<20)
-	var long []byte // a line that did not fit the reader's buffer
-	lineNo := 0
-	for {
-		chunk, err := br.ReadSlice('\n')
-		if err == bufio.ErrBufferFull {
-			if len(long) <= schemas.MaxEventBytes {
-				long = append(long, chunk...)
-			}
-			continue
-		}
-		if len(chunk) > 0 || long != nil {
-			lineNo++
-			line := chunk
-			if long != nil {
-				if len(long) <= schemas.MaxEventBytes {
-					long = append(long, chunk...)
-				}
-				line, long = long, nil
-			}
-			if len(line) > schemas.MaxEventBytes+1 {
-				line = line[:schemas.MaxEventBytes+1]
-			}
-			if trimmed := bytes.TrimSpace(line); len(trimmed) > 0 {
-				fn(lineNo, trimmed)
-			}
-		}
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
 	}
 }
 

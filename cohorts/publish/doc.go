@@ -11,5 +11,10 @@
 // ledger entry, the release's record in the published database and the
 // rows, checking the lease right before each write.
 //
-// The package does no I/O of its own; sinks/clickhouse implements Store.
+// Settings (config.go) is the publish section of the config file; the
+// Scheduler (scheduler.go) is `cohortline run`'s automatic publisher, which
+// releases each window once every partition has flushed past it.
+//
+// The package does no I/O of its own; sinks/clickhouse implements Store
+// and FlushLog.
 package publish

@@ -20,7 +20,7 @@ func chdbPartials(t *testing.T, c *Client) {
 	ctx := t.Context()
 	w := c.Writer()
 	next := window.Add(time.Hour)
-	flushes := map[Progress][]partial{
+	flushes := map[schemas.Flush][]partial{
 		progressOf(window, "activity", 0, 1, 0): {{cohort: 1, users: 3, events: 10, values: []uint64{1, 2, 3}}, {cohort: 2, users: 1, events: 1, values: []uint64{0, 0, 1}}},
 		progressOf(window, "activity", 1, 1, 0): {{cohort: 1, users: 2, events: 4, values: []uint64{0, 1, 0}}},
 		progressOf(next, "activity", 0, 2, 0):   {{cohort: 3, users: 5, events: 50, values: []uint64{5, 5, 5}}},
@@ -41,12 +41,12 @@ func chdbPartials(t *testing.T, c *Client) {
 		t.Errorf("cohort_partials_current has %d rows, want 4", n)
 	}
 
-	p, ok, err := c.LastProgress(ctx, "activity", 0)
-	if err != nil || !ok || p.FlushVersion != 2 || !p.WindowStart.Equal(next) {
-		t.Errorf("LastProgress(0) = %+v, %v, %v; want version 2 of %s", p, ok, err, next)
+	p, ok, err := c.Writer().LastFlush(ctx, "activity", 0)
+	if err != nil || !ok || p.Version != 2 || p.WindowStart != next.UnixMilli() {
+		t.Errorf("LastFlush(0) = %+v, %v, %v; want version 2 of %s", p, ok, err, next)
 	}
-	if _, ok, err := c.LastProgress(ctx, "activity", 9); err != nil || ok {
-		t.Errorf("LastProgress of a partition never flushed: %v, %v", ok, err)
+	if _, ok, err := c.Writer().LastFlush(ctx, "activity", 9); err != nil || ok {
+		t.Errorf("LastFlush of a partition never flushed: %v, %v", ok, err)
 	}
 	flushed, err := c.FlushedWindows(ctx, "activity", time.Now().Add(-time.Hour))
 	if err != nil || len(flushed) != 2 || !flushed[0].Start.Equal(window) || !flushed[1].Start.Equal(next) {
@@ -72,10 +72,10 @@ func chdbPartials(t *testing.T, c *Client) {
 		t.Fatal(err)
 	}
 	checkCurrent(t, c, window, next.Add(time.Hour), sums(flushes))
-	if err := w.CommitBackfill(ctx, []Progress{bf0, bf1}); err != nil {
+	if err := w.CommitBackfill(ctx, []schemas.Flush{bf0, bf1}); err != nil {
 		t.Fatal(err)
 	}
-	after := map[Progress][]partial{bf0: rows, progressOf(next, "activity", 0, 2, 0): flushes[progressOf(next, "activity", 0, 2, 0)]}
+	after := map[schemas.Flush][]partial{bf0: rows, progressOf(next, "activity", 0, 2, 0): flushes[progressOf(next, "activity", 0, 2, 0)]}
 	checkCurrent(t, c, window, next.Add(time.Hour), sums(after))
 }
 

@@ -65,6 +65,12 @@ const (
 	DefaultMaxBackoff     = 10 * time.Second
 )
 
+// Published is the published database's name, its default when unset.
+func (c Config) Published() string {
+	c.setDefaults()
+	return c.PublishedDatabase
+}
+
 func (c *Config) setDefaults() {
 	if len(c.Addr) == 0 {
 		c.Addr = []string{DefaultAddr}

@@ -4,11 +4,13 @@
 // lookup. It works with ClickHouse 18.16 and current releases.
 //
 // Open connects (Config: addresses, the two databases, cluster mode,
-// retries). Migrate applies schemas/ddl. Client.Writer's WritePartials
-// writes one flush of a (window, topic, partition): its rows into
-// cohort_partials, then its window_progress row, which makes it visible.
+// retries). Migrate applies schemas/ddl. Client.Writer is the pipeline's
+// Sink on the shared row type schemas.Flush, without importing pipeline:
+// its WritePartials writes one flush of a (window, topic, partition): its
+// rows into cohort_partials, then its window_progress row, which makes it
+// visible.
 // CurrentPartials reads what is visible, summed over partitions;
-// LastProgress reads a partition's newest flush back for resuming.
+// Writer.LastFlush reads a partition's newest flush back for resuming.
 // DropPartitionsBefore is retention.
 //
 // Published rows: WriteEnrichment and WriteFeatureDictionary write

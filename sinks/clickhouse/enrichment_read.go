@@ -15,26 +15,13 @@ const viewColumns = "cohort_id, window_start, window_end, cohort_key, level, use
 
 // queryEnrichment runs a query of viewColumns, retrying retryable errors.
 func (c *Client) queryEnrichment(ctx context.Context, q string) ([]EnrichmentRow, error) {
-	var out []EnrichmentRow
-	err := retry(ctx, c.cfg.Retry, func(ctx context.Context) error {
-		out = out[:0]
-		rows, err := c.conn.Query(ctx, q)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var r EnrichmentRow
-			if err := rows.Scan(&r.CohortID, &r.WindowStart, &r.WindowEnd, &r.CohortKey, &r.Level, &r.Users,
-				&r.Features, &r.FeatureSet, &r.Release, &r.PublishedAt); err != nil {
-				return err
-			}
-			r.WindowStart, r.WindowEnd, r.PublishedAt = r.WindowStart.UTC(), r.WindowEnd.UTC(), r.PublishedAt.UTC()
-			out = append(out, r)
-		}
-		return rows.Err()
-	})
-	return out, err
+	return queryRows(ctx, c, func(scan func(...any) error) (EnrichmentRow, error) {
+		var r EnrichmentRow
+		err := scan(&r.CohortID, &r.WindowStart, &r.WindowEnd, &r.CohortKey, &r.Level, &r.Users,
+			&r.Features, &r.FeatureSet, &r.Release, &r.PublishedAt)
+		r.WindowStart, r.WindowEnd, r.PublishedAt = r.WindowStart.UTC(), r.WindowEnd.UTC(), r.PublishedAt.UTC()
+		return r, err
+	}, q)
 }
 
 // ReadEnrichment returns the published rows of the cohorts ids, at most
@@ -60,9 +47,8 @@ func (c *Client) ReadEnrichment(ctx context.Context, ids []uint64, window time.T
 	for i, id := range ids {
 		list[i] = strconv.FormatUint(id, 10)
 	}
-	view, filter, what := "cohort_enrichment_latest", "", "the newest window"
+	view, filter, what := EnrichmentView(window), "", "the newest window"
 	if !window.IsZero() {
-		view = "cohort_enrichment_current"
 		filter = fmt.Sprintf(" AND window_start = toDateTime(%d)", window.Unix())
 		what = "window " + window.UTC().Format(time.RFC3339)
 	}
@@ -75,29 +61,25 @@ func (c *Client) ReadEnrichment(ctx context.Context, ids []uint64, window time.T
 	return out, nil
 }
 
+// EnrichmentView is the targeter's view ReadEnrichment reads: the newest
+// window of each cohort for a zero window, else every window.
+func EnrichmentView(window time.Time) string {
+	if window.IsZero() {
+		return "cohort_enrichment_latest"
+	}
+	return "cohort_enrichment_current"
+}
+
 // FeatureDictionary returns the entries of one feature set, by index.
 // Repeats of an entry (the dictionary is written again by every publish
 // start) count once.
 func (c *Client) FeatureDictionary(ctx context.Context, featureSet uint16) ([]DictionaryEntry, error) {
 	q := "SELECT `index`, any(name), any(description), any(unit) FROM " + c.cfg.PublishedDatabase +
 		".feature_dictionary WHERE feature_set = " + strconv.Itoa(int(featureSet)) + " GROUP BY `index` ORDER BY `index`"
-	var out []DictionaryEntry
-	err := retry(ctx, c.cfg.Retry, func(ctx context.Context) error {
-		out = out[:0]
-		rows, err := c.conn.Query(ctx, q)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			e := DictionaryEntry{FeatureSet: featureSet}
-			if err := rows.Scan(&e.Index, &e.Name, &e.Description, &e.Unit); err != nil {
-				return err
-			}
-			out = append(out, e)
-		}
-		return rows.Err()
-	})
+	out, err := queryRows(ctx, c, func(scan func(...any) error) (DictionaryEntry, error) {
+		e := DictionaryEntry{FeatureSet: featureSet}
+		return e, scan(&e.Index, &e.Name, &e.Description, &e.Unit)
+	}, q)
 	if err != nil {
 		return nil, fmt.Errorf("reading feature set %d from %s.feature_dictionary: %w", featureSet, c.cfg.PublishedDatabase, err)
 	}

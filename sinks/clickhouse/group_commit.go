@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+
+	"github.com/cohortline/cohortline/schemas"
 )
 
 // Group commit of flushes.
@@ -42,7 +44,7 @@ const maxGroupRows = 1 << 15
 type queuedFlush struct {
 	ctx      context.Context
 	cols     *partialColumns // point into the caller's record: read only under groupQueue.mu
-	progress Progress
+	progress schemas.Flush
 	visible  bool       // write its window_progress row (streaming); a backfill's waits for CommitBackfill
 	done     chan error // buffered: the sender never waits for a caller that gave up
 }
@@ -82,7 +84,7 @@ func (w *Writer) Stats() WriterStats {
 // gives up before the sender took its flush withdraws it; after, the flush
 // may still be written, which is harmless (writes are idempotent) and safe
 // (the sender copied the rows, so the caller may release its record).
-func (w *Writer) write(ctx context.Context, cols *partialColumns, p Progress, visible bool) error {
+func (w *Writer) write(ctx context.Context, cols *partialColumns, p schemas.Flush, visible bool) error {
 	q := &queuedFlush{ctx: ctx, cols: cols, progress: p, visible: visible, done: make(chan error, 1)}
 	w.queue.mu.Lock()
 	w.queue.waiting = append(w.queue.waiting, q)
@@ -165,7 +167,7 @@ func (w *Writer) sendGroup(g *flushGroup) {
 			w.queue.inserts.Add(1)
 		}
 	}
-	var visible []Progress
+	var visible []schemas.Flush
 	for _, q := range g.flushes {
 		if q.visible {
 			visible = append(visible, q.progress)
@@ -197,7 +199,7 @@ func (w *Writer) sendGroup(g *flushGroup) {
 }
 
 // concatColumns copies the rows of flushes, rows in all, into columns of
-// their own. Topics come from each flush's Progress (check made every row
+// their own. Topics come from each flush's schemas.Flush (check made every row
 // agree with it), so only cohort keys and values need copying from the
 // records.
 func concatColumns(flushes []*queuedFlush, rows int) *partialColumns {

@@ -47,7 +47,7 @@ func waitQueued(t *testing.T, w *Writer, n int) {
 // writeAsync writes a flush from its own goroutine, as a partition worker
 // would, and returns where its result will arrive. p.Rows must be
 // len(rows).
-func writeAsync(t *testing.T, ctx context.Context, w *Writer, p Progress, rows []partial) <-chan error {
+func writeAsync(t *testing.T, ctx context.Context, w *Writer, p schemas.Flush, rows []partial) <-chan error {
 	rec := record(t, p, rows)
 	done := make(chan error, 1)
 	go func() { done <- w.WritePartials(ctx, rec, p) }()
@@ -59,7 +59,7 @@ func TestFlushesArrivingTogetherShareOneInsert(t *testing.T) {
 	w := c.Writer()
 	release := holdSender(w)
 
-	flushes := map[Progress][]partial{}
+	flushes := map[schemas.Flush][]partial{}
 	var results []<-chan error
 	for partition := range int32(8) {
 		p := progressOf(window, "activity", partition, 40+uint64(partition), 0)
@@ -67,7 +67,7 @@ func TestFlushesArrivingTogetherShareOneInsert(t *testing.T) {
 		for cohort := range uint64(partition) * 3 { // partition 0 flushes no cohort: a progress row only
 			rows = append(rows, partial{cohort: cohort + 1, users: uint64(partition) + 1, events: 2 * (uint64(partition) + 1), values: []uint64{cohort, uint64(partition), 7}})
 		}
-		p.Rows = int64(len(rows))
+		p.Rows = len(rows)
 		flushes[p] = rows
 		results = append(results, writeAsync(t, t.Context(), w, p, rows))
 	}
@@ -91,12 +91,12 @@ func TestFlushesArrivingTogetherShareOneInsert(t *testing.T) {
 	}
 	checkCurrent(t, c, window, window.Add(time.Hour), sums(flushes))
 	for p := range flushes {
-		got, ok, err := c.LastProgress(t.Context(), "activity", p.Partition)
+		got, ok, err := c.Writer().LastFlush(t.Context(), "activity", p.Partition)
 		if err != nil || !ok {
-			t.Fatalf("LastProgress of partition %d: %v, %v", p.Partition, ok, err)
+			t.Fatalf("LastFlush of partition %d: %v, %v", p.Partition, ok, err)
 		}
-		if got.FlushVersion != p.FlushVersion || got.Rows != p.Rows || !got.Watermark.Equal(p.Watermark) {
-			t.Errorf("LastProgress of partition %d = %s, want %s", p.Partition, got, p)
+		if got.Version != p.Version || got.Rows != p.Rows || got.Watermark != p.Watermark {
+			t.Errorf("LastFlush of partition %d = %s, want %s", p.Partition, got, p)
 		}
 	}
 }
@@ -123,7 +123,7 @@ func TestFlushGivenUpBeforeItsInsertIsNotWritten(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	checkCurrent(t, c, window, window.Add(time.Hour), sums(map[Progress][]partial{kept: keptRows}))
+	checkCurrent(t, c, window, window.Add(time.Hour), sums(map[schemas.Flush][]partial{kept: keptRows}))
 	if n := queryUint64(t, c, "SELECT count() FROM "+c.cfg.Database+".cohort_partials WHERE partition = 0"); n != 0 {
 		t.Errorf("%d rows of the abandoned flush were written", n)
 	}
@@ -209,7 +209,7 @@ func TestGroupFailureNamesEachFlush(t *testing.T) {
 	}
 	release()
 	for _, f := range []struct {
-		p    Progress
+		p    schemas.Flush
 		done <-chan error
 	}{{a, doneA}, {b, doneB}} {
 		a, b := fmt.Sprint(<-f.done), "writing partials of "+f.p.String()+" (in one insert with 1 other flushes)"
@@ -229,7 +229,7 @@ func TestManyWorkersFlushingAtOnce(t *testing.T) {
 	c := migratedClient(t, testConfig(t))
 	w := c.Writer()
 	const workers, windows = 8, 6
-	flushes := map[Progress][]partial{}
+	flushes := map[schemas.Flush][]partial{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
 	for partition := range int32(workers) {
@@ -271,7 +271,7 @@ func TestGroupColumnsOwnTheirRows(t *testing.T) {
 		for cohort := range uint64(partition) + 2 {
 			in = append(in, partial{cohort: cohort + 10, users: 3, events: 4, values: []uint64{cohort, 1, 2, uint64(partition)}})
 		}
-		p.Rows = int64(len(in))
+		p.Rows = len(in)
 		rec := record(t, p, in)
 		cols, err := partialColumnsOf(rec, p)
 		if err != nil {

@@ -70,7 +70,7 @@ func openClient(t testing.TB, cfg Config) *Client {
 }
 
 // partial is one row of a test record; window, topic, partition and version
-// come from the Progress it is written with.
+// come from the schemas.Flush it is written with.
 type partial struct {
 	cohort        uint64
 	users, events uint64
@@ -79,25 +79,25 @@ type partial struct {
 
 var window = time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
 
-func progressOf(ws time.Time, topic string, partition int32, version uint64, rows int) Progress {
-	return Progress{WindowStart: ws, WindowEnd: ws.Add(time.Hour), Topic: topic, Partition: partition, FlushVersion: version,
-		Rows: int64(rows), FirstOffset: 100, LastOffset: 100 + int64(rows), Watermark: ws.Add(time.Hour + 5*time.Minute + 7*time.Millisecond)}
+func progressOf(ws time.Time, topic string, partition int32, version uint64, rows int) schemas.Flush {
+	return schemas.Flush{WindowStart: ws.UnixMilli(), WindowEnd: ws.Add(time.Hour).UnixMilli(), Topic: topic, Partition: int(partition), Version: version,
+		Rows: rows, FirstOffset: 100, LastOffset: 100 + int64(rows), Watermark: ws.Add(time.Hour + 5*time.Minute + 7*time.Millisecond).UnixMilli()}
 }
 
 // record builds an Arrow record of PartialsSchema as the cohorts package
 // would, from rows of one flush.
-func record(t testing.TB, p Progress, rows []partial) arrow.Record {
+func record(t testing.TB, p schemas.Flush, rows []partial) arrow.Record {
 	t.Helper()
 	b := array.NewRecordBuilder(memory.DefaultAllocator, schemas.PartialsSchema)
 	defer b.Release()
-	start := arrow.Timestamp(p.WindowStart.UnixMilli())
-	end := arrow.Timestamp(p.WindowStart.Add(time.Hour).UnixMilli())
+	start := arrow.Timestamp(p.WindowStart)
+	end := arrow.Timestamp(p.WindowStart + time.Hour.Milliseconds())
 	values := b.Field(schemas.PartialValues).(*array.ListBuilder)
 	for _, r := range rows {
 		b.Field(schemas.PartialWindowStart).(*array.TimestampBuilder).Append(start)
 		b.Field(schemas.PartialWindowEnd).(*array.TimestampBuilder).Append(end)
 		b.Field(schemas.PartialTopic).(*array.StringBuilder).Append(p.Topic)
-		b.Field(schemas.PartialPartition).(*array.Int32Builder).Append(p.Partition)
+		b.Field(schemas.PartialPartition).(*array.Int32Builder).Append(int32(p.Partition))
 		b.Field(schemas.PartialCohortID).(*array.Uint64Builder).Append(r.cohort)
 		b.Field(schemas.PartialCohortKey).(*array.StringBuilder).Append(fmt.Sprintf("country=C%d|lang=pt|age=25-34|platform=android", r.cohort))
 		b.Field(schemas.PartialFeatureSet).(*array.Uint16Builder).Append(1)
@@ -105,7 +105,7 @@ func record(t testing.TB, p Progress, rows []partial) arrow.Record {
 		b.Field(schemas.PartialEvents).(*array.Uint64Builder).Append(r.events)
 		values.Append(true)
 		values.ValueBuilder().(*array.Uint64Builder).AppendValues(r.values, nil)
-		b.Field(schemas.PartialFlushVersion).(*array.Uint64Builder).Append(p.FlushVersion)
+		b.Field(schemas.PartialFlushVersion).(*array.Uint64Builder).Append(p.Version)
 	}
 	rec := b.NewRecord()
 	t.Cleanup(rec.Release)
@@ -113,9 +113,9 @@ func record(t testing.TB, p Progress, rows []partial) arrow.Record {
 }
 
 // write writes rows as one flush and fails the test on error.
-func write(t testing.TB, w *Writer, p Progress, rows []partial) {
+func write(t testing.TB, w *Writer, p schemas.Flush, rows []partial) {
 	t.Helper()
-	p.Rows = int64(len(rows))
+	p.Rows = len(rows)
 	if err := w.WritePartials(t.Context(), record(t, p, rows), p); err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
+	"os"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -294,28 +296,21 @@ func (c *Client) CurrentLease(ctx context.Context) (LeaseState, error) {
 		GROUP BY token, holder
 		ORDER BY holder DESC
 		LIMIT 1`
-	var s LeaseState
-	err := retry(ctx, c.cfg.Retry, func(ctx context.Context) error {
-		s = LeaseState{}
-		rows, err := c.conn.Query(ctx, q)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var released uint8
-			if err := rows.Scan(&s.Token, &s.Holder, &s.AcquiredAt, &s.ExpiresAt, &released); err != nil {
-				return err
-			}
-			s.Released = released != 0
-			s.AcquiredAt, s.ExpiresAt = s.AcquiredAt.UTC(), s.ExpiresAt.UTC()
-		}
-		return rows.Err()
-	})
+	states, err := queryRows(ctx, c, func(scan func(...any) error) (LeaseState, error) {
+		var s LeaseState
+		var released uint8
+		err := scan(&s.Token, &s.Holder, &s.AcquiredAt, &s.ExpiresAt, &released)
+		s.Released = released != 0
+		s.AcquiredAt, s.ExpiresAt = s.AcquiredAt.UTC(), s.ExpiresAt.UTC()
+		return s, err
+	}, q)
 	if err != nil {
 		return LeaseState{}, fmt.Errorf("reading %s: %w", table, err)
 	}
-	return s, nil
+	if len(states) == 0 {
+		return LeaseState{}, nil
+	}
+	return states[len(states)-1], nil
 }
 
 // sleep waits d or until ctx ends.
@@ -331,4 +326,15 @@ func sleep(ctx context.Context, d time.Duration) error {
 	case <-t.C:
 		return nil
 	}
+}
+
+// LeaseHolder names this process in the publish lease: what it runs, its
+// host and pid, and a random tag that tells apart two publishers of one
+// process. Nothing secret.
+func LeaseHolder(role string) string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "unknown-host"
+	}
+	return fmt.Sprintf("%s@%s:%d:%08x", role, host, os.Getpid(), rand.Uint32())
 }

@@ -117,24 +117,11 @@ func checkApplied(done map[int]string, files []schemas.Migration) error {
 // appliedMigrations returns version → checksum from schema_migrations.
 func (c *Client) appliedMigrations(ctx context.Context) (map[int]string, error) {
 	q := "SELECT version, any(checksum) FROM " + c.cfg.Database + ".schema_migrations GROUP BY version"
-	done := map[int]string{}
-	err := retry(ctx, c.cfg.Retry, func(ctx context.Context) error {
-		clear(done)
-		rows, err := c.conn.Query(ctx, q)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var v uint32
-			var sum string
-			if err := rows.Scan(&v, &sum); err != nil {
-				return err
-			}
-			done[int(v)] = sum
-		}
-		return rows.Err()
-	})
+	sums, err := queryPairs[uint32, string](ctx, c, q)
+	done := make(map[int]string, len(sums))
+	for v, sum := range sums {
+		done[int(v)] = sum
+	}
 	if err != nil {
 		return nil, fmt.Errorf("reading %s.schema_migrations: %w", c.cfg.Database, err)
 	}

@@ -46,16 +46,16 @@ func (c *partialColumns) setFlushedAt(t time.Time) {
 
 // partialColumnsOf checks rec against PartialsSchema and p (every row must
 // belong to p's window, topic, partition and version) and converts it.
-func partialColumnsOf(rec arrow.Record, p Progress) (*partialColumns, error) {
+func partialColumnsOf(rec arrow.Record, p schemas.Flush) (*partialColumns, error) {
 	if !rec.Schema().Equal(schemas.PartialsSchema) {
 		return nil, fmt.Errorf("record schema is not schemas.PartialsSchema: %s", rec.Schema())
 	}
 	n := int(rec.NumRows())
-	if int64(n) != p.Rows {
+	if n != p.Rows {
 		return nil, fmt.Errorf("record has %d rows, progress says %d", n, p.Rows)
 	}
-	if p.WindowStart.IsZero() || p.WindowStart.Nanosecond() != 0 {
-		return nil, fmt.Errorf("window start %s is not a whole second", p.WindowStart)
+	if p.WindowStart%1000 != 0 {
+		return nil, fmt.Errorf("window start %s is not a whole second", time.UnixMilli(p.WindowStart).UTC().Format(time.RFC3339Nano))
 	}
 	for i, col := range rec.Columns() {
 		if col.NullN() > 0 {
@@ -84,21 +84,21 @@ func partialColumnsOf(rec arrow.Record, p Progress) (*partialColumns, error) {
 
 // check holds every row to p: a row of another window or partition would
 // be made visible, or hidden, by the wrong window_progress row.
-func (c *partialColumns) check(p Progress) error {
-	ws, we := p.WindowStart.Unix(), p.WindowEnd.Unix()
+func (c *partialColumns) check(p schemas.Flush) error {
+	ws, we := p.WindowStart/1000, p.WindowEnd/1000
 	for i := range c.rows {
 		switch {
 		case c.windowStart[i] != ws:
 			return fmt.Errorf("row %d has window_start %s", i, time.Unix(c.windowStart[i], 0).UTC().Format(time.RFC3339))
-		case !p.WindowEnd.IsZero() && c.windowEnd[i] != we:
-			return fmt.Errorf("row %d has window_end %s, progress says %s", i, time.Unix(c.windowEnd[i], 0).UTC().Format(time.RFC3339), p.WindowEnd.UTC().Format(time.RFC3339))
+		case p.WindowEnd != 0 && c.windowEnd[i] != we:
+			return fmt.Errorf("row %d has window_end %s, progress says %s", i, time.Unix(c.windowEnd[i], 0).UTC().Format(time.RFC3339), time.Unix(we, 0).UTC().Format(time.RFC3339))
 		case c.windowEnd[i] <= ws:
 			return fmt.Errorf("row %d has window_end %s, not after window_start", i, time.Unix(c.windowEnd[i], 0).UTC().Format(time.RFC3339))
 		case c.topic[i] != p.Topic:
 			return fmt.Errorf("row %d has topic %q", i, c.topic[i])
-		case c.partition[i] != p.Partition:
+		case c.partition[i] != int32(p.Partition):
 			return fmt.Errorf("row %d has partition %d", i, c.partition[i])
-		case c.flushVersion[i] != p.FlushVersion:
+		case c.flushVersion[i] != p.Version:
 			return fmt.Errorf("row %d has flush_version %d", i, c.flushVersion[i])
 		}
 	}

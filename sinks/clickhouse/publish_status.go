@@ -4,42 +4,25 @@ import (
 	"context"
 	"fmt"
 	"time"
-)
 
-// FlushedWindow is what the automatic publisher knows of one window of a
-// topic from window_progress.
-type FlushedWindow struct {
-	Start, End            time.Time // UTC
-	FirstFlush, LastFlush time.Time // flushed_at of its earliest and latest flush
-}
+	"github.com/cohortline/cohortline/schemas"
+)
 
 // FlushedWindows returns the windows of topic that some partition flushed
 // at or after since (wall clock, whatever the windows' event time), oldest
 // window first. Backfill flushes (backfill_progress) are not in it: a
 // backfill publishes the windows it replaced itself.
-func (c *Client) FlushedWindows(ctx context.Context, topic string, since time.Time) ([]FlushedWindow, error) {
+func (c *Client) FlushedWindows(ctx context.Context, topic string, since time.Time) ([]schemas.FlushedWindow, error) {
 	q := `SELECT window_start, any(window_end), min(flushed_at), max(flushed_at) AS last
 		FROM ` + c.table(c.cfg.Database, "window_progress") + `
 		WHERE topic = ?
 		GROUP BY window_start HAVING last >= toDateTime(?) ORDER BY window_start`
-	var out []FlushedWindow
-	err := retry(ctx, c.cfg.Retry, func(ctx context.Context) error {
-		out = out[:0]
-		rows, err := c.conn.Query(ctx, q, topic, since.Unix())
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var w FlushedWindow
-			if err := rows.Scan(&w.Start, &w.End, &w.FirstFlush, &w.LastFlush); err != nil {
-				return err
-			}
-			w.Start, w.End, w.FirstFlush, w.LastFlush = w.Start.UTC(), w.End.UTC(), w.FirstFlush.UTC(), w.LastFlush.UTC()
-			out = append(out, w)
-		}
-		return rows.Err()
-	})
+	out, err := queryRows(ctx, c, func(scan func(...any) error) (schemas.FlushedWindow, error) {
+		var w schemas.FlushedWindow
+		err := scan(&w.Start, &w.End, &w.FirstFlush, &w.LastFlush)
+		w.Start, w.End, w.FirstFlush, w.LastFlush = w.Start.UTC(), w.End.UTC(), w.FirstFlush.UTC(), w.LastFlush.UTC()
+		return w, err
+	}, q, topic, since.Unix())
 	if err != nil {
 		return nil, fmt.Errorf("reading the flushed windows of topic %q: %w", topic, err)
 	}
@@ -52,24 +35,7 @@ func (c *Client) FlushedWindows(ctx context.Context, topic string, since time.Ti
 func (c *Client) PartitionWatermarks(ctx context.Context, topic string) (map[int32]int64, error) {
 	q := `SELECT partition, max(watermark) FROM ` + c.table(c.cfg.Database, "window_progress") + `
 		WHERE topic = ? GROUP BY partition`
-	out := map[int32]int64{}
-	err := retry(ctx, c.cfg.Retry, func(ctx context.Context) error {
-		clear(out)
-		rows, err := c.conn.Query(ctx, q, topic)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var p int32
-			var wm int64
-			if err := rows.Scan(&p, &wm); err != nil {
-				return err
-			}
-			out[p] = wm
-		}
-		return rows.Err()
-	})
+	out, err := queryPairs[int32, int64](ctx, c, q, topic)
 	if err != nil {
 		return nil, fmt.Errorf("reading the watermarks of topic %q: %w", topic, err)
 	}
@@ -81,25 +47,13 @@ func (c *Client) PartitionWatermarks(ctx context.Context, topic string) (map[int
 func (c *Client) LastReleases(ctx context.Context, release string, since time.Time) (map[time.Time]time.Time, error) {
 	q := `SELECT window_start, max(released_at) FROM ` + c.table(c.cfg.Database, "privacy_ledger") + `
 		WHERE release = ? AND window_start >= toDateTime(?) GROUP BY window_start`
-	out := map[time.Time]time.Time{}
-	err := retry(ctx, c.cfg.Retry, func(ctx context.Context) error {
-		clear(out)
-		rows, err := c.conn.Query(ctx, q, release, since.Unix())
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var ws, at time.Time
-			if err := rows.Scan(&ws, &at); err != nil {
-				return err
-			}
-			out[ws.UTC()] = at.UTC()
-		}
-		return rows.Err()
-	})
+	releases, err := queryPairs[time.Time, time.Time](ctx, c, q, release, since.Unix())
 	if err != nil {
 		return nil, fmt.Errorf("reading the releases of %s: %w", release, err)
+	}
+	out := make(map[time.Time]time.Time, len(releases))
+	for start, at := range releases {
+		out[start.UTC()] = at.UTC()
 	}
 	return out, nil
 }

@@ -4,21 +4,9 @@ import (
 	"context"
 	"fmt"
 	"time"
-)
 
-// PartialRow is the partials of one cohort and window summed over every
-// topic and partition: exact totals, because each user lives in one
-// partition. This is what publish protects and publishes.
-type PartialRow struct {
-	WindowStart time.Time // UTC
-	WindowEnd   time.Time // UTC
-	CohortID    uint64
-	CohortKey   string
-	FeatureSet  uint16
-	Users       uint64
-	Events      uint64
-	Values      []uint64 // element-wise sums
-}
+	"github.com/cohortline/cohortline/schemas"
+)
 
 // currentPartialsQuery is cohort_partials_current (DDL 0003) with the window
 // filter inside, where 18.16 cannot push it from outside a view, then summed
@@ -60,7 +48,7 @@ ORDER BY window_start, cohort_id, feature_set`
 // highest version in window_progress or backfill_progress: a re-flush replaces its partition's
 // earlier rows even for cohorts it no longer has, and a flush still being
 // written is not read. Repeats of one flush count once.
-func (c *Client) CurrentPartials(ctx context.Context, from, to time.Time) ([]PartialRow, error) {
+func (c *Client) CurrentPartials(ctx context.Context, from, to time.Time) ([]schemas.PartialRow, error) {
 	in := "IN"
 	if c.cfg.Cluster != "" {
 		in = "GLOBAL IN"
@@ -69,25 +57,12 @@ func (c *Client) CurrentPartials(ctx context.Context, from, to time.Time) ([]Par
 		c.table(c.cfg.Database, "cohort_partials"), c.table(c.cfg.Database, "window_progress"),
 		from.Unix(), to.Unix(), in, c.table(c.cfg.Database, "backfill_progress"))
 	span := fmt.Sprintf("[%s, %s)", from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339))
-	var out []PartialRow
-	err := retry(ctx, c.cfg.Retry, func(ctx context.Context) error {
-		out = out[:0]
-		rows, err := c.conn.Query(ctx, q)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var r PartialRow
-			if err := rows.Scan(&r.WindowStart, &r.WindowEnd, &r.CohortID, &r.CohortKey, &r.FeatureSet,
-				&r.Users, &r.Events, &r.Values); err != nil {
-				return err
-			}
-			r.WindowStart, r.WindowEnd = r.WindowStart.UTC(), r.WindowEnd.UTC()
-			out = append(out, r)
-		}
-		return rows.Err()
-	})
+	out, err := queryRows(ctx, c, func(scan func(...any) error) (schemas.PartialRow, error) {
+		var r schemas.PartialRow
+		err := scan(&r.WindowStart, &r.WindowEnd, &r.CohortID, &r.CohortKey, &r.FeatureSet, &r.Users, &r.Events, &r.Values)
+		r.WindowStart, r.WindowEnd = r.WindowStart.UTC(), r.WindowEnd.UTC()
+		return r, err
+	}, q)
 	if err != nil {
 		return nil, fmt.Errorf("reading current partials of windows %s: %w", span, err)
 	}

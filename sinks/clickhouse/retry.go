@@ -115,9 +115,10 @@ func backoff(cfg RetryConfig, attempt int) time.Duration {
 	return d - rand.N(d/4+1)
 }
 
-// queryValues runs q, which selects one column, and returns its values,
-// retrying retryable errors.
-func queryValues[T any](ctx context.Context, c *Client, q string, args ...any) ([]T, error) {
+// queryRows runs q with args and returns what row makes of each result
+// row (row gets the rows' Scan), retrying retryable errors: every attempt
+// starts over. It is the one query loop of the package.
+func queryRows[T any](ctx context.Context, c *Client, row func(scan func(dest ...any) error) (T, error), q string, args ...any) ([]T, error) {
 	var out []T
 	err := retry(ctx, c.cfg.Retry, func(ctx context.Context) error {
 		out = out[:0]
@@ -127,8 +128,8 @@ func queryValues[T any](ctx context.Context, c *Client, q string, args ...any) (
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var v T
-			if err := rows.Scan(&v); err != nil {
+			v, err := row(rows.Scan)
+			if err != nil {
 				return err
 			}
 			out = append(out, v)
@@ -136,4 +137,35 @@ func queryValues[T any](ctx context.Context, c *Client, q string, args ...any) (
 		return rows.Err()
 	})
 	return out, err
+}
+
+// queryPairs runs q, which selects two columns, and returns its rows as a
+// map from the first column to the second, retrying retryable errors.
+func queryPairs[K comparable, V any](ctx context.Context, c *Client, q string, args ...any) (map[K]V, error) {
+	type pair struct {
+		k K
+		v V
+	}
+	rows, err := queryRows(ctx, c, func(scan func(...any) error) (pair, error) {
+		var p pair
+		return p, scan(&p.k, &p.v)
+	}, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[K]V, len(rows))
+	for _, p := range rows {
+		out[p.k] = p.v
+	}
+	return out, nil
+}
+
+// queryValues runs q, which selects one column, and returns its values,
+// retrying retryable errors.
+func queryValues[T any](ctx context.Context, c *Client, q string, args ...any) ([]T, error) {
+	return queryRows(ctx, c, func(scan func(...any) error) (T, error) {
+		var v T
+		err := scan(&v)
+		return v, err
+	}, q, args...)
 }

@@ -11,30 +11,6 @@ import (
 	"github.com/cohortline/cohortline/schemas"
 )
 
-// Progress describes one flush of a (window, topic, partition): the rows of
-// a record given to WritePartials all carry its WindowStart, Topic,
-// Partition and FlushVersion.
-type Progress struct {
-	WindowStart  time.Time // whole seconds
-	WindowEnd    time.Time // whole seconds; zero takes the rows' window_end (1970 for an empty flush)
-	Topic        string
-	Partition    int32
-	FlushVersion uint64 // higher than every earlier flush of the same window, topic and partition
-	Rows         int64  // rows of the record: 0 is a complete flush of a partition with no cohort
-	FirstOffset  int64  // first source offset the flush covers
-	LastOffset   int64  // last source offset the flush covers
-	// Watermark is the partition's event-time watermark at the flush, kept
-	// to the millisecond: a worker taking the partition over restores it
-	// (LastProgress) so that a replay treats every message as the first
-	// run did.
-	Watermark time.Time
-}
-
-func (p Progress) String() string {
-	return fmt.Sprintf("window %s topic %q partition %d version %d (%d rows)",
-		p.WindowStart.UTC().Format(time.RFC3339), p.Topic, p.Partition, p.FlushVersion, p.Rows)
-}
-
 // Writer writes flushes of cohort partials. It is safe for concurrent use:
 // the Client's one Writer serves every partition worker, and groups the
 // flushes that arrive together into shared inserts (group_commit.go).
@@ -84,7 +60,7 @@ func newWriter(c *Client) *Writer {
 // nil the flush is stored and the offsets up to p.LastOffset may be
 // committed; on error nothing is known, and the caller writes it again.
 // rec is only read, and not retained after WritePartials returns.
-func (w *Writer) WritePartials(ctx context.Context, rec arrow.Record, p Progress) error {
+func (w *Writer) WritePartials(ctx context.Context, rec arrow.Record, p schemas.Flush) error {
 	cols, p, err := w.columns(rec, p)
 	if err != nil {
 		return err
@@ -93,12 +69,12 @@ func (w *Writer) WritePartials(ctx context.Context, rec arrow.Record, p Progress
 }
 
 // WriteBackfillPartials writes the partial rows of one backfill flush
-// (p.FlushVersion at or above schemas.FirstBackfillVersion) and no progress
+// (p.Version at or above schemas.FirstBackfillVersion) and no progress
 // row: readers do not see them until CommitBackfill writes the progress
 // rows of the whole range. It returns p with WindowEnd set as
 // WritePartials would store it. Writing the same flush again is harmless.
-func (w *Writer) WriteBackfillPartials(ctx context.Context, rec arrow.Record, p Progress) (Progress, error) {
-	if p.FlushVersion < schemas.FirstBackfillVersion {
+func (w *Writer) WriteBackfillPartials(ctx context.Context, rec arrow.Record, p schemas.Flush) (schemas.Flush, error) {
+	if p.Version < schemas.FirstBackfillVersion {
 		return p, fmt.Errorf("BUG: backfill flush of %s with a streaming version", p)
 	}
 	cols, p, err := w.columns(rec, p)
@@ -112,12 +88,12 @@ func (w *Writer) WriteBackfillPartials(ctx context.Context, rec arrow.Record, p 
 // rows in one insert, so each day's part (ClickHouse inserts one part per
 // daily partition) switches readers from the old flushes to the new ones at
 // once. Every flush must have been written with WriteBackfillPartials.
-func (w *Writer) CommitBackfill(ctx context.Context, flushes []Progress) error {
+func (w *Writer) CommitBackfill(ctx context.Context, flushes []schemas.Flush) error {
 	if len(flushes) == 0 {
 		return nil
 	}
 	for _, p := range flushes {
-		if p.FlushVersion < schemas.FirstBackfillVersion {
+		if p.Version < schemas.FirstBackfillVersion {
 			return fmt.Errorf("BUG: committing %s, a streaming version, as a backfill", p)
 		}
 	}
@@ -131,16 +107,13 @@ func (w *Writer) CommitBackfill(ctx context.Context, flushes []Progress) error {
 
 // columns converts and checks rec's rows, and completes p's WindowEnd from
 // them when it is zero.
-func (w *Writer) columns(rec arrow.Record, p Progress) (*partialColumns, Progress, error) {
+func (w *Writer) columns(rec arrow.Record, p schemas.Flush) (*partialColumns, schemas.Flush, error) {
 	cols, err := partialColumnsOf(rec, p)
 	if err != nil {
 		return nil, p, fmt.Errorf("writing partials of %s: %w", p, err)
 	}
-	if p.WindowEnd.IsZero() {
-		p.WindowEnd = time.Unix(0, 0) // DateTime cannot hold the zero time
-		if cols.rows > 0 {
-			p.WindowEnd = time.Unix(cols.windowEnd[0], 0)
-		}
+	if p.WindowEnd == 0 && cols.rows > 0 {
+		p.WindowEnd = cols.windowEnd[0] * 1000
 	}
 	return cols, p, nil
 }
@@ -171,15 +144,15 @@ func (w *Writer) sendPartials(ctx context.Context, cols *partialColumns) error {
 	return batch.Send()
 }
 
-func (w *Writer) sendProgress(ctx context.Context, insert string, flushes []Progress, flushedAt time.Time) error {
+func (w *Writer) sendProgress(ctx context.Context, insert string, flushes []schemas.Flush, flushedAt time.Time) error {
 	batch, err := w.c.conn.PrepareBatch(ctx, insert)
 	if err != nil {
 		return err
 	}
 	defer batch.Close() // releases the connection if Send is not reached
 	for _, p := range flushes {
-		err = batch.Append(p.WindowStart, p.WindowEnd, p.Topic, p.Partition, p.FlushVersion, uint64(p.Rows),
-			p.FirstOffset, p.LastOffset, p.Watermark.UnixMilli(), flushedAt)
+		err = batch.Append(time.UnixMilli(p.WindowStart).UTC(), time.UnixMilli(p.WindowEnd).UTC(), p.Topic, int32(p.Partition),
+			p.Version, uint64(p.Rows), p.FirstOffset, p.LastOffset, p.Watermark, flushedAt)
 		if err != nil {
 			return err
 		}

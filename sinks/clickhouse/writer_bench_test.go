@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/apache/arrow/go/v15/arrow"
+
+	"github.com/cohortline/cohortline/schemas"
 )
 
 const (
@@ -14,7 +16,7 @@ const (
 )
 
 // benchRecord is a flush of benchRows cohorts with realistic small counts.
-func benchRecord(b *testing.B, p Progress) arrow.Record {
+func benchRecord(b *testing.B, p schemas.Flush) arrow.Record {
 	rows := make([]partial, benchRows)
 	for i := range rows {
 		values := make([]uint64, benchValues)

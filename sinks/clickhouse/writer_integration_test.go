@@ -5,17 +5,20 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/cohortline/cohortline/schemas"
 )
 
 // sums adds flushes up the way readers must see them: per (window, cohort)
 // over topics and partitions.
-func sums(flushes map[Progress][]partial) map[string]PartialRow {
-	out := map[string]PartialRow{}
+func sums(flushes map[schemas.Flush][]partial) map[string]schemas.PartialRow {
+	out := map[string]schemas.PartialRow{}
 	for p, rows := range flushes {
 		for _, r := range rows {
-			k := fmt.Sprintf("%d/%d", p.WindowStart.Unix(), r.cohort)
+			ws := time.UnixMilli(p.WindowStart).UTC()
+			k := fmt.Sprintf("%d/%d", ws.Unix(), r.cohort)
 			s := out[k]
-			s.WindowStart, s.WindowEnd, s.CohortID = p.WindowStart, p.WindowStart.Add(time.Hour), r.cohort
+			s.WindowStart, s.WindowEnd, s.CohortID = ws, ws.Add(time.Hour), r.cohort
 			s.CohortKey = fmt.Sprintf("country=C%d|lang=pt|age=25-34|platform=android", r.cohort)
 			s.FeatureSet = 1
 			s.Users += r.users
@@ -32,7 +35,7 @@ func sums(flushes map[Progress][]partial) map[string]PartialRow {
 	return out
 }
 
-func checkCurrent(t *testing.T, c *Client, from, to time.Time, want map[string]PartialRow) {
+func checkCurrent(t *testing.T, c *Client, from, to time.Time, want map[string]schemas.PartialRow) {
 	t.Helper()
 	got, err := c.CurrentPartials(t.Context(), from, to)
 	if err != nil {
@@ -56,7 +59,7 @@ func TestWritePartialsThenCurrentPartialsSums(t *testing.T) {
 	c := migratedClient(t, testConfig(t))
 	w := c.Writer()
 	next := window.Add(time.Hour)
-	flushes := map[Progress][]partial{
+	flushes := map[schemas.Flush][]partial{
 		progressOf(window, "activity", 0, 1, 0):    {{cohort: 1, users: 3, events: 10, values: []uint64{1, 2, 3}}, {cohort: 2, users: 1, events: 1, values: []uint64{0, 0, 1}}},
 		progressOf(window, "activity", 1, 1, 0):    {{cohort: 1, users: 5, events: 7, values: []uint64{10, 20, 30}}},
 		progressOf(window, "activity", 2, 4, 0):    {{cohort: 2, users: 2, events: 9, values: []uint64{4, 5, 6}}, {cohort: 1 << 63, users: 1, events: 1, values: []uint64{1 << 40, 0, 0}}},
@@ -96,7 +99,7 @@ func TestReflushWithNewVersionReplacesEarlierRows(t *testing.T) {
 		{cohort: 4, users: 7, events: 7, values: []uint64{7}},
 	}
 	write(t, w, progressOf(window, "activity", 0, 2, 0), v2)
-	want := sums(map[Progress][]partial{other: {{cohort: 2, users: 1, events: 1, values: []uint64{1}}}, progressOf(window, "activity", 0, 2, 0): v2})
+	want := sums(map[schemas.Flush][]partial{other: {{cohort: 2, users: 1, events: 1, values: []uint64{1}}}, progressOf(window, "activity", 0, 2, 0): v2})
 	checkCurrent(t, c, window, window.Add(time.Hour), want)
 
 	// A flush cut off after its rows, before its progress row, is not read:
@@ -129,7 +132,7 @@ func TestSameFlushWrittenTwiceIsReadOnce(t *testing.T) {
 	if n := queryUint64(t, c, "SELECT count() FROM "+c.cfg.Database+".cohort_partials"); n != 4 {
 		t.Fatalf("cohort_partials has %d rows, want both copies (4) before any merge: the test would prove nothing", n)
 	}
-	want := sums(map[Progress][]partial{p: rows})
+	want := sums(map[schemas.Flush][]partial{p: rows})
 	checkCurrent(t, c, window, window.Add(time.Hour), want)
 	if err := c.conn.Exec(t.Context(), "OPTIMIZE TABLE "+c.cfg.Database+".cohort_partials FINAL"); err != nil {
 		t.Fatal(err)
@@ -143,18 +146,18 @@ func TestEmptyFlushWritesProgressAndHidesEarlierRows(t *testing.T) {
 	write(t, w, progressOf(window, "activity", 0, 1, 0), []partial{{cohort: 1, users: 3, events: 3, values: []uint64{3}}})
 	empty := progressOf(window, "activity", 0, 2, 0)
 	write(t, w, empty, nil) // only minors this time
-	got, ok, err := c.LastProgress(t.Context(), "activity", 0)
+	got, ok, err := c.Writer().LastFlush(t.Context(), "activity", 0)
 	if err != nil || !ok || got != empty {
-		t.Fatalf("LastProgress after the empty flush = %+v, %v, %v\nwant %+v", got, ok, err, empty)
+		t.Fatalf("LastFlush after the empty flush = %+v, %v, %v\nwant %+v", got, ok, err, empty)
 	}
-	checkCurrent(t, c, window, window.Add(time.Hour), map[string]PartialRow{})
+	checkCurrent(t, c, window, window.Add(time.Hour), map[string]schemas.PartialRow{})
 }
 
-func TestLastProgressIsTheNewestFlushOfThePartition(t *testing.T) {
+func TestLastFlushIsTheNewestFlushOfThePartition(t *testing.T) {
 	c := migratedClient(t, testConfig(t))
 	w := c.Writer()
-	if _, ok, err := c.LastProgress(t.Context(), "activity", 0); ok || err != nil {
-		t.Fatalf("LastProgress of a partition that never flushed: ok=%v, %v", ok, err)
+	if _, ok, err := c.Writer().LastFlush(t.Context(), "activity", 0); ok || err != nil {
+		t.Fatalf("LastFlush of a partition that never flushed: ok=%v, %v", ok, err)
 	}
 	rows := []partial{{cohort: 1, users: 1, events: 1, values: []uint64{1}}}
 	older := progressOf(window, "activity", 0, 500, 1)
@@ -163,11 +166,11 @@ func TestLastProgressIsTheNewestFlushOfThePartition(t *testing.T) {
 	write(t, w, older, rows) // a late re-flush of an older window, older offsets
 	write(t, w, progressOf(window.Add(2*time.Hour), "activity", 1, 999, 1), rows)
 	write(t, w, progressOf(window.Add(2*time.Hour), "other", 0, 999, 1), rows)
-	got, ok, err := c.LastProgress(t.Context(), "activity", 0)
+	got, ok, err := c.Writer().LastFlush(t.Context(), "activity", 0)
 	if err != nil || !ok || got != newest {
-		t.Errorf("LastProgress = %+v, %v, %v\nwant %+v", got, ok, err, newest)
+		t.Errorf("LastFlush = %+v, %v, %v\nwant %+v", got, ok, err, newest)
 	}
-	if got.Watermark.UnixMilli()%1000 != 7 {
-		t.Errorf("watermark %s lost its milliseconds", got.Watermark)
+	if got.Watermark%1000 != 7 {
+		t.Errorf("watermark %d lost its milliseconds", got.Watermark)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/array"
 	"github.com/apache/arrow/go/v15/arrow/memory"
+
+	"github.com/cohortline/cohortline/schemas"
 )
 
 // unreachableWriter writes to a closed loopback port, with the given retry
@@ -63,7 +65,7 @@ func TestWritePartialsRejectsRecordsOfAnotherFlush(t *testing.T) {
 	w := unreachableWriter(t, RetryConfig{MaxAttempts: 1})
 	p := progressOf(window, "activity", 3, 7, 1)
 	good := func() arrow.Record { return record(t, p, []partial{{cohort: 1, values: []uint64{1}}}) }
-	other := func(mut func(*Progress)) arrow.Record {
+	other := func(mut func(*schemas.Flush)) arrow.Record {
 		q := p
 		mut(&q)
 		return record(t, q, []partial{{cohort: 1, values: []uint64{1}}})
@@ -71,16 +73,16 @@ func TestWritePartialsRejectsRecordsOfAnotherFlush(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		rec  arrow.Record
-		p    Progress
+		p    schemas.Flush
 		want string
 	}{
-		{"row count", good(), func() Progress { q := p; q.Rows = 2; return q }(), "record has 1 rows, progress says 2"},
-		{"window", other(func(q *Progress) { q.WindowStart = q.WindowStart.Add(time.Hour) }), p, "row 0 has window_start 2026-11-01T11:00:00Z"},
-		{"window end", good(), func() Progress { q := p; q.WindowEnd = q.WindowEnd.Add(time.Hour); return q }(), "row 0 has window_end 2026-11-01T11:00:00Z, progress says 2026-11-01T12:00:00Z"},
-		{"topic", other(func(q *Progress) { q.Topic = "x" }), p, `row 0 has topic "x"`},
-		{"partition", other(func(q *Progress) { q.Partition = 4 }), p, "row 0 has partition 4"},
-		{"version", other(func(q *Progress) { q.FlushVersion = 6 }), p, "row 0 has flush_version 6"},
-		{"sub-second window", good(), func() Progress { q := p; q.WindowStart = q.WindowStart.Add(time.Millisecond); return q }(), "not a whole second"},
+		{"row count", good(), func() schemas.Flush { q := p; q.Rows = 2; return q }(), "record has 1 rows, progress says 2"},
+		{"window", other(func(q *schemas.Flush) { q.WindowStart += time.Hour.Milliseconds() }), p, "row 0 has window_start 2026-11-01T11:00:00Z"},
+		{"window end", good(), func() schemas.Flush { q := p; q.WindowEnd += time.Hour.Milliseconds(); return q }(), "row 0 has window_end 2026-11-01T11:00:00Z, progress says 2026-11-01T12:00:00Z"},
+		{"topic", other(func(q *schemas.Flush) { q.Topic = "x" }), p, `row 0 has topic "x"`},
+		{"partition", other(func(q *schemas.Flush) { q.Partition = 4 }), p, "row 0 has partition 4"},
+		{"version", other(func(q *schemas.Flush) { q.Version = 6 }), p, "row 0 has flush_version 6"},
+		{"sub-second window", good(), func() schemas.Flush { q := p; q.WindowStart++; return q }(), "not a whole second"},
 		{"schema", otherSchema(t), p, "not schemas.PartialsSchema"},
 	} {
 		err := w.WritePartials(t.Context(), tc.rec, tc.p)

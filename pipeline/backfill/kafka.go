@@ -1,0 +1,167 @@
+package backfill
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/segmentio/kafka-go"
+
+	"github.com/cohortline/cohortline/cohorts"
+	"github.com/cohortline/cohortline/pipeline"
+	"github.com/cohortline/cohortline/pipeline/internal/kafkawire"
+)
+
+// PlanKafka finds, for each partition of topic, the offsets a backfill of
+// the windows starting in [from, to) reads: from the first message with a
+// timestamp at or after from minus the allowed lateness, to the partition's
+// end now. It also finds where the range should be read through (the
+// first message at or after to plus the lateness and maxOutOfOrder), for
+// progress; the reading itself stops as soon as the watermark closes the
+// range's last window, at the same message streaming closed it.
+//
+// Message timestamps must not run ahead of event times by more than the
+// allowed lateness: Kafka's default CreateTime, set by the producer when it
+// sends an event, is later than the event's time, and cohortline gen sets
+// it to the event time. Then every event of the range is at or after the
+// start offset, and every message before it has an earlier timestamp, so it
+// could not have closed a window of the range: streaming's watermark and the
+// backfill's agree on every window of the range.
+func PlanKafka(ctx context.Context, brokers []string, topic string, spec *cohorts.Spec, maxOutOfOrder time.Duration, from, to time.Time) ([]PartitionCheckpoint, error) {
+	n, err := pipeline.PartitionCount(ctx, brokers, topic)
+	if err != nil {
+		return nil, fmt.Errorf("reading the partitions of topic %q: %w", topic, err)
+	}
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	lateness := spec.AllowedLateness
+	ends, err := listOffsets(ctx, client, topic, n, func(p int) kafka.OffsetRequest { return kafka.LastOffsetOf(p) })
+	if err != nil {
+		return nil, err
+	}
+	firsts, err := listOffsets(ctx, client, topic, n, func(p int) kafka.OffsetRequest { return kafka.FirstOffsetOf(p) })
+	if err != nil {
+		return nil, err
+	}
+	starts, err := listOffsets(ctx, client, topic, n, func(p int) kafka.OffsetRequest { return kafka.TimeOffsetOf(p, from.Add(-lateness)) })
+	if err != nil {
+		return nil, err
+	}
+	expects, err := listOffsets(ctx, client, topic, n, func(p int) kafka.OffsetRequest {
+		return kafka.TimeOffsetOf(p, to.Add(lateness+maxOutOfOrder))
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]PartitionCheckpoint, n)
+	for p := range n {
+		start, expect := starts[p], expects[p]
+		if start < 0 { // no message at or after the time: nothing of the range
+			start = ends[p]
+		}
+		if expect < 0 {
+			expect = ends[p]
+		}
+		if start == firsts[p] && start > 0 && start < ends[p] {
+			return nil, fmt.Errorf("topic %q partition %d: the oldest message left (offset %d) is already inside the range's lead-in (%s onwards): retention has deleted part of the range; backfill it from archived files (--files)",
+				topic, p, start, from.Add(-lateness).Format(time.RFC3339))
+		}
+		out[p] = PartitionCheckpoint{Partition: p, Start: start, End: ends[p], Expect: max(start, expect)}
+	}
+	return out, nil
+}
+
+// listOffsets asks for one offset per partition: req(p). A time request
+// whose answer is "no such message" comes back as -1.
+func listOffsets(ctx context.Context, client *kafka.Client, topic string, n int, req func(int) kafka.OffsetRequest) ([]int64, error) {
+	reqs := make([]kafka.OffsetRequest, n)
+	for p := range n {
+		reqs[p] = req(p)
+	}
+	resp, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
+	if err != nil {
+		return nil, fmt.Errorf("listing offsets of topic %q: %w", topic, err)
+	}
+	out := slices.Repeat([]int64{-1}, n)
+	got := 0
+	for _, po := range resp.Topics[topic] {
+		if po.Error != nil {
+			return nil, fmt.Errorf("listing offsets of topic %q partition %d: %w", topic, po.Partition, po.Error)
+		}
+		if po.Partition < 0 || po.Partition >= n {
+			continue
+		}
+		got++
+		switch r := reqs[po.Partition].Timestamp; r {
+		case kafka.FirstOffset:
+			out[po.Partition] = po.FirstOffset
+		case kafka.LastOffset:
+			out[po.Partition] = po.LastOffset
+		default:
+			for off := range po.Offsets { // one entry: the offset found
+				out[po.Partition] = off
+			}
+		}
+	}
+	if got != n {
+		return nil, fmt.Errorf("listing offsets of topic %q: %d of %d partitions answered", topic, got, n)
+	}
+	return out, nil
+}
+
+// maxFetchFailures is how many fetches in a row may fail (each retried
+// after a second) before a partition gives up.
+const maxFetchFailures = 10
+
+// RunKafka reads every partition not done yet from brokers, Parallel at a
+// time, outside any consumer group: the live group's offsets and
+// assignments are untouched.
+func (b *Job) RunKafka(ctx context.Context, brokers []string) error {
+	return b.runPartitions(ctx, b.cfg.Parallel, func(ctx context.Context, p *partitionJob) error {
+		return b.readKafkaPartition(ctx, brokers, p)
+	})
+}
+
+func (b *Job) readKafkaPartition(ctx context.Context, brokers []string, p *partitionJob) error {
+	defer p.w.Release()
+	if err := p.resume(ctx); err != nil {
+		return err
+	}
+	offset := p.offset.Load()
+	if offset >= p.end {
+		return p.finish(ctx)
+	}
+	reader := kafkawire.NewPartitionReader(brokers, b.cfg.Topic, p.id, offset)
+	defer reader.Close()
+	handle := func(m kafka.Message) error { return p.handle(ctx, m) }
+	for failures := 0; ; {
+		_, err := reader.Fetch(ctx, handle)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		var herr kafkawire.HandlerError
+		switch {
+		case errors.As(err, &herr) && errors.Is(herr.Err, errRangeRead):
+			return p.finish(ctx)
+		case errors.As(err, &herr):
+			return herr.Err
+		case err != nil:
+			failures++
+			if failures >= maxFetchFailures {
+				return fmt.Errorf("reading topic %q partition %d at offset %d: %w", b.cfg.Topic, p.id, reader.Offset(), err)
+			}
+			b.log.Warn("backfill fetch failed; retrying", "topic", b.cfg.Topic, "partition", p.id, "failures", failures, "err", err)
+			select {
+			case <-time.After(time.Second):
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+			continue
+		}
+		failures = 0
+		if reader.Offset() >= p.end {
+			return p.finish(ctx)
+		}
+	}
+}
