@@ -77,7 +77,7 @@ func parseConfig(data []byte, getenv func(string) string) (*config, error) {
 		return nil, err
 	}
 	cfg, err := checkConfig(f, getenv)
-	return cfg, lines.locate(err)
+	return cfg, locateConfigError(lines, err)
 }
 
 // checkConfig applies the defaults to a decoded config file, validates it

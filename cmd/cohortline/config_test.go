@@ -163,12 +163,3 @@ func TestConfigErrorsGiveTheFilesLine(t *testing.T) {
 		})
 	}
 }
-
-func TestNearestKey(t *testing.T) {
-	known := []string{"brokers", "group", "max_future_skew", "max_out_of_order", "topic"}
-	for key, want := range map[string]string{"max_out_of_ordr": "max_out_of_order", "topics": "topic", "brokr": "brokers", "partitions": ""} {
-		if got := nearestKey(key, known); got != want {
-			t.Errorf("nearestKey(%q) = %q, want %q", key, got, want)
-		}
-	}
-}

@@ -155,7 +155,7 @@ func (f *lookupFlags) config(getenv func(string) string) (cohorts.Spec, clickhou
 	}
 	spec, err := specOf(&file.Cohorts)
 	if err != nil {
-		return cohorts.Spec{}, clickhouse.Config{}, usageErrorf("config %s: %w", f.configPath, lines.locate(err))
+		return cohorts.Spec{}, clickhouse.Config{}, usageErrorf("config %s: %w", f.configPath, locateConfigError(lines, err))
 	}
 	return spec, file.ClickHouse, nil
 }
