@@ -68,6 +68,17 @@ func NewConsumer(cfg Config, spec *cohorts.Spec, rekey *cohorts.Rekeyer, sink Si
 	}, nil
 }
 
+// groupConfig is the consumer group's configuration: the timeouts that
+// decide how fast survivors take a dead member's partitions come from cfg.
+func groupConfig(cfg Config) kafka.ConsumerGroupConfig {
+	return kafka.ConsumerGroupConfig{
+		ID: cfg.Group, Brokers: cfg.Brokers, Topics: []string{cfg.Topic},
+		StartOffset:    kafka.FirstOffset,
+		SessionTimeout: cfg.SessionTimeout, HeartbeatInterval: cfg.HeartbeatInterval,
+		RebalanceTimeout: cfg.RebalanceTimeout,
+	}
+}
+
 // Run consumes until ctx is cancelled, then returns nil once every
 // partition goroutine has stopped. Windows still open are dropped, not
 // flushed: their messages are after the last commit and will be read again.
@@ -75,12 +86,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	if err := ensureDeadLetterTopic(ctx, c.cfg.Brokers, c.cfg.Topic, c.cfg.DeadLetterTopic); err != nil {
 		return err
 	}
-	group, err := kafka.NewConsumerGroup(kafka.ConsumerGroupConfig{
-		ID: c.cfg.Group, Brokers: c.cfg.Brokers, Topics: []string{c.cfg.Topic},
-		StartOffset:    kafka.FirstOffset,
-		SessionTimeout: c.cfg.SessionTimeout, HeartbeatInterval: c.cfg.HeartbeatInterval,
-		RebalanceTimeout: c.cfg.RebalanceTimeout,
-	})
+	group, err := kafka.NewConsumerGroup(groupConfig(c.cfg))
 	if err != nil {
 		return fmt.Errorf("joining consumer group %q on %v: %w", c.cfg.Group, c.cfg.Brokers, err)
 	}

@@ -1,0 +1,45 @@
+package pipeline
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestGroupTimeouts: the defaults give a failover in seconds (kafka-go's
+// own 30s session timeout kept a dead member's partitions idle 46-66s),
+// and the consumer group is built with what the config says.
+func TestGroupTimeouts(t *testing.T) {
+	c := Config{Brokers: []string{"127.0.0.1:1"}, Topic: "activity"}
+	if err := c.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	if c.SessionTimeout != 6*time.Second || c.HeartbeatInterval != time.Second || c.RebalanceTimeout != 15*time.Second {
+		t.Errorf("defaults: session %v, heartbeat %v, rebalance %v", c.SessionTimeout, c.HeartbeatInterval, c.RebalanceTimeout)
+	}
+	c.SessionTimeout, c.HeartbeatInterval, c.RebalanceTimeout = 10*time.Second, 2*time.Second, 20*time.Second
+	g := groupConfig(c)
+	if g.SessionTimeout != c.SessionTimeout || g.HeartbeatInterval != c.HeartbeatInterval || g.RebalanceTimeout != c.RebalanceTimeout ||
+		g.ID != "cohortline" || g.Topics[0] != "activity" {
+		t.Errorf("group config %+v", g)
+	}
+	if err := g.Validate(); err != nil {
+		t.Errorf("kafka-go refuses the group config: %v", err)
+	}
+}
+
+func TestGroupTimeoutErrorsNameTheKey(t *testing.T) {
+	for _, c := range []struct {
+		session, heartbeat, rebalance time.Duration
+		want                          string
+	}{
+		{6 * time.Second, 6 * time.Second, 0, "kafka.heartbeat_interval: 6s, want less than kafka.session_timeout (6s)"},
+		{-time.Second, 0, 0, "kafka.session_timeout: -1s is negative"},
+		{0, 0, 1500 * time.Microsecond, "want whole milliseconds"},
+	} {
+		cfg := Config{Brokers: []string{"a:1"}, Topic: "t", SessionTimeout: c.session, HeartbeatInterval: c.heartbeat, RebalanceTimeout: c.rebalance}
+		if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%+v: error %v, want %q", c, err, c.want)
+		}
+	}
+}
