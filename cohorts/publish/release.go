@@ -123,8 +123,8 @@ func Release(spec cohorts.Spec, noise Noise, scope privacy.Scope, window cohorts
 		if p.Key.Level() != 0 {
 			return nil, Stats{}, fmt.Errorf("release of %s: cohort %s is generalized; partials hold finest cohorts only", window, p.Key)
 		}
-		if len(p.Values) != nf {
-			return nil, Stats{}, fmt.Errorf("release of %s: cohort %s has %d values, feature set v1 has %d", window, p.Key, len(p.Values), nf)
+		if len(p.Values) != nf && len(p.Values) != cohorts.NumPartialValues() {
+			return nil, Stats{}, fmt.Errorf("release of %s: cohort %s has %d values, partial layouts have %d or %d", window, p.Key, len(p.Values), nf, cohorts.NumPartialValues())
 		}
 	}
 
@@ -191,7 +191,7 @@ func publishGroup(noise Noise, scope privacy.Scope, window cohorts.Window, level
 	nf := cohorts.NumFeaturesV1()
 	sums := make([]uint64, nf)
 	for _, i := range g.members {
-		for s, v := range finest[i].Values {
+		for s, v := range finest[i].Values[:nf] {
 			sums[s] += v
 		}
 	}
