@@ -70,9 +70,9 @@ func (s clickhouseStore) Partials(ctx context.Context, spec cohorts.Spec, from, 
 	}
 	out := map[int64][]cohorts.Partial{}
 	for _, r := range rows {
-		if r.FeatureSet != cohorts.FeatureSetVersion {
-			return nil, fmt.Errorf("window %s: cohort %s has feature set %d; this build publishes %d",
-				r.WindowStart.Format(time.RFC3339), r.CohortKey, r.FeatureSet, cohorts.FeatureSetVersion)
+		if r.FeatureSet < 1 || r.FeatureSet > cohorts.PartialFeatureSet {
+			return nil, fmt.Errorf("window %s: cohort %s has partials of layout %d; this build reads layouts 1 to %d",
+				r.WindowStart.Format(time.RFC3339), r.CohortKey, r.FeatureSet, cohorts.PartialFeatureSet)
 		}
 		k, err := cohorts.ParseKey(spec, r.CohortKey)
 		if err != nil {
