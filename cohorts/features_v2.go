@@ -64,9 +64,9 @@ func CategoryGroups() []CategoryGroup {
 
 // groupLayout is where the category groups sit in layout 2 partials.
 type groupLayout struct {
-	reachSlot int                        // first group reach slot of Partial.Values
-	mask      [NumCategoryGroups]uint64  // v1 reach bits of each group's categories
-	sumSlots  [NumCategoryGroups][]int   // v1 sum slots of each group's categories
+	reachSlot int                             // first group reach slot of Partial.Values
+	mask      [NumCategoryGroups]uint64       // v1 reach bits of each group's categories
+	sumSlots  [NumCategoryGroups][]int        // v1 sum slots of each group's categories
 	of        [schemas.NumCategories + 1]int8 // group by category code, -1 for none
 }
 

@@ -157,7 +157,7 @@ func TestWindowStateAdd(t *testing.T) {
 			want: []cohortView{{brAndroid, 1, 2, map[string]uint64{
 				"reach.kind.catalog_viewed": 1, "reach.peer.business": 1, "reach.media.image": 1, "reach.category.retail_fashion": 1,
 				"reach.category_group.shopping": 1, // once, for two events of the group
-				"sum.kind.catalog_viewed": 2, "sum.peer.business": 2, "sum.media.image": 2, "sum.category.retail_fashion": 2,
+				"sum.kind.catalog_viewed":       2, "sum.peer.business": 2, "sum.media.image": 2, "sum.category.retail_fashion": 2,
 				"hist.events.2_5": 1,
 			}}},
 		},
