@@ -10,9 +10,15 @@ import (
 // LedgerEntry is one row of privacy_ledger: one release of one window.
 type LedgerEntry struct {
 	Window  cohorts.Window
-	Release string  // ReleaseName of the spec
-	Epsilon float64 // the spec's ε per release; 0 without noise
-	Delta   float64 // the spec's configured δ; 0 without noise
+	Release string // ReleaseName of the spec
+	// Epsilon is the release's pure ε: the spec's ε for feature set 1,
+	// the sum of the blocks' ε for feature set 2 when every block is
+	// Laplace, else 0 (a Gaussian block has no pure ε); 0 without noise.
+	Epsilon float64
+	// Rho is the release's zCDP ρ (pure ε blocks count ε²/2); 0 without
+	// noise. Releases compose by adding ρ (Budget).
+	Rho   float64
+	Delta float64 // the spec's configured δ; 0 without noise
 	// ReleaseDelta is the δ this release has: privacy.ReleaseDelta of the
 	// budget split and k, which Delta must cover; 0 without noise.
 	ReleaseDelta float64
@@ -34,10 +40,12 @@ type LedgerEntry struct {
 	// covered exactly the same partials with noise under the same key
 	// (the same noise, so nothing new is revealed).
 	EpsilonSpent float64
-	Noise        bool   // false only in the no-noise test mode
-	Mode         string // the publisher's Config.Mode; "" in old rows
-	LeaseToken   uint64 // the fencing token of the lease held while booking it
-	ReleasedAt   time.Time
+	// RhoSpent is Rho, or 0 for a free republish, as EpsilonSpent.
+	RhoSpent   float64
+	Noise      bool   // false only in the no-noise test mode
+	Mode       string // the publisher's Config.Mode; "" in old rows
+	LeaseToken uint64 // the fencing token of the lease held while booking it
+	ReleasedAt time.Time
 }
 
 // Store is where a Publisher reads partials and writes releases:
