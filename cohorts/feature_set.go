@@ -67,6 +67,20 @@ func (fs *FeatureSet) Project(dst, values []uint64) error {
 	return nil
 }
 
+// ProjectFloat is Project for real-valued slots (means, variances): no
+// layout check, missing source slots read as 0.
+func (fs *FeatureSet) ProjectFloat(dst, values []float64) {
+	for i, src := range fs.sources {
+		var v float64
+		for _, s := range src {
+			if s < len(values) {
+				v += values[s]
+			}
+		}
+		dst[i] = v
+	}
+}
+
 // Slot returns the index of the published feature named name, or -1.
 func (fs *FeatureSet) Slot(name string) int {
 	for _, f := range fs.Features {
