@@ -81,9 +81,8 @@ func NewPublisher(cfg Config, store Store) (*Publisher, error) {
 			cfg.Noise.ZBudget = &z
 		}
 		cfg.Noise.Budget = nil
-		if need := cfg.Noise.ZBudget.ReleaseDelta(cfg.Spec.K); cfg.Spec.Privacy.Delta < need {
-			return nil, fmt.Errorf("cohort spec: privacy.delta: %g is below %.3g, the probability that a group of one user passes the k=%d threshold at one of %d generalization levels with users-count noise %s (rho %g per window): raise privacy.rho, the users block's weight, k or delta, or use longer windows",
-				cfg.Spec.Privacy.Delta, need, cfg.Spec.K, cfg.Noise.ZBudget.Levels, cfg.Noise.usersScale(), cfg.Spec.Privacy.Rho)
+		if err := CheckNoise(cfg.Spec); err != nil {
+			return nil, fmt.Errorf("cohort spec: %w", err)
 		}
 		if err := checkOneRelease(cfg.Budget, cfg.Noise.ZBudget.RhoSpent(), cfg.Noise.ZBudget.ReleaseDelta(cfg.Spec.K)); err != nil {
 			return nil, err

@@ -273,3 +273,24 @@ func equalFloats(a, b []float32) bool {
 	}
 	return true
 }
+
+// TestCheckNoise: the daily default passes the k-threshold δ; hourly
+// windows at the default ρ per day do not (each window gets 1/24 of it),
+// and the error says what to change.
+func TestCheckNoise(t *testing.T) {
+	if err := CheckNoise(cohorts.DefaultSpec()); err != nil {
+		t.Errorf("default spec: %v", err)
+	}
+	hourly := cohorts.DefaultSpec()
+	hourly.Window, hourly.Privacy.Rho = time.Hour, cohorts.DefaultRho(time.Hour)
+	if err := CheckNoise(hourly); err == nil || !strings.Contains(err.Error(), "cohorts.privacy.delta") || !strings.Contains(err.Error(), "feature_set: 1") {
+		t.Errorf("hourly fs2 at the default rho: %v", err)
+	}
+	hourly.FeatureSet = cohorts.FeatureSetV1Version
+	if err := CheckNoise(hourly); err != nil {
+		t.Errorf("hourly fs1: %v", err)
+	}
+	if _, err := NewPublisher(Config{Spec: cohorts.DefaultSpec(), Mode: ModeTest, Budget: Budget{Day: Allowance{Epsilon: 3, Delta: 1e-8}}, Noise: noiseV2(t, cohorts.DefaultSpec())}, newMemStore()); err == nil || !strings.Contains(err.Error(), "publish.budget.day") {
+		t.Errorf("a day budget below one release: %v", err)
+	}
+}
