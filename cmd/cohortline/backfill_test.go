@@ -25,7 +25,7 @@ func TestBackfillFlagErrors(t *testing.T) {
 		{[]string{"backfill", "--config", config, "--from", "2026-11-01", "--to", "2026-11-02", "--on-reject", "drop"}, `--on-reject "drop"`},
 		{[]string{"backfill", "--config", config, "--from", "2026-11-01", "--to", "2026-11-02", "--partitions", "4"}, "--partitions applies to --files only"},
 		{[]string{"backfill", "--config", config, "--from", "2026-11-01", "--to", "2026-11-02", "--dry-run", "--resume"}, "cannot --resume"},
-		{[]string{"backfill", "--config", config, "--from", "2026-11-01T00:30", "--to", "2026-11-02"}, "is not the start of a 1h0m0s window (try 2026-11-01T00:00:00Z)"},
+		{[]string{"backfill", "--config", config, "--from", "2026-11-01T00:30", "--to", "2026-11-02"}, "is not the start of a 24h0m0s window (try 2026-11-01T00:00:00Z)"},
 		{[]string{"backfill", "--config", config, "--from", "2026-11-02", "--to", "2026-11-01"}, "is not after --from"},
 		{[]string{"backfill", "--config", config, "--from", "yesterday", "--to", "2026-11-01"}, `"yesterday" is not a time`},
 	} {

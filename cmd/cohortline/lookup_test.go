@@ -45,7 +45,7 @@ func TestLookupUsageErrors(t *testing.T) {
 		{"star", []string{"--country", "BR", "--lang", "pt", "--age", "*", "--platform", "ios"}, `age "*": give the person's value`},
 		{"dimension not in the spec", append([]string{"--config", twoDims}, brAttrs...), "age is not a dimension of the cohort spec (its dimensions: country, lang)"},
 		{"window not RFC 3339", append([]string{"--window", "yesterday"}, brAttrs...), `--window: "yesterday" is not an RFC 3339 time like 2026-11-01T10:00:00Z`},
-		{"window not a window start", append([]string{"--window", "2026-11-01T10:30:00Z"}, brAttrs...), "--window: 2026-11-01T10:30:00Z does not start a window: windows of 1h start at 2026-11-01T10:00:00Z, 2026-11-01T11:00:00Z"},
+		{"window not a window start", append([]string{"--window", "2026-11-01T10:30:00Z"}, brAttrs...), "--window: 2026-11-01T10:30:00Z does not start a window: windows of 24h start at 2026-11-01T00:00:00Z, 2026-11-02T00:00:00Z"},
 		{"bad address", append([]string{"--clickhouse", "no-port"}, brAttrs...), `addr[0]: "no-port" is not host:port`},
 		{"bad database", append([]string{"--published-database", "a b"}, brAttrs...), `published_database "a b"`},
 		{"missing config", append([]string{"--config", filepath.Join(t.TempDir(), "nope.yaml")}, brAttrs...), "nope.yaml"},
@@ -76,7 +76,7 @@ func TestLookupValidFlagsConnect(t *testing.T) {
 	for _, args := range [][]string{
 		{"--config", quarter, "--country", "BR", "--lang", "pt", "--window", "2026-11-01T10:45:00Z"},
 		{"--config", quarter, "--country", "BR", "--lang", "pt", "--json"},
-		{"--clickhouse", addr, "--user", "targeter", "--window", "2026-11-01T10:00:00+00:00"},
+		{"--clickhouse", addr, "--user", "targeter", "--window", "2026-11-01T00:00:00+00:00"}, // the default spec: daily windows
 	} {
 		if args[0] == "--clickhouse" {
 			args = append(args, brAttrs...)

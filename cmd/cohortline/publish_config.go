@@ -97,12 +97,8 @@ func (p *publishConfig) check(mode string, spec cohorts.Spec) error {
 	if *p.Noise {
 		// Checked here too, not only when publishing starts: a run with
 		// publish.auto false must not accept a spec nothing can publish.
-		b, err := privacy.Split(spec, eps)
-		if err != nil {
-			return fmt.Errorf("cohorts.privacy.epsilon: %w", err)
-		}
-		if err := privacy.CheckDelta(spec.Privacy.Delta, &b, spec.K); err != nil {
-			return fmt.Errorf("cohorts.privacy.delta: %w", err)
+		if err := publish.CheckNoise(spec); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -124,11 +120,9 @@ func (c *config) publisherConfig() (publish.Config, error) {
 		if err != nil {
 			return publish.Config{}, err
 		}
-		b, err := privacy.Split(c.spec, c.spec.Privacy.Epsilon)
-		if err != nil {
-			return publish.Config{}, fmt.Errorf("cohorts: privacy: %w", err)
+		if pc.Noise, err = publish.NoiseFor(c.spec, n); err != nil {
+			return publish.Config{}, err
 		}
-		pc.Noise = publish.Noise{Noiser: n, Budget: &b}
 	}
 	return pc, nil
 }

@@ -125,7 +125,7 @@ func (s clickhouseStore) WriteRows(ctx context.Context, lease publish.Lease, w c
 		out[i] = clickhouse.EnrichmentRow{
 			WindowStart: start, WindowEnd: end,
 			CohortID: r.ID, CohortKey: r.Key.String(), Level: r.Key.Level().String(),
-			Users: r.Users, Features: r.Features, FeatureSet: cohorts.FeatureSetVersion,
+			Users: r.Users, Features: r.Features, FeatureSet: uint16(r.FeatureSet),
 			Release: release, PublishedAt: at,
 		}
 	}
@@ -139,14 +139,17 @@ func (s clickhouseStore) WriteRows(ctx context.Context, lease publish.Lease, w c
 	return s.c.WriteEnrichment(ctx, out)
 }
 
-// featureDictionary is feature set v1 as feature_dictionary rows.
+// featureDictionary is feature sets 1 and 2 as feature_dictionary rows:
+// old releases stay readable next to new ones.
 func featureDictionary() []clickhouse.DictionaryEntry {
 	var out []clickhouse.DictionaryEntry
-	for _, f := range cohorts.FeatureSetV1() {
-		out = append(out, clickhouse.DictionaryEntry{
-			FeatureSet: cohorts.FeatureSetVersion, Index: uint32(f.Index),
-			Name: f.Name, Description: f.Description, Unit: f.Unit,
-		})
+	for _, n := range []int{cohorts.FeatureSetV1Version, cohorts.FeatureSetV2Version} {
+		for _, f := range cohorts.MustFeatureSet(n).Features {
+			out = append(out, clickhouse.DictionaryEntry{
+				FeatureSet: uint16(n), Index: uint32(f.Index),
+				Name: f.Name, Description: f.Description, Unit: f.Unit,
+			})
+		}
 	}
 	return out
 }

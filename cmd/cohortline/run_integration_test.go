@@ -151,7 +151,7 @@ func streamingReference(t *testing.T, ndjson string, spec cohorts.Spec) []string
 // deadline passes or run exits early.
 func waitForPartials(t *testing.T, client *clickhouse.Client, want []string, timeout time.Duration, exit chan int) ([]string, error) {
 	t.Helper()
-	dictionary := cohorts.FeatureSetV1()
+	dictionary := cohorts.PartialFeatures()
 	deadline := time.Now().Add(timeout)
 	var got []string
 	var lastErr error
