@@ -93,10 +93,10 @@ func (s clickhouseStore) Ledger(ctx context.Context, from, to time.Time) ([]publ
 	for i, r := range rows {
 		out[i] = publish.LedgerEntry{
 			Window:  cohorts.Window{Start: r.WindowStart.UnixMilli(), End: r.WindowEnd.UnixMilli()},
-			Release: r.Release, Epsilon: r.Epsilon, Delta: r.Delta, ReleaseDelta: r.ReleaseDelta, Bounds: r.Bounds,
+			Release: r.Release, Epsilon: r.Epsilon, Rho: r.Rho, Delta: r.Delta, ReleaseDelta: r.ReleaseDelta, Bounds: r.Bounds,
 			SpecHash: r.SpecHash, CodeVersion: r.CodeVersion, InputDigest: r.InputDigest, KeyID: r.KeyID,
 			RowsPublished: int(r.RowsPublished), RowsSuppressed: int(r.RowsSuppressed),
-			Republish: r.Republish, EpsilonSpent: r.EpsilonSpent, Noise: r.Noise, Mode: r.Mode,
+			Republish: r.Republish, EpsilonSpent: r.EpsilonSpent, RhoSpent: r.RhoSpent, Noise: r.Noise, Mode: r.Mode,
 			LeaseToken: r.LeaseToken, ReleasedAt: r.ReleasedAt,
 		}
 	}
@@ -106,10 +106,10 @@ func (s clickhouseStore) Ledger(ctx context.Context, from, to time.Time) ([]publ
 func (s clickhouseStore) AppendLedger(ctx context.Context, e publish.LedgerEntry) error {
 	return s.c.AppendLedger(ctx, clickhouse.LedgerRow{
 		WindowStart: time.UnixMilli(e.Window.Start).UTC(), WindowEnd: time.UnixMilli(e.Window.End).UTC(),
-		Release: e.Release, Epsilon: e.Epsilon, Delta: e.Delta, ReleaseDelta: e.ReleaseDelta, Bounds: e.Bounds,
+		Release: e.Release, Epsilon: e.Epsilon, Rho: e.Rho, Delta: e.Delta, ReleaseDelta: e.ReleaseDelta, Bounds: e.Bounds,
 		SpecHash: e.SpecHash, CodeVersion: e.CodeVersion, InputDigest: e.InputDigest, KeyID: e.KeyID,
 		RowsPublished: uint64(e.RowsPublished), RowsSuppressed: uint64(e.RowsSuppressed),
-		Republish: e.Republish, EpsilonSpent: e.EpsilonSpent, Noise: e.Noise, Mode: e.Mode,
+		Republish: e.Republish, EpsilonSpent: e.EpsilonSpent, RhoSpent: e.RhoSpent, Noise: e.Noise, Mode: e.Mode,
 		LeaseToken: e.LeaseToken, ReleasedAt: e.ReleasedAt,
 	})
 }
