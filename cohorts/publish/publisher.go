@@ -68,7 +68,7 @@ func NewPublisher(cfg Config, store Store) (*Publisher, error) {
 		if cfg.Budget.Week.IsZero() {
 			cfg.Budget.Week = DefaultBudget.Week
 		}
-		if err := checkAllowances(cfg.Budget); err != nil {
+		if err := CheckAllowances(cfg.Budget); err != nil {
 			return nil, err
 		}
 	}
@@ -307,8 +307,9 @@ func coversAll(rows []Row, published []uint64) bool {
 	return true
 }
 
-// checkAllowances refuses an allowance that could never be met.
-func checkAllowances(b Budget) error {
+// CheckAllowances refuses a day or week allowance that is not an (ε, δ)
+// (a zero one is no limit, or the default for feature set 2).
+func CheckAllowances(b Budget) error {
 	for name, a := range map[string]Allowance{"day": b.Day, "week": b.Week} {
 		if a.IsZero() {
 			continue
