@@ -86,6 +86,7 @@ k-anonymity, differential privacy) and writes cohort enrichments to ClickHouse.`
 		newPublishCmd(),
 		newBackfillCmd(),
 		newDemoCmd(),
+		newPrivacyCmd(),
 	)
 	return root
 }

@@ -25,11 +25,17 @@ type publishConfig struct {
 	// Noise is false only in mode test: published values are then exact
 	// (bounding still applies), which is for tests and nothing else.
 	Noise *bool `yaml:"noise"`
-	// Budget caps the epsilon that releases spend. Defaults: 3 releases
-	// per window, 2 per window of a day (per_day = 2·ε·windows per day).
+	// Budget caps what releases spend. per_window and per_day cap pure
+	// epsilon (feature set 1). Defaults: 3 releases per window, 2 per
+	// window of a day (per_day = 2·ε·windows per day). day and week are
+	// per-person (ε, δ) allowances accounted in zCDP (publish.Budget);
+	// feature set 2 defaults to day ε 8 and week ε 20, both at δ 1e-8
+	// (publish.DefaultBudget).
 	Budget struct {
-		PerWindow float64 `yaml:"per_window"`
-		PerDay    float64 `yaml:"per_day"`
+		PerWindow float64         `yaml:"per_window"`
+		PerDay    float64         `yaml:"per_day"`
+		Day       allowanceConfig `yaml:"day"`
+		Week      allowanceConfig `yaml:"week"`
 	} `yaml:"budget"`
 	// LeaseTTL is how long the publish lease lasts unless renewed (every
 	// third of it, while publishing): a killed publisher holds up the
@@ -94,6 +100,9 @@ func (p *publishConfig) check(mode string, spec cohorts.Spec) error {
 	case !(p.Budget.PerDay > 0):
 		return fmt.Errorf("publish.budget.per_day: %g, want a positive epsilon", p.Budget.PerDay)
 	}
+	if err := publish.CheckAllowances(p.budget()); err != nil {
+		return err
+	}
 	if *p.Noise {
 		// Checked here too, not only when publishing starts: a run with
 		// publish.auto false must not accept a spec nothing can publish.
@@ -110,7 +119,7 @@ func (p *publishConfig) check(mode string, spec cohorts.Spec) error {
 func (c *config) publisherConfig() (publish.Config, error) {
 	pc := publish.Config{
 		Spec:        c.spec,
-		Budget:      publish.Budget{PerWindow: c.file.Publish.Budget.PerWindow, PerDay: c.file.Publish.Budget.PerDay},
+		Budget:      c.file.Publish.budget(),
 		CodeVersion: codeVersion(),
 		Mode:        c.file.Mode,
 		KeyID:       privacy.KeyID(c.secret),
