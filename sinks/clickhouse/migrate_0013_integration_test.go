@@ -1,6 +1,7 @@
 package clickhouse
 
 import (
+	"math"
 	"testing"
 	"time"
 )
@@ -45,5 +46,34 @@ func TestMigrate0013OverLedgerOf0012(t *testing.T) {
 	}
 	if got := rows[1]; got.Rho != 0.4 || got.RhoSpent != 0.4 || got.Epsilon != 0 {
 		t.Errorf("new row: rho %g, rho_spent %g, epsilon %g; want 0.4, 0.4, 0", got.Rho, got.RhoSpent, got.Epsilon)
+	}
+}
+
+// TestFeatureNoise: a release's noise reads back by index, written twice
+// (every publish of the release writes it) once.
+func TestFeatureNoise(t *testing.T) {
+	cfg := testConfig(t)
+	c := openClient(t, cfg)
+	ctx := t.Context()
+	if _, err := c.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rows := []FeatureNoise{
+		{Release: "spec1-abc-fs2", FeatureSet: 2, Index: 0, Name: "reach.kind.message_sent", Sigma: 11.18},
+		{Release: "spec1-abc-fs2", FeatureSet: 2, Index: 44, Name: "sum.call_seconds", Sigma: math.NaN()},
+		{Release: "spec1-abc-fs2", FeatureSet: 2, Index: UsersIndex, Name: "users", Sigma: 3.95},
+		{Release: "other", FeatureSet: 1, Index: 0, Name: "x", Sigma: 1},
+	}
+	for range 2 {
+		if err := c.WriteFeatureNoise(ctx, rows); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := c.ReadFeatureNoise(ctx, "spec1-abc-fs2")
+	if err != nil || len(got) != 3 || got[0].Sigma != 11.18 || !math.IsNaN(got[1].Sigma) || got[2].Index != UsersIndex || got[2].Name != "users" {
+		t.Errorf("ReadFeatureNoise = %+v, %v", got, err)
+	}
+	if _, err := c.ReadFeatureNoise(ctx, "x' OR 1=1"); err == nil {
+		t.Error("a release name with a quote was not refused")
 	}
 }
