@@ -335,3 +335,22 @@ func checkOneRelease(b Budget, rho, delta float64) error {
 	}
 	return nil
 }
+
+// SlotNoise is the noise of every slot of the publisher's release: the
+// users count (published after post-processing, feature set 2: combined
+// with the histogram total), then each feature slot. None without noise.
+func (p *Publisher) SlotNoise() []SlotNoise {
+	if !p.cfg.Noise.Enabled() {
+		return nil
+	}
+	plan, err := MakePlan(p.cfg.Spec, p.cfg.Budget, ProfileFor(p.cfg.Spec.Window))
+	if err != nil {
+		panic("BUG: publish: the plan of a checked spec fails: " + err.Error())
+	}
+	fs := cohorts.MustFeatureSet(p.cfg.Spec.FeatureSet)
+	out := []SlotNoise{{Slot: privacy.SlotUsers, Name: "users", Sigma: plan.UsersSigma}}
+	for i, f := range fs.Features {
+		out = append(out, SlotNoise{Slot: i, Name: f.Name, Sigma: plan.SlotSigma[i]})
+	}
+	return out
+}

@@ -294,3 +294,4 @@ func TestCheckNoise(t *testing.T) {
 		t.Errorf("a day budget below one release: %v", err)
 	}
 }
+

@@ -94,3 +94,12 @@ type Lease interface {
 	// Release gives the lease back.
 	Release(ctx context.Context) error
 }
+
+// SlotNoise is the noise of one published slot: its standard deviation,
+// NaN when its block is off. Slot is a feature slot, or -1 for the users
+// count.
+type SlotNoise struct {
+	Slot  int
+	Name  string
+	Sigma float64
+}
