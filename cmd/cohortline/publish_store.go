@@ -114,6 +114,20 @@ func (s clickhouseStore) AppendLedger(ctx context.Context, e publish.LedgerEntry
 	})
 }
 
+// WriteNoise records the sigma of every slot of a release in
+// feature_noise, the users count at clickhouse.UsersIndex.
+func (s clickhouseStore) WriteNoise(ctx context.Context, release string, featureSet int, slots []publish.SlotNoise) error {
+	rows := make([]clickhouse.FeatureNoise, len(slots))
+	for i, n := range slots {
+		index := uint32(n.Slot)
+		if n.Slot < 0 {
+			index = clickhouse.UsersIndex
+		}
+		rows[i] = clickhouse.FeatureNoise{Release: release, FeatureSet: uint16(featureSet), Index: index, Name: n.Name, Sigma: n.Sigma}
+	}
+	return s.c.WriteFeatureNoise(ctx, rows)
+}
+
 func (s clickhouseStore) PublishedCohorts(ctx context.Context, w cohorts.Window) ([]uint64, error) {
 	return s.c.PublishedCohorts(ctx, time.UnixMilli(w.Start).UTC())
 }
