@@ -236,6 +236,11 @@ func (s *Session) publish(ctx context.Context, w cohorts.Window, partials []coho
 	if err := p.store.AppendPublishedRelease(ctx, entry); err != nil {
 		return Result{}, fmt.Errorf("recording the release of %s in the published database: %w", w, err)
 	}
+	if noise := p.SlotNoise(); len(noise) > 0 {
+		if err := p.store.WriteNoise(ctx, p.release, p.cfg.Spec.FeatureSet, noise); err != nil {
+			return Result{}, fmt.Errorf("recording the noise of release %s: %w", p.release, err)
+		}
+	}
 	if err := s.check(ctx, w, "its rows"); err != nil {
 		return Result{}, err
 	}

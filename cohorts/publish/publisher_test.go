@@ -24,8 +24,9 @@ type memStore struct {
 	// "lease-check <token>" and "lease-release <token>", in order.
 	writes   []string
 	failRows bool
-	lease    *memLease // the lease AcquireLease hands out next
-	leases   int       // leases acquired so far
+	noise    map[string][]SlotNoise // WriteNoise's, by release (not in writes: it is not data readers see alone)
+	lease    *memLease              // the lease AcquireLease hands out next
+	leases   int                    // leases acquired so far
 }
 
 func newMemStore() *memStore {
@@ -107,6 +108,14 @@ func (m *memStore) Ledger(_ context.Context, from, to time.Time) ([]LedgerEntry,
 func (m *memStore) AppendLedger(_ context.Context, e LedgerEntry) error {
 	m.ledger = append(m.ledger, e)
 	m.writes = append(m.writes, "ledger "+e.Window.String())
+	return nil
+}
+
+func (m *memStore) WriteNoise(_ context.Context, release string, featureSet int, slots []SlotNoise) error {
+	if m.noise == nil {
+		m.noise = map[string][]SlotNoise{}
+	}
+	m.noise[release] = slots
 	return nil
 }
 

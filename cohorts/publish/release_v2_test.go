@@ -295,3 +295,31 @@ func TestCheckNoise(t *testing.T) {
 	}
 }
 
+// TestPublisherRecordsNoise: a release records each slot's sigma (the
+// plan's), NaN for an off block's, and the users count's.
+func TestPublisherRecordsNoise(t *testing.T) {
+	store := newMemStore()
+	spec := cohorts.DefaultSpec()
+	spec.Privacy.Blocks = map[string]cohorts.BlockBudget{"sum.call_seconds": {Off: true}}
+	store.partials[testWindow.Start] = partialsV2(t, spec, 120, 8)
+	p, err := NewPublisher(Config{Spec: spec, Noise: noiseV2(t, spec), CodeVersion: "test", Mode: ModeProduction}, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.PublishRange(t.Context(), day, day.Add(24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	got := store.noise[p.Release()]
+	fs := cohorts.MustFeatureSet(2)
+	if len(got) != fs.Len()+1 || got[0].Name != "users" || !(got[0].Sigma > 0) {
+		t.Fatalf("noise %+v", got)
+	}
+	z, _ := privacy.SplitZCDP(spec)
+	reach, _ := z.Scale(0)
+	if s := got[1]; s.Name != fs.Features[0].Name || math.Abs(s.Sigma-math.Sqrt(reach.Variance())) > 1e-9 {
+		t.Errorf("slot 0: %+v, want sigma %g", s, math.Sqrt(reach.Variance()))
+	}
+	if s := got[1+fs.CallSlot()]; !math.IsNaN(s.Sigma) {
+		t.Errorf("call seconds (block off): sigma %g, want NaN", s.Sigma)
+	}
+}

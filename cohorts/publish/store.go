@@ -71,6 +71,11 @@ type Store interface {
 	// records e.Mode there; it is written after the ledger entry and
 	// before the rows.
 	AppendPublishedRelease(ctx context.Context, e LedgerEntry) error
+	// WriteNoise records the standard deviation of the noise of every slot
+	// of a release (SlotNoise), for readers' error bars; it is written
+	// after the release's record and before its rows, and writing it again
+	// is harmless.
+	WriteNoise(ctx context.Context, release string, featureSet int, slots []SlotNoise) error
 	// PublishedCohorts returns the cohort ids that readers see for window.
 	PublishedCohorts(ctx context.Context, window cohorts.Window) ([]uint64, error)
 	// WriteRows publishes the rows of window. With replace, readers must
