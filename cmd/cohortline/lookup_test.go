@@ -203,3 +203,34 @@ func TestLookupResultOutput(t *testing.T) {
 		t.Errorf("JSON feature 1: %v", f)
 	}
 }
+
+// TestLookupErrorBars: with the release's feature_noise, values print
+// with ± sigma, and a value below its sigma is flagged.
+func TestLookupErrorBars(t *testing.T) {
+	finest, _ := cohorts.ParseKey(cohorts.DefaultSpec(), "country=BR|lang=pt|age=25-34|platform=android")
+	ws := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	row := clickhouse.EnrichmentRow{
+		WindowStart: ws, WindowEnd: ws.Add(24 * time.Hour), CohortID: finest.ID(), CohortKey: finest.String(), Users: 120,
+		Features: []float32{96, 4}, FeatureSet: 2, Release: "spec1-abc-fs2", PublishedAt: ws.Add(25 * time.Hour),
+	}
+	dict := []clickhouse.DictionaryEntry{{Index: 0, Name: "reach.kind.message_sent", Unit: "users"}, {Index: 1, Name: "reach.category_group.food", Unit: "users"}}
+	res := newLookupResult(finest, 0, 4, row, dict)
+	res.addNoise([]clickhouse.FeatureNoise{{Index: 0, Sigma: 11.18}, {Index: 1, Sigma: 11.18}, {Index: clickhouse.UsersIndex, Sigma: 3.95}})
+	var text bytes.Buffer
+	if err := res.writeText(&text); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"users       120 ± 4.0\n", "reach.kind.message_sent    users  96     ± 11.2   0.8000    \n",
+		"reach.category_group.food  users  4      ± 11.2   0.0333    !\n", "! 1 values are below one standard deviation"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("text output lacks %q:\n%s", want, text.String())
+		}
+	}
+	var js bytes.Buffer
+	if err := res.writeJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(js.String(), `"sigma": 11.18`) || !strings.Contains(js.String(), `"noisy": true`) || !strings.Contains(js.String(), `"users_sigma": 3.95`) {
+		t.Errorf("JSON lacks the error bars:\n%s", js.String())
+	}
+}
