@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 
@@ -8,6 +9,7 @@ import (
 
 	"github.com/cohortline/cohortline/cohorts"
 	"github.com/cohortline/cohortline/cohorts/publish"
+	"github.com/cohortline/cohortline/sinks/clickhouse"
 )
 
 // allowanceConfig is a per-person (ε, δ) allowance of publish.budget.
@@ -30,7 +32,7 @@ func newPrivacyCmd() *cobra.Command {
 		Use:   "privacy",
 		Short: "Privacy accounting of the configured cohort spec",
 	}
-	var configPath string
+	var configPath, window string
 	plan := &cobra.Command{
 		Use:   "plan",
 		Short: "Print the noise, expected errors and privacy loss of the configured spec",
@@ -40,15 +42,23 @@ relative error (sigma / value) for cohorts of 50, 200, 1000 and 5000 users
 under the default activity profile (measured on the generated realistic
 day, daily or hourly), the (epsilon, delta) of one release of a window and
 of a person-day, and how many releases of every window a day the budget
-allows. It reads no server.`,
+allows. It reads no server, unless --window asks for the activity profile
+measured from that window's partials (in the config's ClickHouse).`,
 		Example: `  cohortline privacy plan --config deploy/cohortline.example.yaml`,
 		Args:    usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			spec, budget, err := planConfig(configPath)
+			spec, budget, ch, err := planConfig(configPath)
 			if err != nil {
 				return err
 			}
-			p, err := publish.MakePlan(spec, budget, publish.ProfileFor(spec.Window))
+			profile := publish.ProfileFor(spec.Window)
+			if window != "" {
+				if profile, err = measuredProfile(cmd.Context(), spec, ch, window); err != nil {
+					return err
+				}
+				fmt.Fprintf(cmd.OutOrStdout(), "activity profile measured from the partials of the window starting %s\n", window)
+			}
+			p, err := publish.MakePlan(spec, budget, profile)
 			if err != nil {
 				return err
 			}
@@ -56,30 +66,61 @@ allows. It reads no server.`,
 		},
 	}
 	plan.Flags().StringVar(&configPath, "config", "", "config file whose cohorts and publish.budget sections to plan (default: the defaults)")
+	plan.Flags().StringVar(&window, "window", "", "measure the activity profile from the partials of the window starting at this RFC 3339 time (reads the config's ClickHouse)")
 	cmd.AddCommand(plan)
 	return cmd
 }
 
-// planConfig reads the spec and budget of a config file, checking only
-// those sections (no Kafka, ClickHouse or secret is needed).
-func planConfig(path string) (cohorts.Spec, publish.Budget, error) {
+// planConfig reads the spec, budget and ClickHouse settings of a config
+// file, checking only the spec and budget (no Kafka or secret is needed).
+func planConfig(path string) (cohorts.Spec, publish.Budget, clickhouse.Config, error) {
 	if path == "" {
-		return cohorts.DefaultSpec(), publish.Budget{}, nil
+		return cohorts.DefaultSpec(), publish.Budget{}, clickhouse.Config{}, nil
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return cohorts.Spec{}, publish.Budget{}, usageErrorf("reading config: %w", err)
+		return cohorts.Spec{}, publish.Budget{}, clickhouse.Config{}, usageErrorf("reading config: %w", err)
 	}
 	file, err := decodeConfig(data)
 	if err != nil {
-		return cohorts.Spec{}, publish.Budget{}, usageErrorf("config %s: %w", path, err)
+		return cohorts.Spec{}, publish.Budget{}, clickhouse.Config{}, usageErrorf("config %s: %w", path, err)
 	}
 	spec, err := specOf(&file.Cohorts)
 	if err != nil {
-		return cohorts.Spec{}, publish.Budget{}, usageErrorf("config %s: %w", path, err)
+		return cohorts.Spec{}, publish.Budget{}, clickhouse.Config{}, usageErrorf("config %s: %w", path, err)
 	}
 	if err := publish.CheckNoise(spec); err != nil {
-		return cohorts.Spec{}, publish.Budget{}, fmt.Errorf("config %s: %w", path, err)
+		return cohorts.Spec{}, publish.Budget{}, clickhouse.Config{}, fmt.Errorf("config %s: %w", path, err)
 	}
-	return spec, file.Publish.budget(), nil
+	budget := file.Publish.budget()
+	if err := publish.CheckAllowances(budget); err != nil {
+		return cohorts.Spec{}, publish.Budget{}, clickhouse.Config{}, fmt.Errorf("config %s: %w", path, err)
+	}
+	return spec, budget, file.ClickHouse, nil
+}
+
+// measuredProfile is the activity profile of the partials of the window
+// starting at start (RFC 3339), read from ClickHouse.
+func measuredProfile(ctx context.Context, spec cohorts.Spec, ch clickhouse.Config, start string) (publish.Profile, error) {
+	from, err := parseWindowStart(start, spec.Window)
+	if err != nil {
+		return nil, usageErrorf("--window: %w", err)
+	}
+	client, err := clickhouse.Open(ctx, ch)
+	if err != nil {
+		return nil, err
+	}
+	defer client.Close()
+	rows, err := client.CurrentPartials(ctx, from, from.Add(spec.Window))
+	if err != nil {
+		return nil, err
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("no partials in the window starting %s: nothing to measure", start)
+	}
+	parts := make([]cohorts.Partial, len(rows))
+	for i, r := range rows {
+		parts[i] = cohorts.Partial{Users: r.Users, Events: r.Events, Values: r.Values}
+	}
+	return publish.ProfileOf(parts), nil
 }
