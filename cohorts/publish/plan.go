@@ -77,9 +77,9 @@ type Plan struct {
 	// as a person active all day spends it.
 	DayRho, DayEpsilon, DayDelta float64
 	// ReleasesPerDay is how many releases of every window of a day the
-	// day's allowance holds (and the week's, spread over 7 days); -1 for
-	// no limit.
-	ReleasesPerDay int
+	// day's allowance holds, ReleasesPerWeek how many the week's holds
+	// (over its 7 days); -1 for no limit.
+	ReleasesPerDay, ReleasesPerWeek int
 }
 
 // planFeatures are the features of the error table: the rows.
@@ -165,34 +165,25 @@ func MakePlan(spec cohorts.Spec, budget Budget, profile Profile) (Plan, error) {
 		p.DayDelta = p.Budget.Day.Delta
 	}
 	p.DayEpsilon = day.epsilon(p.DayDelta)
-	p.ReleasesPerDay = releasesPerDay(p.Budget, day)
+	p.ReleasesPerDay = releasesWithin(p.Budget.Day, day)
+	p.ReleasesPerWeek = releasesWithin(p.Budget.Week, day)
 	p.Errors = planErrors(spec, fs, profile, p)
 	return p, nil
 }
 
-// releasesPerDay is the most n with n releases of every window of a day
-// within the day's allowance and 7n within the week's; -1 without limit.
-func releasesPerDay(b Budget, day spending) int {
-	if b.Day.IsZero() && b.Week.IsZero() {
+// releasesWithin is the most n releases of every window of a day (each
+// spending day) that allowance a holds; -1 without limit.
+func releasesWithin(a Allowance, day spending) int {
+	if a.IsZero() {
 		return -1
 	}
-	fits := func(n int) bool {
-		for _, c := range []struct {
-			a Allowance
-			m float64
-		}{{b.Day, float64(n)}, {b.Week, 7 * float64(n)}} {
-			if c.a.IsZero() {
-				continue
-			}
-			s := spending{rho: c.m * day.rho, delta: c.m * day.delta, pure: c.m * day.pure, allPure: day.allPure}
-			if s.epsilon(c.a.Delta) > c.a.Epsilon {
-				return false
-			}
-		}
-		return true
-	}
 	n := 0
-	for n < 1000 && fits(n+1) {
+	for n < 10000 {
+		m := float64(n + 1)
+		s := spending{rho: m * day.rho, delta: m * day.delta, pure: m * day.pure, allPure: day.allPure}
+		if s.epsilon(a.Delta) > a.Epsilon {
+			break
+		}
 		n++
 	}
 	return n
@@ -275,8 +266,11 @@ func (p Plan) Write(w io.Writer) error {
 	fmt.Fprintf(tw, "\nper window: rho %.4g, epsilon %.4g at delta %g\n", p.WindowRho, p.WindowEpsilon, p.WindowDelta)
 	fmt.Fprintf(tw, "per person-day (%d windows): rho %.4g, epsilon %.4g at delta %g\n", p.WindowsPerDay, p.DayRho, p.DayEpsilon, p.DayDelta)
 	if p.ReleasesPerDay >= 0 {
-		fmt.Fprintf(tw, "budget: day epsilon %g, week epsilon %g (delta %g): %d release(s) of every window per day\n",
-			p.Budget.Day.Epsilon, p.Budget.Week.Epsilon, math.Max(p.Budget.Day.Delta, p.Budget.Week.Delta), p.ReleasesPerDay)
+		fmt.Fprintf(tw, "budget per person-day: epsilon %g at delta %g: %d release(s) of every window a day\n", p.Budget.Day.Epsilon, p.Budget.Day.Delta, p.ReleasesPerDay)
+	}
+	if p.ReleasesPerWeek >= 0 {
+		fmt.Fprintf(tw, "budget per person-week: epsilon %g at delta %g: %d release(s) of every window a week (%.3g a day)\n",
+			p.Budget.Week.Epsilon, p.Budget.Week.Delta, p.ReleasesPerWeek, float64(p.ReleasesPerWeek)/7)
 	}
 	return tw.Flush()
 }

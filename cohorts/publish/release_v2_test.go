@@ -323,3 +323,27 @@ func TestPublisherRecordsNoise(t *testing.T) {
 		t.Errorf("call seconds (block off): sigma %g, want NaN", s.Sigma)
 	}
 }
+
+// TestMakePlan pins the default plan's privacy figures: one daily release
+// is ρ 0.4, ε 5.38 at 10^-8; the day's ε 8 holds 2 releases, the week's
+// ε 20 holds 9.
+func TestMakePlan(t *testing.T) {
+	p, err := MakePlan(cohorts.DefaultSpec(), Budget{}, DefaultProfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(p.DayEpsilon-5.38) > 0.005 || p.DayDelta != 1e-8 || p.WindowsPerDay != 1 || p.ReleasesPerDay != 2 || p.ReleasesPerWeek != 9 {
+		t.Errorf("plan: day ε %g at δ %g, %d windows, %d releases a day, %d a week", p.DayEpsilon, p.DayDelta, p.WindowsPerDay, p.ReleasesPerDay, p.ReleasesPerWeek)
+	}
+	// The error table is σ/(n·mean): reach of message_sent at n = 1000.
+	z, _ := privacy.SplitZCDP(cohorts.DefaultSpec())
+	reach, _ := z.Scale(0)
+	want := math.Sqrt(reach.Variance()) / (1000 * DefaultProfile["reach.kind.message_sent"])
+	if got := p.Errors[1].RelErr[2]; p.Errors[1].Feature != "reach, message_sent" || math.Abs(got-want) > 1e-12 {
+		t.Errorf("%s at n=1000: %g, want %g", p.Errors[1].Feature, got, want)
+	}
+	var b strings.Builder
+	if err := p.Write(&b); err != nil || !strings.Contains(b.String(), "2 release(s) of every window a day") || !strings.Contains(b.String(), "9 release(s) of every window a week") {
+		t.Errorf("Write: %v\n%s", err, b.String())
+	}
+}
