@@ -1,6 +1,8 @@
 package cohorts
 
 import (
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 
@@ -80,5 +82,38 @@ func TestFeatureSetV2(t *testing.T) {
 	}
 	if _, err := FeatureSetOf(3); err == nil {
 		t.Error("FeatureSetOf(3): no error")
+	}
+}
+
+const goldenFeaturesV2 = "testdata/feature_set_v2.golden"
+
+// TestFeatureSetV2Golden pins feature set 2, slot by slot, with the
+// partial slots each adds up (the category groups' membership included):
+// published vectors and the feature_dictionary depend on it, so a change
+// is a new feature set, not an edit. -update rewrites the file.
+func TestFeatureSetV2Golden(t *testing.T) {
+	fs := MustFeatureSet(2)
+	partial := PartialFeatures()
+	var b strings.Builder
+	b.WriteString("# Feature set 2: index<TAB>name<TAB>kind<TAB>unit<TAB>partial slots added up.\n")
+	b.WriteString("# Fixed: changing any line is a new feature set (go test ./cohorts/ -run TestFeatureSetV2Golden -update).\n")
+	for i, f := range fs.Features {
+		var src []string
+		for _, s := range fs.sources[i] {
+			src = append(src, partial[s].Name)
+		}
+		fmt.Fprintf(&b, "%d\t%s\t%s\t%s\t%s\n", f.Index, f.Name, f.Kind, f.Unit, strings.Join(src, " + "))
+	}
+	if *update {
+		if err := os.WriteFile(goldenFeaturesV2, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(goldenFeaturesV2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(want) != b.String() {
+		t.Errorf("feature set 2 differs from %s:\n%s", goldenFeaturesV2, b.String())
 	}
 }
