@@ -180,6 +180,10 @@ func (p *Publisher) checkBudget(ctx context.Context, entry *LedgerEntry) error {
 		before := c.s.epsilon(c.a.Delta)
 		c.s.add(charged)
 		after := c.s.epsilon(c.a.Delta)
+		if math.IsInf(after, 1) {
+			return fmt.Errorf("%w: releasing window %s would bring the k thresholds' delta of %s to %.3g, at or over publish.budget.%s.delta %g; nothing was written",
+				ErrBudget, w, c.span, c.s.delta, c.name, c.a.Delta)
+		}
 		if after > c.a.Epsilon+slack {
 			return fmt.Errorf("%w: %s has spent rho %.4g (epsilon %.4g at delta %g); releasing window %s (rho %.4g) would bring it to rho %.4g, epsilon %.4g, over publish.budget.%s.epsilon %g; nothing was written",
 				ErrBudget, c.span, c.s.rho-charged.RhoSpent, before, c.a.Delta, w, charged.RhoSpent, c.s.rho, after, c.name, c.a.Epsilon)

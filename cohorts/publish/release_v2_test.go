@@ -347,3 +347,26 @@ func TestMakePlan(t *testing.T) {
 		t.Errorf("Write: %v\n%s", err, b.String())
 	}
 }
+
+// TestBudgetThresholdDelta: feature set 1 releases each carry the k
+// thresholds' δ (≈ 9·10^-9 at ε 4, k 50); a day allowance of δ 10^-8
+// takes one, and refuses the second naming the δ.
+func TestBudgetThresholdDelta(t *testing.T) {
+	spec := specV1()
+	spec.Window, spec.Privacy.Rho = time.Hour, cohorts.DefaultRho(time.Hour)
+	store := newMemStore()
+	w0 := spec.WindowOf(testWindow.Start)
+	store.partials[w0.Start] = randomPartials(t, spec, 100, 4)
+	p, err := NewPublisher(Config{Spec: spec, Noise: noiseFor(t, spec), Budget: Budget{Day: Allowance{Epsilon: 100, Delta: 1e-8}},
+		CodeVersion: "test", Mode: ModeProduction}, store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.PublishRange(t.Context(), day, day.Add(24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	store.partials = map[int64][]cohorts.Partial{w0.End: randomPartials(t, spec, 100, 5)}
+	if _, err := p.PublishRange(t.Context(), day, day.Add(24*time.Hour)); !errors.Is(err, ErrBudget) || !strings.Contains(err.Error(), "publish.budget.day.delta") {
+		t.Errorf("second release of the day: %v, want ErrBudget naming publish.budget.day.delta", err)
+	}
+}
