@@ -208,6 +208,7 @@ func checkChiSquare(t *testing.T, zs []int64, a float64) {
 	if limit := df + 7*math.Sqrt(2*df); chi2 > limit {
 		t.Errorf("chi-square %.1f over %d bins, want below %.1f", chi2, len(counts), limit)
 	}
+	t.Logf("%d draws: chi-square %.1f over %d bins", len(zs), chi2, len(counts))
 	if len(counts) < 3 {
 		t.Errorf("chi-square over %d bins only", len(counts))
 	}
