@@ -13,11 +13,11 @@ import (
 // PartialsRecord builds the Arrow record batch of schemas.PartialsSchema
 // for the partials of window w from one source partition: one row per
 // Partial, in the order given (Partials' order, by cohort id), with
-// feature_set FeatureSetVersion. topic is the source topic (or
+// feature_set PartialFeatureSet. topic is the source topic (or
 // "backfill:<name>"); flushVersion orders re-flushes of the same
 // (window, topic, partition).
 //
-// Every Partial must have NumFeaturesV1 values; anything else is a broken
+// Every Partial must have NumPartialValues values; anything else is a broken
 // invariant and panics.
 //
 // Release: the caller owns the returned record and must call its Release
@@ -43,12 +43,12 @@ func PartialsRecord(mem memory.Allocator, w Window, topic string, partition int3
 	values := lists.ValueBuilder().(*array.Uint64Builder)
 	versions := b.Field(schemas.PartialFlushVersion).(*array.Uint64Builder)
 
-	values.Reserve(len(parts) * v1.numValues)
+	values.Reserve(len(parts) * NumPartialValues())
 	keyBuf := make([]byte, 0, maxKeyLen)
 	for i := range parts {
 		p := &parts[i]
-		if len(p.Values) != v1.numValues {
-			panic(fmt.Sprintf("BUG: partial of %s has %d values, feature set v1 has %d", p.Key, len(p.Values), v1.numValues))
+		if len(p.Values) != NumPartialValues() {
+			panic(fmt.Sprintf("BUG: partial of %s has %d values, partial layout %d has %d", p.Key, len(p.Values), PartialFeatureSet, NumPartialValues()))
 		}
 		start.UnsafeAppend(arrow.Timestamp(w.Start))
 		end.UnsafeAppend(arrow.Timestamp(w.End))
@@ -57,7 +57,7 @@ func PartialsRecord(mem memory.Allocator, w Window, topic string, partition int3
 		ids.UnsafeAppend(p.ID)
 		keyBuf = p.Key.AppendString(keyBuf[:0])
 		keys.BinaryBuilder.Append(keyBuf)
-		sets.UnsafeAppend(FeatureSetVersion)
+		sets.UnsafeAppend(PartialFeatureSet)
 		users.UnsafeAppend(p.Users)
 		events.UnsafeAppend(p.Events)
 		lists.Append(true)

@@ -54,7 +54,7 @@ func readPartials(t *testing.T, rec arrow.Record, w Window, topic string, partit
 	var out []Partial
 	for i := range int(rec.NumRows()) {
 		if int64(start.Value(i)) != w.Start || int64(end.Value(i)) != w.End || topics.Value(i) != topic ||
-			partitions.Value(i) != partition || sets.Value(i) != FeatureSetVersion || versions.Value(i) != version {
+			partitions.Value(i) != partition || sets.Value(i) != PartialFeatureSet || versions.Value(i) != version {
 			t.Fatalf("row %d: constant columns wrong", i)
 		}
 		k, err := ParseKey(DefaultSpec(), keys.Value(i))

@@ -76,4 +76,14 @@
 // of users by activity, and bounded call seconds. The layout is
 // append-only; Feature.MaxPerUser gives each slot's per-user sensitivity
 // for the noise of the privacy step.
+//
+// # Partial layout 2 and feature set 2
+//
+// Partials (PartialFeatureSet 2) append one reach slot per category group
+// (CategoryGroups, features_v2.go), counted from the users' reach sets
+// when the window closes. The published vector follows the spec's
+// FeatureSet (feature_set.go): feature set 1 is the partials' first 92
+// slots, feature set 2 (the default, 45 slots) projects them: reach by
+// kind, peer, media and category group, event sums by kind and category
+// group, the histogram and call seconds.
 package cohorts

@@ -8,13 +8,18 @@ import "math/bits"
 // user's events added before the user turned out to be a minor is taken
 // out here, from the user's state and the dedup set's journal. It does not
 // change the state: calling it twice gives the same result. The Values
-// slices share one allocation, owned by the caller.
+// slices share one allocation, owned by the caller, and follow partial
+// layout 2 (PartialFeatureSet): the v1 slots, then the reach of each
+// category group, counted here from the users' reach sets.
 func (s *WindowState) Partials() []Partial {
 	c := &s.cohorts
-	vals := append([]uint64(nil), c.vals...)
+	n := uint32(NumPartialValues())
+	vals := make([]uint64, len(c.keys)*int(n))
+	for i := range c.keys {
+		copy(vals[i*int(n):], c.row(uint32(i)))
+	}
 	users := append([]uint64(nil), c.users...)
 	events := append([]uint64(nil), c.events...)
-	n := uint32(v1.numValues)
 	all := s.users.all()
 	for i := range all {
 		if !s.users.used(i) {
@@ -33,7 +38,9 @@ func (s *WindowState) Partials() []Partial {
 			}
 			continue
 		}
-		vals[u.cohort*n+uint32(v1.histSlot+histBucket(u.events()))]++
+		row := vals[u.cohort*n : (u.cohort+1)*n]
+		row[v1.histSlot+histBucket(u.events())]++
+		groups.addGroupReach(row, u.word&reachMask)
 	}
 	if s.retracted > 0 {
 		s.takeOutMinorSums(vals, all)
@@ -60,7 +67,7 @@ func (s *WindowState) Partials() []Partial {
 // user flagged as a minor after it: one walk over the dedup set, done only
 // in a window that has such users. all is the user table's slots.
 func (s *WindowState) takeOutMinorSums(vals []uint64, all []userState) {
-	n := uint32(v1.numValues)
+	n := uint32(NumPartialValues())
 	for i, e := range s.seen.slots {
 		code := s.seen.codes[i]
 		if e == 0 || code == 0 {
@@ -70,7 +77,7 @@ func (s *WindowState) takeOutMinorSums(vals []uint64, all []userState) {
 		if !u.minor() {
 			continue
 		}
-		sums := vals[u.cohort*n+uint32(v1.numReach) : (u.cohort+1)*n]
+		sums := vals[u.cohort*n+uint32(v1.numReach) : u.cohort*n+uint32(v1.numValues)]
 		for b := v1.codeDims(code); b != 0; b &= b - 1 {
 			sums[bits.TrailingZeros64(b)]--
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"time"
 
@@ -35,13 +36,18 @@ type Spec struct {
 	K int `yaml:"k"`
 	// Window is the size of the event-time tumbling windows, a whole number
 	// of minutes that divides 24h, so windows never straddle a UTC day (the
-	// ClickHouse partition). Default 1h.
+	// ClickHouse partition). Default 24h: one daily release, which spends a
+	// person's daily budget once instead of 24 times (see Privacy.Rho).
 	Window time.Duration `yaml:"window"`
 	// AllowedLateness is how long after a window's end (in watermark time)
 	// its events are still accepted. Default 0; less than Window.
 	AllowedLateness time.Duration `yaml:"allowed_lateness"`
 	// Bounds clamp each user's contribution per window.
 	Bounds Bounds `yaml:"bounds"`
+	// FeatureSet is the published feature vector layout: 1 (92 slots, one
+	// per kind, peer, media and category, pure ε) or 2 (45 slots, category
+	// groups, zCDP; see FeatureSetOf). Default 2.
+	FeatureSet int `yaml:"feature_set"`
 	// Privacy is the differential privacy of published rows.
 	Privacy Privacy `yaml:"privacy"`
 }
@@ -50,7 +56,8 @@ type Spec struct {
 // invariant 4). It lives in the spec because it changes published numbers:
 // a new ε is a new release.
 type Privacy struct {
-	// Epsilon is the budget one release of a window spends, split among
+	// Epsilon is, for feature set 1 only, the pure-ε budget one release of
+	// a window spends, split among
 	// the users counts of each generalization level and the values of a
 	// published row (cohorts/privacy.Split). Default 4; at most 100.
 	// Smaller is more private and noisier; with k = 50, 4 keeps the δ
@@ -61,6 +68,66 @@ type Privacy struct {
 	// least that probability (cohorts/privacy.ThresholdDelta, checked when
 	// publishing starts). Default 1e-6; less than 0.01.
 	Delta float64 `yaml:"delta"`
+	// Rho is, for feature set 2, the zCDP budget ρ one release of a window
+	// spends, split among Blocks by weight (cohorts/privacy.SplitZCDP).
+	// Default 0.4 per 24h, scaled by Window/24h (0.4 for the daily window,
+	// 0.4/24 for hourly ones), so that a person active all day spends ρ 0.4,
+	// ε ≈ 5.4 at δ = 10^-8, per day with one release of each window. At
+	// most 10.
+	Rho float64 `yaml:"rho"`
+	// Blocks overrides the budget share of each block of feature set 2's
+	// rows, by block name: users, reach, sum.kind, sum.category_group,
+	// hist, sum.call_seconds. A block left out keeps its default.
+	Blocks map[string]BlockBudget `yaml:"blocks"`
+}
+
+// BlockBudget is how one block of a feature set 2 row is noised.
+type BlockBudget struct {
+	// Weight is the block's share of Rho relative to the other blocks'
+	// weights. Defaults (DefaultBlockWeights): users 30, reach 25,
+	// sum.kind 20, sum.category_group 10, hist 10, sum.call_seconds 5.
+	Weight float64 `yaml:"weight"`
+	// Off publishes nothing for the block's slots (NaN) and spends none of
+	// the budget on them. The users block cannot be off.
+	Off bool `yaml:"off"`
+	// Mechanism is "gaussian" (the default) or "laplace".
+	Mechanism string `yaml:"mechanism"`
+}
+
+// BlockNames are the blocks of a feature set 2 row, in slot order.
+var BlockNames = []string{"users", "reach", "sum.kind", "sum.category_group", "hist", "sum.call_seconds"}
+
+// DefaultBlockWeights are the default weights of BlockNames: the users
+// count gets the most because it decides the k threshold and every
+// per-user ratio; reach (25 slots of sensitivity 1) next; the event sums
+// by kind carry the activity; groups, histogram and call seconds less.
+var DefaultBlockWeights = map[string]float64{
+	"users": 30, "reach": 25, "sum.kind": 20, "sum.category_group": 10, "hist": 10, "sum.call_seconds": 5,
+}
+
+// DefaultMechanism is the mechanism of a block that names none.
+const DefaultMechanism = "gaussian"
+
+// DefaultRhoPerDay is the ρ per 24h of windows that Privacy.Rho defaults
+// to.
+const DefaultRhoPerDay = 0.4
+
+// DefaultRho is the default Privacy.Rho for windows of size window.
+func DefaultRho(window time.Duration) float64 {
+	return DefaultRhoPerDay * float64(window) / float64(24*time.Hour)
+}
+
+// Block returns the effective budget of block name: the spec's override
+// with defaults filled in.
+func (p Privacy) Block(name string) BlockBudget {
+	b := p.Blocks[name]
+	if b.Weight == 0 {
+		b.Weight = DefaultBlockWeights[name]
+	}
+	if b.Mechanism == "" {
+		b.Mechanism = DefaultMechanism
+	}
+	return b
 }
 
 // Bounds are per-user, per-window contribution bounds: a user counts at most
@@ -68,9 +135,13 @@ type Privacy struct {
 // differential-privacy noise is scaled to.
 type Bounds struct {
 	// Events counted per user per window (the "events" feature and per-kind
-	// sums). Default 100.
+	// sums). Default 25: the 95th percentile of events per active user per
+	// day in the generated realistic day (schemas/synth); the bound clamps
+	// the 5% heaviest users, the sensitivity of every sum falls 4× from
+	// 100.
 	Events int64 `yaml:"events"`
-	// CallSeconds summed per user per window. Default 3600.
+	// CallSeconds summed per user per window. Default 600: the 90th
+	// percentile of a caller's daily call seconds there.
 	CallSeconds int64 `yaml:"call_seconds"`
 }
 
@@ -78,9 +149,9 @@ type Bounds struct {
 const (
 	DefaultVersion     = 1
 	DefaultK           = 50
-	DefaultWindow      = time.Hour
-	DefaultEvents      = 100
-	DefaultCallSeconds = 3600
+	DefaultWindow      = 24 * time.Hour
+	DefaultEvents      = 25
+	DefaultCallSeconds = 600
 	DefaultEpsilon     = 4.0
 	DefaultDelta       = 1e-6
 )
@@ -124,6 +195,12 @@ func (s *Spec) setDefaults() {
 	}
 	if s.Privacy.Delta == 0 {
 		s.Privacy.Delta = DefaultDelta
+	}
+	if s.FeatureSet == 0 {
+		s.FeatureSet = DefaultFeatureSet
+	}
+	if s.Privacy.Rho == 0 && s.Window > 0 {
+		s.Privacy.Rho = DefaultRho(s.Window)
 	}
 }
 
@@ -200,6 +277,33 @@ func (s Spec) validate() error {
 	}
 	if d := s.Privacy.Delta; !(d > 0) || d >= 0.01 {
 		return fmt.Errorf("privacy.delta: %g, want more than 0 and less than 0.01", d)
+	}
+	if _, err := FeatureSetOf(s.FeatureSet); err != nil {
+		return fmt.Errorf("feature_set: %d, want 1 or 2", s.FeatureSet)
+	}
+	return s.Privacy.validateZCDP(s.FeatureSet)
+}
+
+// validateZCDP checks rho and blocks, which feature set 2 uses.
+func (p Privacy) validateZCDP(featureSet int) error {
+	if r := p.Rho; !(r > 0) || r > 10 {
+		return fmt.Errorf("privacy.rho: %g, want more than 0 and at most 10", r)
+	}
+	if len(p.Blocks) > 0 && featureSet != FeatureSetV2Version {
+		return fmt.Errorf("privacy.blocks: set for feature_set %d; blocks apply to feature_set 2 only (feature set 1 splits privacy.epsilon)", featureSet)
+	}
+	for name, b := range p.Blocks {
+		if _, ok := DefaultBlockWeights[name]; !ok {
+			return fmt.Errorf("privacy.blocks: %q is not a block (blocks: %s)", name, strings.Join(BlockNames, ", "))
+		}
+		switch {
+		case math.IsNaN(b.Weight) || math.IsInf(b.Weight, 0) || b.Weight < 0:
+			return fmt.Errorf("privacy.blocks.%s.weight: %g, want a positive number", name, b.Weight)
+		case b.Off && name == "users":
+			return fmt.Errorf("privacy.blocks.users.off: the users count decides the k threshold and cannot be off")
+		case b.Mechanism != "" && b.Mechanism != "gaussian" && b.Mechanism != "laplace":
+			return fmt.Errorf("privacy.blocks.%s.mechanism: %q, want gaussian or laplace", name, b.Mechanism)
+		}
 	}
 	return nil
 }

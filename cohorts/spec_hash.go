@@ -46,5 +46,28 @@ func (s Spec) canonical() string {
 	if s.Privacy.Delta != DefaultDelta {
 		fmt.Fprintf(&b, "privacy.delta=%s\n", strconv.FormatFloat(s.Privacy.Delta, 'g', -1, 64))
 	}
+	// Added with feature set 2: left out at their defaults too.
+	if s.FeatureSet != DefaultFeatureSet {
+		fmt.Fprintf(&b, "feature_set=%d\n", s.FeatureSet)
+	}
+	if s.Privacy.Rho != DefaultRho(s.Window) {
+		fmt.Fprintf(&b, "privacy.rho=%s\n", strconv.FormatFloat(s.Privacy.Rho, 'g', -1, 64))
+	}
+	for _, name := range BlockNames { // fixed order; only overridden fields
+		o, ok := s.Privacy.Blocks[name]
+		if !ok {
+			continue
+		}
+		e := s.Privacy.Block(name)
+		if o.Weight != 0 && e.Weight != DefaultBlockWeights[name] {
+			fmt.Fprintf(&b, "privacy.blocks.%s.weight=%s\n", name, strconv.FormatFloat(e.Weight, 'g', -1, 64))
+		}
+		if e.Off {
+			fmt.Fprintf(&b, "privacy.blocks.%s.off=true\n", name)
+		}
+		if e.Mechanism != DefaultMechanism {
+			fmt.Fprintf(&b, "privacy.blocks.%s.mechanism=%s\n", name, e.Mechanism)
+		}
+	}
 	return b.String()
 }

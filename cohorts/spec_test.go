@@ -18,7 +18,10 @@ bounds:                                      # per-user contribution bounds per 
   call_seconds: 3600
 `
 
-var defaultPrivacy = Privacy{Epsilon: DefaultEpsilon, Delta: DefaultDelta}
+var defaultPrivacy = Privacy{Epsilon: DefaultEpsilon, Delta: DefaultDelta, Rho: DefaultRhoPerDay}
+
+// hourlyPrivacy is defaultPrivacy for 1h windows: ρ scaled to 1/24.
+var hourlyPrivacy = Privacy{Epsilon: DefaultEpsilon, Delta: DefaultDelta, Rho: DefaultRhoPerDay / 24}
 
 func TestParseSpecValid(t *testing.T) {
 	all := []Dimension{DimCountry, DimLang, DimAge, DimPlatform}
@@ -35,15 +38,17 @@ func TestParseSpecValid(t *testing.T) {
 			Window:          time.Hour,
 			AllowedLateness: 5 * time.Minute,
 			Bounds:          Bounds{Events: 100, CallSeconds: 3600},
-			Privacy:         defaultPrivacy,
+			FeatureSet:      2,
+			Privacy:         hourlyPrivacy,
 		}},
 		{"defaults", "k: 20\n", Spec{
 			Version:    1,
 			Dimensions: all,
 			Generalize: []Dimension{DimPlatform, DimAge, DimLang, DimCountry},
 			K:          20,
-			Window:     time.Hour,
-			Bounds:     Bounds{Events: 100, CallSeconds: 3600},
+			Window:     24 * time.Hour,
+			Bounds:     Bounds{Events: 25, CallSeconds: 600},
+			FeatureSet: 2,
 			Privacy:    defaultPrivacy,
 		}},
 		{"subset, generalize defaults to reversed", "dimensions: [age, country]\nwindow: 15m\nbounds: {events: 7}\n", Spec{
@@ -52,8 +57,9 @@ func TestParseSpecValid(t *testing.T) {
 			Generalize: []Dimension{DimCountry, DimAge},
 			K:          50,
 			Window:     15 * time.Minute,
-			Bounds:     Bounds{Events: 7, CallSeconds: 3600},
-			Privacy:    defaultPrivacy,
+			Bounds:     Bounds{Events: 7, CallSeconds: 600},
+			FeatureSet: 2,
+			Privacy:    Privacy{Epsilon: DefaultEpsilon, Delta: DefaultDelta, Rho: DefaultRhoPerDay / 96},
 		}},
 		{"day window, lateness just under it", "window: 24h\nallowed_lateness: 23h59m59.999s\n", Spec{
 			Version:         1,
@@ -62,7 +68,8 @@ func TestParseSpecValid(t *testing.T) {
 			K:               50,
 			Window:          24 * time.Hour,
 			AllowedLateness: 24*time.Hour - time.Millisecond,
-			Bounds:          Bounds{Events: 100, CallSeconds: 3600},
+			Bounds:          Bounds{Events: 25, CallSeconds: 600},
+			FeatureSet:      2,
 			Privacy:         defaultPrivacy,
 		}},
 	}
@@ -138,8 +145,20 @@ func TestParseSpecInvalid(t *testing.T) {
 			"cohort spec: allowed_lateness: -5m, want at least 0"},
 		{"lateness equal to window", "window: 30m\nallowed_lateness: 30m\n",
 			"cohort spec: allowed_lateness: 30m, want less than window (30m)"},
-		{"lateness over window", "allowed_lateness: 2h30m\n",
+		{"lateness over window", "window: 1h\nallowed_lateness: 2h30m\n",
 			"cohort spec: allowed_lateness: 2h30m, want less than window (1h)"},
+		{"unknown feature set", "feature_set: 3\n", "cohort spec: feature_set: 3, want 1 or 2"},
+		{"rho", "privacy: {rho: -1}\n", "cohort spec: privacy.rho: -1, want more than 0 and at most 10"},
+		{"unknown block", "privacy: {blocks: {sum.peer: {weight: 3}}}\n",
+			`cohort spec: privacy.blocks: "sum.peer" is not a block (blocks: users, reach, sum.kind, sum.category_group, hist, sum.call_seconds)`},
+		{"users off", "privacy: {blocks: {users: {off: true}}}\n",
+			"cohort spec: privacy.blocks.users.off: the users count decides the k threshold and cannot be off"},
+		{"bad mechanism", "privacy: {blocks: {hist: {mechanism: cauchy}}}\n",
+			`cohort spec: privacy.blocks.hist.mechanism: "cauchy", want gaussian or laplace`},
+		{"negative weight", "privacy: {blocks: {hist: {weight: -2}}}\n",
+			"cohort spec: privacy.blocks.hist.weight: -2, want a positive number"},
+		{"blocks with feature set 1", "feature_set: 1\nprivacy: {blocks: {hist: {weight: 2}}}\n",
+			"cohort spec: privacy.blocks: set for feature_set 1; blocks apply to feature_set 2 only (feature set 1 splits privacy.epsilon)"},
 		{"lateness below a millisecond", "allowed_lateness: 1500us\n",
 			"cohort spec: allowed_lateness: 1.5ms, want whole milliseconds (event times are in ms)"},
 		{"bounds.events", "bounds:\n  events: -1\n",
@@ -213,10 +232,11 @@ generalize:
 dimensions: [country, lang, age, platform]
 version: 1
 `,
-		"defaults left out": "allowed_lateness: 5m\n",
-		"defaults as zero":  "version: 0\nk: 0\nwindow: 0s\nallowed_lateness: 5m\nbounds: {events: 0}\n",
-		"quoted scalars":    `{"k": 50, "window": "1h", "allowed_lateness": "5m"}`,
-		"privacy defaults":  "allowed_lateness: 5m\nprivacy: {epsilon: 4, delta: 0.000001}\n",
+		"defaults left out": "window: 1h\nallowed_lateness: 5m\nbounds: {events: 100, call_seconds: 3600}\n",
+		"defaults as zero":  "version: 0\nk: 0\nwindow: 1h\nallowed_lateness: 5m\nbounds: {events: 100, call_seconds: 3600}\nfeature_set: 0\n",
+		"quoted scalars":    `{"k": 50, "window": "1h", "allowed_lateness": "5m", "bounds": {"events": 100, "call_seconds": 3600}}`,
+		"privacy defaults":  "window: 1h\nallowed_lateness: 5m\nbounds: {events: 100, call_seconds: 3600}\nprivacy: {epsilon: 4, delta: 0.000001, rho: 0.016666666666666666}\n",
+		"block defaults":    "window: 1h\nallowed_lateness: 5m\nbounds: {events: 100, call_seconds: 3600}\nfeature_set: 2\nprivacy: {blocks: {hist: {weight: 10, mechanism: gaussian}}}\n",
 	}
 	for name, y := range same {
 		if got := mustParseSpec(t, y).Hash(); got != base {
@@ -240,6 +260,11 @@ version: 1
 		"bounds.call":      "bounds: {call_seconds: 3599}\nallowed_lateness: 5m\n",
 		"privacy.epsilon":  "privacy: {epsilon: 0.5}\nallowed_lateness: 5m\n",
 		"privacy.delta":    "privacy: {delta: 1e-7}\nallowed_lateness: 5m\n",
+		"feature_set":      "window: 1h\nallowed_lateness: 5m\nbounds: {events: 100, call_seconds: 3600}\nfeature_set: 1\n",
+		"privacy.rho":      "window: 1h\nallowed_lateness: 5m\nbounds: {events: 100, call_seconds: 3600}\nprivacy: {rho: 0.02}\n",
+		"block weight":     "window: 1h\nallowed_lateness: 5m\nbounds: {events: 100, call_seconds: 3600}\nprivacy: {blocks: {hist: {weight: 11}}}\n",
+		"block off":        "window: 1h\nallowed_lateness: 5m\nbounds: {events: 100, call_seconds: 3600}\nprivacy: {blocks: {hist: {off: true}}}\n",
+		"block mechanism":  "window: 1h\nallowed_lateness: 5m\nbounds: {events: 100, call_seconds: 3600}\nprivacy: {blocks: {hist: {mechanism: laplace}}}\n",
 	}
 	seen := map[string]string{base: "example"}
 	for name, y := range changes {

@@ -72,7 +72,7 @@ type cohortView struct {
 }
 
 func view(ps []Partial) []cohortView {
-	fs := FeatureSetV1()
+	fs := PartialFeatures()
 	var out []cohortView
 	for _, p := range ps {
 		v := cohortView{Key: p.Key.String(), Users: p.Users, Events: p.Events, Values: map[string]uint64{}}
@@ -156,7 +156,8 @@ func TestWindowStateAdd(t *testing.T) {
 			adds: []add{{1, 10, event(business("retail_fashion")), Counted}, {1, 11, event(business("retail_fashion")), Counted}},
 			want: []cohortView{{brAndroid, 1, 2, map[string]uint64{
 				"reach.kind.catalog_viewed": 1, "reach.peer.business": 1, "reach.media.image": 1, "reach.category.retail_fashion": 1,
-				"sum.kind.catalog_viewed": 2, "sum.peer.business": 2, "sum.media.image": 2, "sum.category.retail_fashion": 2,
+				"reach.category_group.shopping": 1, // once, for two events of the group
+				"sum.kind.catalog_viewed":       2, "sum.peer.business": 2, "sum.media.image": 2, "sum.category.retail_fashion": 2,
 				"hist.events.2_5": 1,
 			}}},
 		},

@@ -40,7 +40,7 @@ func referencePartials(t *testing.T, cfg WorkerConfig, quorum int, msgs []kafka.
 		ref.Add(ev)
 	}
 	out := map[int64]map[string]bool{}
-	fs := cohorts.FeatureSetV1()
+	fs := cohorts.PartialFeatures()
 	for start, byKey := range ref.Result() {
 		for key, c := range byKey {
 			values := make([]uint64, len(fs))

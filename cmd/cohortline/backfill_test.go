@@ -24,7 +24,7 @@ func TestBackfillFlagErrors(t *testing.T) {
 		{[]string{"backfill", "--config", config, "--from", "2026-11-01", "--to", "2026-11-02", "--on-reject", "drop"}, `--on-reject "drop"`},
 		{[]string{"backfill", "--config", config, "--from", "2026-11-01", "--to", "2026-11-02", "--partitions", "4"}, "--partitions applies to --files only"},
 		{[]string{"backfill", "--config", config, "--from", "2026-11-01", "--to", "2026-11-02", "--dry-run", "--resume"}, "cannot --resume"},
-		{[]string{"backfill", "--config", config, "--from", "2026-11-01T00:30", "--to", "2026-11-02"}, "--from: 2026-11-01T00:30 does not start a window: windows of 1h start at 2026-11-01T00:00:00Z"},
+		{[]string{"backfill", "--config", config, "--from", "2026-11-01T00:30", "--to", "2026-11-02"}, "--from: 2026-11-01T00:30 does not start a window: windows of 24h start at 2026-11-01T00:00:00Z"},
 		{[]string{"backfill", "--config", config, "--from", "2026-11-02", "--to", "2026-11-01"}, "is not after --from"},
 		{[]string{"backfill", "--config", config, "--from", "yesterday", "--to", "2026-11-01"}, `"yesterday" is not a time`},
 	} {

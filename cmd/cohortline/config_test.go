@@ -33,7 +33,7 @@ func TestExampleConfigLoads(t *testing.T) {
 // the test mode may turn noise off.
 func TestPublishConfig(t *testing.T) {
 	const base = "kafka: {brokers: [127.0.0.1:1], topic: activity}\n"
-	cfg, err := parseConfig([]byte(base+"mode: development\ncohorts: {window: 30m, privacy: {epsilon: 2, delta: 0.001}}\n"), envOf(nil))
+	cfg, err := parseConfig([]byte(base+"mode: development\ncohorts: {window: 30m, feature_set: 1, privacy: {epsilon: 2, delta: 0.001}}\n"), envOf(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +76,7 @@ func TestConfigErrorsNameTheKey(t *testing.T) {
 		{"unknown publish key", base + "mode: development\npublish: {noisy: false}\n", nil, "publish.noisy (line 3): unknown key; did you mean noise?"},
 		{"lease ttl", base + "mode: development\npublish: {lease_ttl: 2s}\n", nil, "publish.lease_ttl (line 3): 2s, want at least 10s"},
 		{"lease wait", base + "mode: development\npublish: {lease_wait: -1s}\n", nil, "publish.lease_wait (line 3): -1s"},
-		{"delta below the thresholds'", base + "mode: development\ncohorts: {privacy: {epsilon: 1}}\n", nil, "cohorts.privacy.delta: privacy: delta 1e-06 is below 0.0195"},
+		{"delta below the thresholds'", base + "mode: development\ncohorts: {feature_set: 1, privacy: {epsilon: 1}}\n", nil, "cohorts.privacy.delta: privacy: delta 1e-06 is below 0.0195"},
 		{"empty file", "", nil, "empty file"},
 	}
 	for _, c := range cases {

@@ -11,13 +11,13 @@ import (
 	"text/tabwriter"
 
 	"github.com/cohortline/cohortline/cohorts"
-	"github.com/cohortline/cohortline/cohorts/privacy"
+	"github.com/cohortline/cohortline/cohorts/publish"
 	"github.com/cohortline/cohortline/sinks/clickhouse"
 )
 
 // demoFeatures are the slots the top-cohorts table shows, by their
 // feature_dictionary names: the cohort's users by how many events they
-// had in the hour. Their noise is the smallest of any feature (a user is
+// had in the window. Their noise is the smallest of any feature (a user is
 // in one bucket: sensitivity 1); reach and sums are noised in proportion
 // to the number of reach slots and to the contribution bounds, which the
 // noise line under the table shows for every column.
@@ -50,7 +50,7 @@ func (d *demo) report(ctx context.Context, w io.Writer) error {
 		}
 	}
 	ws := rows[0].WindowStart
-	fmt.Fprintf(w, "\nThe %d largest published cohorts of the busiest hour, %s to %s UTC.\n", len(rows), ws.Format("2006-01-02 15:04"), rows[0].WindowEnd.Format("15:04"))
+	fmt.Fprintf(w, "\nThe %d largest published cohorts of the busiest window, %s to %s UTC.\n", len(rows), ws.Format("2006-01-02 15:04"), rows[0].WindowEnd.Format("15:04"))
 	fmt.Fprintf(w, "Counts carry differential-privacy noise, and every row covers at least k=%d users.\n\n", d.cfg.spec.K)
 	writeTopTable(w, rows, slots)
 	if *d.cfg.file.Publish.Noise {
@@ -62,21 +62,32 @@ func (d *demo) report(ctx context.Context, w io.Writer) error {
 	return nil
 }
 
-// writeNoise prints the standard deviation of the noise of each block of
-// slots (the columns above are in "users" and "hist"): the price of the
-// privacy guarantee, large next to small counts.
+// writeNoise prints the short form of `cohortline privacy plan`: the
+// standard deviation of the noise of each block of slots (the columns
+// above are in "users" and "hist") and the privacy loss per person-day,
+// the price of the guarantee, large next to small counts.
 func writeNoise(w io.Writer, spec cohorts.Spec) error {
-	b, err := privacy.Split(spec, spec.Privacy.Epsilon)
+	plan, err := publish.MakePlan(spec, publish.Budget{}, publish.ProfileFor(spec.Window))
 	if err != nil {
 		return fmt.Errorf("cohorts: privacy: %w", err)
 	}
-	parts := make([]string, len(b.Blocks))
-	for i, block := range b.Blocks {
-		parts[i] = fmt.Sprintf("%s ±%.0f", block.Name, math.Sqrt(block.Scale.Variance()))
+	var parts []string
+	for _, b := range plan.Blocks {
+		if !b.Off {
+			parts = append(parts, fmt.Sprintf("%s ±%.0f", b.Name, b.Sigma))
+		}
 	}
-	fmt.Fprintf(w, "\nNoise, one standard deviation, by block of features (ε=%g per window, split among the blocks):\n%s.\n",
-		spec.Privacy.Epsilon, strings.Join(parts, ", "))
+	fmt.Fprintf(w, "\nNoise, one standard deviation, by block of features (feature set %d, %s):\n%s.\nPer person-day: ε=%.3g at δ=%g (`cohortline privacy plan` shows the expected errors).\n",
+		spec.FeatureSet, budgetText(spec), strings.Join(parts, ", "), plan.DayEpsilon, plan.DayDelta)
 	return nil
+}
+
+// budgetText says how the window's budget is split.
+func budgetText(spec cohorts.Spec) string {
+	if spec.FeatureSet == cohorts.FeatureSetV1Version {
+		return fmt.Sprintf("ε=%g per window, split among the blocks", spec.Privacy.Epsilon)
+	}
+	return fmt.Sprintf("ρ=%g per window, split among the blocks by weight", spec.Privacy.Rho)
 }
 
 func writeTopTable(w io.Writer, rows []clickhouse.EnrichmentRow, slots []int) {

@@ -118,6 +118,7 @@ kafka:
   restart_backoff: %s
 cohorts:
   window: 1h
+  feature_set: 1 # hourly windows: the pure-eps feature set (fs2's default rho is per day)
   allowed_lateness: %s
   bounds: {events: %d, call_seconds: %d}%s
 clickhouse:

@@ -80,7 +80,7 @@ func (s *ledgerSet) config(t *testing.T, file string, o ledgerConfig) string {
 	path := filepath.Join(s.dir, file)
 	writeTestFile(t, path, fmt.Sprintf(`mode: %s
 kafka: {brokers: ["127.0.0.1:1"], topic: %s}
-cohorts: {window: 1h, allowed_lateness: 5m%s}
+cohorts: {window: 1h, allowed_lateness: 5m, feature_set: 1%s}
 clickhouse:
   addr: [%s]
   database: %s

@@ -210,6 +210,11 @@ func runLookup(cmd *cobra.Command, req lookupRequest, asJSON bool) error {
 		return err
 	}
 	res := newLookupResult(req.finest, level, len(chain)-1, row, dict)
+	if noise, err := client.ReadFeatureNoise(ctx, row.Release); err != nil {
+		fmt.Fprintf(cmd.ErrOrStderr(), "cohortline: lookup: no error bars: %v\n", err)
+	} else {
+		res.addNoise(noise)
+	}
 	if len(dict) == 0 {
 		fmt.Fprintf(cmd.ErrOrStderr(), "cohortline: lookup: %s.feature_dictionary has no names for feature set %d; features are shown by index\n",
 			req.ch.Published(), row.FeatureSet)

@@ -96,7 +96,8 @@ func TestLookupOnRealServer(t *testing.T) {
 		publishedRow(t, top, w0, 5000, w1.Add(5*time.Minute)),
 	})
 	t.Setenv("COHORTLINE_CLICKHOUSE_PASSWORD", devenv.TargeterPassword())
-	asTargeter := []string{"lookup", "--clickhouse", addr, "--published-database", devenv.TargeterDatabaseCLI, "--user", devenv.TargeterUser}
+	hourly := writeConfig(t, "cohorts: {window: 1h, feature_set: 1}\n") // the rows above are of hourly windows
+	asTargeter := []string{"lookup", "--config", hourly, "--clickhouse", addr, "--published-database", devenv.TargeterDatabaseCLI, "--user", devenv.TargeterUser}
 	attrs := func(country, lang, age, platform string) []string {
 		return []string{"--country", country, "--lang", lang, "--age", age, "--platform", platform}
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"text/tabwriter"
 	"time"
@@ -19,12 +20,15 @@ type lookupResult struct {
 	CohortKey   string    `json:"cohort_key"`
 	// CohortID is a decimal string: JSON numbers lose 64-bit precision in
 	// JavaScript and many other readers.
-	CohortID    string          `json:"cohort_id"`
-	Level       string          `json:"level"`       // generalized dimensions as published; "" for the finest cohort
-	ChainLevel  int             `json:"chain_level"` // 0 finest … TopLevel all "*"
-	TopLevel    int             `json:"top_level"`
-	FinestKey   string          `json:"finest_key"` // the key of the attributes asked for
-	Users       uint64          `json:"users"`
+	CohortID   string `json:"cohort_id"`
+	Level      string `json:"level"`       // generalized dimensions as published; "" for the finest cohort
+	ChainLevel int    `json:"chain_level"` // 0 finest … TopLevel all "*"
+	TopLevel   int    `json:"top_level"`
+	FinestKey  string `json:"finest_key"` // the key of the attributes asked for
+	Users      uint64 `json:"users"`
+	// UsersSigma is the standard deviation of the users count's noise;
+	// absent when the release recorded none (feature_noise).
+	UsersSigma  *float64        `json:"users_sigma,omitempty"`
 	FeatureSet  uint16          `json:"feature_set"`
 	Release     string          `json:"release"`
 	PublishedAt time.Time       `json:"published_at"`
@@ -37,6 +41,25 @@ type lookupFeature struct {
 	Unit    string  `json:"unit"`
 	Value   float32 `json:"value"`
 	PerUser float64 `json:"per_user"` // Value / Users
+	// Sigma is the standard deviation of the value's noise (feature_noise),
+	// absent when the release recorded none; Noisy is true when it exceeds
+	// the value: the value is then mostly noise.
+	Sigma *float64 `json:"sigma,omitempty"`
+	Noisy bool     `json:"noisy,omitempty"`
+}
+
+// addNoise sets the error bars of the release's slots.
+func (r *lookupResult) addNoise(noise []clickhouse.FeatureNoise) {
+	for _, n := range noise {
+		sigma := n.Sigma
+		switch {
+		case n.Index == clickhouse.UsersIndex:
+			r.UsersSigma = &sigma
+		case int(n.Index) < len(r.Features) && !math.IsNaN(sigma):
+			f := &r.Features[n.Index]
+			f.Sigma, f.Noisy = &sigma, sigma > float64(f.Value)
+		}
+	}
 }
 
 func newLookupResult(finest cohorts.Key, level, top int, r clickhouse.EnrichmentRow, dict []clickhouse.DictionaryEntry) lookupResult {
@@ -85,15 +108,40 @@ func (r lookupResult) writeText(w io.Writer) error {
 	fmt.Fprintf(tw, "level\t%s\n", level)
 	fmt.Fprintf(tw, "match\t%s\n", match)
 	fmt.Fprintf(tw, "window\t%s to %s\n", r.WindowStart.Format(time.RFC3339), r.WindowEnd.Format(time.RFC3339))
-	fmt.Fprintf(tw, "users\t%d\n", r.Users)
+	if r.UsersSigma != nil {
+		fmt.Fprintf(tw, "users\t%d ± %.1f\n", r.Users, *r.UsersSigma)
+	} else {
+		fmt.Fprintf(tw, "users\t%d\n", r.Users)
+	}
 	fmt.Fprintf(tw, "release\t%s (feature set %d), published %s\n", r.Release, r.FeatureSet, r.PublishedAt.Format(time.RFC3339))
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "\nValues are noised counts (differential privacy) over at least k users; per_user = value / users.\n\n")
-	fmt.Fprintf(tw, "index\tfeature\tunit\tvalue\tper_user\n")
-	for _, f := range r.Features {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%.4f\n", f.Index, f.Name, f.Unit, strconv.FormatFloat(float64(f.Value), 'f', -1, 32), f.PerUser)
+	if r.UsersSigma == nil {
+		fmt.Fprintf(tw, "index\tfeature\tunit\tvalue\tper_user\n")
+		for _, f := range r.Features {
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%.4f\n", f.Index, f.Name, f.Unit, strconv.FormatFloat(float64(f.Value), 'f', -1, 32), f.PerUser)
+		}
+		return tw.Flush()
 	}
-	return tw.Flush()
+	fmt.Fprintf(tw, "index\tfeature\tunit\tvalue\t± sigma\tper_user\t\n")
+	noisy := 0
+	for _, f := range r.Features {
+		sigma, warn := "-", ""
+		if f.Sigma != nil {
+			sigma = strconv.FormatFloat(*f.Sigma, 'f', 1, 64)
+		}
+		if f.Noisy {
+			warn, noisy = "!", noisy+1
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t± %s\t%.4f\t%s\n", f.Index, f.Name, f.Unit, strconv.FormatFloat(float64(f.Value), 'f', -1, 32), sigma, f.PerUser, warn)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if noisy > 0 {
+		fmt.Fprintf(w, "\n! %d values are below one standard deviation of their noise: they are mostly noise (use a coarser cohort, a longer window, or the value's block's weight).\n", noisy)
+	}
+	return nil
 }

@@ -45,7 +45,7 @@ func TestLookupUsageErrors(t *testing.T) {
 		{"star", []string{"--country", "BR", "--lang", "pt", "--age", "*", "--platform", "ios"}, `age "*": give the person's value`},
 		{"dimension not in the spec", append([]string{"--config", twoDims}, brAttrs...), "age is not a dimension of the cohort spec (its dimensions: country, lang)"},
 		{"window not RFC 3339", append([]string{"--window", "yesterday"}, brAttrs...), `lookup: --window: "yesterday" is not a time: want 2026-11-01T10:00:00Z, 2026-11-01T10:00 (UTC) or 2026-11-01`},
-		{"window not a window start", append([]string{"--window", "2026-11-01T10:30:00Z"}, brAttrs...), "--window: 2026-11-01T10:30:00Z does not start a window: windows of 1h start at 2026-11-01T10:00:00Z, 2026-11-01T11:00:00Z"},
+		{"window not a window start", append([]string{"--window", "2026-11-01T10:30:00Z"}, brAttrs...), "lookup: --window: 2026-11-01T10:30:00Z does not start a window: windows of 24h start at 2026-11-01T00:00:00Z, 2026-11-02T00:00:00Z"},
 		{"bad address", append([]string{"--clickhouse", "no-port"}, brAttrs...), `addr[0]: "no-port" is not host:port`},
 		{"bad database", append([]string{"--published-database", "a b"}, brAttrs...), `published_database "a b"`},
 		{"missing config", append([]string{"--config", filepath.Join(t.TempDir(), "nope.yaml")}, brAttrs...), "nope.yaml"},
@@ -76,8 +76,8 @@ func TestLookupValidFlagsConnect(t *testing.T) {
 	for _, args := range [][]string{
 		{"--config", quarter, "--country", "BR", "--lang", "pt", "--window", "2026-11-01T10:45:00Z"},
 		{"--config", quarter, "--country", "BR", "--lang", "pt", "--json"},
-		{"--clickhouse", addr, "--user", "targeter", "--window", "2026-11-01T10:00:00+00:00"},
-		{"--clickhouse", addr, "--window", "2026-11-01T10:00"}, // the form publish and backfill take
+		{"--clickhouse", addr, "--user", "targeter", "--window", "2026-11-01T00:00:00+00:00"}, // the default spec: daily windows
+		{"--clickhouse", addr, "--window", "2026-11-01T00:00"},                                // the form publish and backfill take
 		{"--clickhouse", addr, "--window", "2026-11-01"},
 	} {
 		if args[0] == "--clickhouse" {
@@ -203,5 +203,36 @@ func TestLookupResultOutput(t *testing.T) {
 	features := got["features"].([]any)
 	if f := features[1].(map[string]any); f["name"] != "sum.kind.call" || f["value"] != 160.5 || f["per_user"] != 160.5/80 {
 		t.Errorf("JSON feature 1: %v", f)
+	}
+}
+
+// TestLookupErrorBars: with the release's feature_noise, values print
+// with ± sigma, and a value below its sigma is flagged.
+func TestLookupErrorBars(t *testing.T) {
+	finest, _ := cohorts.ParseKey(cohorts.DefaultSpec(), "country=BR|lang=pt|age=25-34|platform=android")
+	ws := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	row := clickhouse.EnrichmentRow{
+		WindowStart: ws, WindowEnd: ws.Add(24 * time.Hour), CohortID: finest.ID(), CohortKey: finest.String(), Users: 120,
+		Features: []float32{96, 4}, FeatureSet: 2, Release: "spec1-abc-fs2", PublishedAt: ws.Add(25 * time.Hour),
+	}
+	dict := []clickhouse.DictionaryEntry{{Index: 0, Name: "reach.kind.message_sent", Unit: "users"}, {Index: 1, Name: "reach.category_group.food", Unit: "users"}}
+	res := newLookupResult(finest, 0, 4, row, dict)
+	res.addNoise([]clickhouse.FeatureNoise{{Index: 0, Sigma: 11.18}, {Index: 1, Sigma: 11.18}, {Index: clickhouse.UsersIndex, Sigma: 3.95}})
+	var text bytes.Buffer
+	if err := res.writeText(&text); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"users       120 ± 4.0\n", "reach.kind.message_sent    users  96     ± 11.2   0.8000    \n",
+		"reach.category_group.food  users  4      ± 11.2   0.0333    !\n", "! 1 values are below one standard deviation"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("text output lacks %q:\n%s", want, text.String())
+		}
+	}
+	var js bytes.Buffer
+	if err := res.writeJSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(js.String(), `"sigma": 11.18`) || !strings.Contains(js.String(), `"noisy": true`) || !strings.Contains(js.String(), `"users_sigma": 3.95`) {
+		t.Errorf("JSON lacks the error bars:\n%s", js.String())
 	}
 }

@@ -87,6 +87,7 @@ k-anonymity, differential privacy) and writes cohort enrichments to ClickHouse.`
 		newBackfillCmd(),
 		newDemoCmd(),
 		newVersionCmd(),
+		newPrivacyCmd(),
 	)
 	return root
 }

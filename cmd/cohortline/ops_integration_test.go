@@ -63,6 +63,7 @@ func TestRunServesMetricsAndProbes(t *testing.T) {
 	config := filepath.Join(dir, "cohortline.yaml")
 	writeTestFile(t, config, fmt.Sprintf(`mode: development
 kafka: {brokers: [%s], topic: %s, group: %s, idle_timeout: 1s}
+cohorts: {window: 1h, feature_set: 1} # several windows to flush
 clickhouse: {addr: [%s], database: %s, published_database: %s_published}
 http: {listen: "127.0.0.1:0"}
 `, kafkaAddr, topic, topic, chAddr, db, db))

@@ -86,7 +86,9 @@ func TestConcurrentPublishersNeverInterleave(t *testing.T) {
 		}
 		return p
 	}
-	pubs := map[string]*publish.Publisher{"A": publisher("A", ""), "B": publisher("B", ", k: 100")}
+	// B also generalizes in another order, so its merged rows have keys A
+	// never publishes: whichever goes second replaces, whatever the noise.
+	pubs := map[string]*publish.Publisher{"A": publisher("A", ""), "B": publisher("B", ", k: 100, generalize: [age, platform, lang, country]")}
 
 	start := make(chan struct{})
 	var wg sync.WaitGroup

@@ -57,9 +57,9 @@ func (s clickhouseStore) Partials(ctx context.Context, spec cohorts.Spec, from, 
 	}
 	out := map[int64][]cohorts.Partial{}
 	for _, r := range rows {
-		if r.FeatureSet != cohorts.FeatureSetVersion {
-			return nil, fmt.Errorf("window %s: cohort %s has feature set %d; this build publishes %d",
-				r.WindowStart.Format(time.RFC3339), r.CohortKey, r.FeatureSet, cohorts.FeatureSetVersion)
+		if r.FeatureSet < 1 || r.FeatureSet > cohorts.PartialFeatureSet {
+			return nil, fmt.Errorf("window %s: cohort %s has partials of layout %d; this build reads layouts 1 to %d",
+				r.WindowStart.Format(time.RFC3339), r.CohortKey, r.FeatureSet, cohorts.PartialFeatureSet)
 		}
 		k, err := cohorts.ParseKey(spec, r.CohortKey)
 		if err != nil {
@@ -80,10 +80,10 @@ func (s clickhouseStore) Ledger(ctx context.Context, from, to time.Time) ([]publ
 	for i, r := range rows {
 		out[i] = publish.LedgerEntry{
 			Window:  cohorts.Window{Start: r.WindowStart.UnixMilli(), End: r.WindowEnd.UnixMilli()},
-			Release: r.Release, Epsilon: r.Epsilon, Delta: r.Delta, ReleaseDelta: r.ReleaseDelta, Bounds: r.Bounds,
+			Release: r.Release, Epsilon: r.Epsilon, Rho: r.Rho, Delta: r.Delta, ReleaseDelta: r.ReleaseDelta, Bounds: r.Bounds,
 			SpecHash: r.SpecHash, CodeVersion: r.CodeVersion, InputDigest: r.InputDigest, KeyID: r.KeyID,
 			RowsPublished: int(r.RowsPublished), RowsSuppressed: int(r.RowsSuppressed),
-			Republish: r.Republish, EpsilonSpent: r.EpsilonSpent, Noise: r.Noise, Mode: r.Mode,
+			Republish: r.Republish, EpsilonSpent: r.EpsilonSpent, RhoSpent: r.RhoSpent, Noise: r.Noise, Mode: r.Mode,
 			LeaseToken: r.LeaseToken, ReleasedAt: r.ReleasedAt,
 		}
 	}
@@ -93,12 +93,26 @@ func (s clickhouseStore) Ledger(ctx context.Context, from, to time.Time) ([]publ
 func (s clickhouseStore) AppendLedger(ctx context.Context, e publish.LedgerEntry) error {
 	return s.c.AppendLedger(ctx, clickhouse.LedgerRow{
 		WindowStart: time.UnixMilli(e.Window.Start).UTC(), WindowEnd: time.UnixMilli(e.Window.End).UTC(),
-		Release: e.Release, Epsilon: e.Epsilon, Delta: e.Delta, ReleaseDelta: e.ReleaseDelta, Bounds: e.Bounds,
+		Release: e.Release, Epsilon: e.Epsilon, Rho: e.Rho, Delta: e.Delta, ReleaseDelta: e.ReleaseDelta, Bounds: e.Bounds,
 		SpecHash: e.SpecHash, CodeVersion: e.CodeVersion, InputDigest: e.InputDigest, KeyID: e.KeyID,
 		RowsPublished: uint64(e.RowsPublished), RowsSuppressed: uint64(e.RowsSuppressed),
-		Republish: e.Republish, EpsilonSpent: e.EpsilonSpent, Noise: e.Noise, Mode: e.Mode,
+		Republish: e.Republish, EpsilonSpent: e.EpsilonSpent, RhoSpent: e.RhoSpent, Noise: e.Noise, Mode: e.Mode,
 		LeaseToken: e.LeaseToken, ReleasedAt: e.ReleasedAt,
 	})
+}
+
+// WriteNoise records the sigma of every slot of a release in
+// feature_noise, the users count at clickhouse.UsersIndex.
+func (s clickhouseStore) WriteNoise(ctx context.Context, release string, featureSet int, slots []publish.SlotNoise) error {
+	rows := make([]clickhouse.FeatureNoise, len(slots))
+	for i, n := range slots {
+		index := uint32(n.Slot)
+		if n.Slot < 0 {
+			index = clickhouse.UsersIndex
+		}
+		rows[i] = clickhouse.FeatureNoise{Release: release, FeatureSet: uint16(featureSet), Index: index, Name: n.Name, Sigma: n.Sigma}
+	}
+	return s.c.WriteFeatureNoise(ctx, rows)
 }
 
 func (s clickhouseStore) PublishedCohorts(ctx context.Context, w cohorts.Window) ([]uint64, error) {
@@ -112,7 +126,7 @@ func (s clickhouseStore) WriteRows(ctx context.Context, lease publish.Lease, w c
 		out[i] = clickhouse.EnrichmentRow{
 			WindowStart: start, WindowEnd: end,
 			CohortID: r.ID, CohortKey: r.Key.String(), Level: r.Key.Level().String(),
-			Users: r.Users, Features: r.Features, FeatureSet: cohorts.FeatureSetVersion,
+			Users: r.Users, Features: r.Features, FeatureSet: uint16(r.FeatureSet),
 			Release: release, PublishedAt: at,
 		}
 	}
@@ -126,14 +140,17 @@ func (s clickhouseStore) WriteRows(ctx context.Context, lease publish.Lease, w c
 	return s.c.WriteEnrichment(ctx, out)
 }
 
-// featureDictionary is feature set v1 as feature_dictionary rows.
+// featureDictionary is feature sets 1 and 2 as feature_dictionary rows:
+// old releases stay readable next to new ones.
 func featureDictionary() []clickhouse.DictionaryEntry {
 	var out []clickhouse.DictionaryEntry
-	for _, f := range cohorts.FeatureSetV1() {
-		out = append(out, clickhouse.DictionaryEntry{
-			FeatureSet: cohorts.FeatureSetVersion, Index: uint32(f.Index),
-			Name: f.Name, Description: f.Description, Unit: f.Unit,
-		})
+	for _, n := range []int{cohorts.FeatureSetV1Version, cohorts.FeatureSetV2Version} {
+		for _, f := range cohorts.MustFeatureSet(n).Features {
+			out = append(out, clickhouse.DictionaryEntry{
+				FeatureSet: uint16(n), Index: uint32(f.Index),
+				Name: f.Name, Description: f.Description, Unit: f.Unit,
+			})
+		}
 	}
 	return out
 }

@@ -157,7 +157,7 @@ func streamingReferenceOf(t *testing.T, ndjson string, spec cohorts.Spec, n int)
 // deadline passes or run exits early.
 func waitForPartials(t *testing.T, client *clickhouse.Client, want []string, timeout time.Duration, exit chan int) ([]string, error) {
 	t.Helper()
-	dictionary := cohorts.FeatureSetV1()
+	dictionary := cohorts.PartialFeatures()
 	deadline := time.Now().Add(timeout)
 	var got []string
 	var lastErr error

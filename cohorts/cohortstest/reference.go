@@ -208,8 +208,15 @@ func (a *Aggregator) Result() map[int64]map[string]*Cohort {
 			}
 			c.Users++
 			c.Events += uint64(min(u.events, a.p.BoundEvents))
+			reachedGroups := map[string]bool{}
 			for d := range u.did {
 				c.Values["reach."+d]++
+				if g, ok := categoryGroup[strings.TrimPrefix(d, "category.")]; ok && strings.HasPrefix(d, "category.") {
+					reachedGroups[g] = true
+				}
+			}
+			for g := range reachedGroups {
+				c.Values["reach.category_group."+g]++
 			}
 			for name, v := range u.sums {
 				c.Values[name] += v
@@ -219,4 +226,18 @@ func (a *Aggregator) Result() map[int64]map[string]*Cohort {
 		out[start] = cohorts
 	}
 	return out
+}
+
+// categoryGroup is feature set 2's group of each non-sensitive business
+// category, restated here independently of cohorts.CategoryGroups (the
+// reference shares no code with cohorts).
+var categoryGroup = map[string]string{
+	"retail_fashion": "shopping", "retail_electronics": "shopping", "retail_home": "shopping",
+	"retail_beauty": "shopping", "retail_sports": "shopping", "retail_toys": "shopping",
+	"grocery": "food", "restaurants": "food",
+	"travel": "travel", "transport": "travel", "automotive": "travel",
+	"real_estate": "home", "home_services": "home", "pets": "home", "utilities": "home",
+	"entertainment": "media_tech", "media_publishing": "media_tech", "telecom": "media_tech", "software": "media_tech",
+	"finance_banking": "finance", "insurance": "finance",
+	"education": "services", "professional_services": "services", "government": "services", "nonprofit": "services",
 }

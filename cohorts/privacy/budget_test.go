@@ -33,8 +33,8 @@ func TestSplit(t *testing.T) {
 	}{
 		{"default", cohorts.DefaultSpec(), map[string]uint64{
 			"users": 5, "reach": uint64(numReach),
-			"sum.kind": 100, "sum.peer": 100, "sum.media": 100, "sum.category": 100,
-			"hist": 1, "sum.call_seconds": 3600,
+			"sum.kind": 25, "sum.peer": 25, "sum.media": 25, "sum.category": 25,
+			"hist": 1, "sum.call_seconds": 600,
 		}},
 		{"small bounds", small, map[string]uint64{
 			"users": 5, "reach": uint64(numReach),
@@ -43,8 +43,8 @@ func TestSplit(t *testing.T) {
 		}},
 		{"two dimensions: three levels", twoDims, map[string]uint64{
 			"users": 3, "reach": uint64(numReach),
-			"sum.kind": 100, "sum.peer": 100, "sum.media": 100, "sum.category": 100,
-			"hist": 1, "sum.call_seconds": 3600,
+			"sum.kind": 25, "sum.peer": 25, "sum.media": 25, "sum.category": 25,
+			"hist": 1, "sum.call_seconds": 600,
 		}},
 		{"events bound above what the state applies", huge, map[string]uint64{
 			"users": 5, "reach": uint64(numReach),

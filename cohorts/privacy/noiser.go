@@ -79,14 +79,17 @@ func NewNoiser(secret []byte) (*Noiser, error) {
 func (n *Noiser) KeyID() string { return n.keyID }
 
 // Noise returns the noise of one slot of one cohort's row: a draw from
-// scale (discrete Laplace) seeded by (scope, cohortID, slot). cohortID is
+// scale (discrete Laplace or discrete Gaussian, same seed either way) seeded by (scope, cohortID, slot). cohortID is
 // the published cohort_id of the row; slot is SlotUsers or a
 // feature slot. Add it with AddClamped.
 func (n *Noiser) Noise(s Scope, cohortID uint64, slot int, scale Scale) int64 {
 	if scale.num == 0 {
-		panic("BUG: privacy: zero Scale (make Scales with NewScale or Split)")
+		panic("BUG: privacy: zero Scale (make Scales with NewScale, NewGaussianScale or Split)")
 	}
 	r := newStream(n.seed(&s, cohortID, slot))
+	if scale.mech == Gaussian {
+		return r.discreteGaussian(scale.num, scale.t)
+	}
 	return r.discreteLaplace(scale.num)
 }
 

@@ -22,16 +22,55 @@ const (
 	maxGammaNum = 1 << (20 + gammaBits)
 )
 
+// Mechanism is the noise distribution family of a Scale.
+type Mechanism uint8
+
+const (
+	// Laplace is the discrete Laplace distribution: pure ε-DP for a block
+	// of L1 sensitivity Δ at a = exp(-ε/Δ), ρ = ε²/2 in zCDP.
+	Laplace Mechanism = iota + 1
+	// Gaussian is the discrete Gaussian: ρ-zCDP with ρ = Δ₂²/(2σ²) for a
+	// block of L2 sensitivity Δ₂ (CKS 2020, Theorem 4); no pure ε.
+	Gaussian
+)
+
+func (m Mechanism) String() string {
+	switch m {
+	case Laplace:
+		return "laplace"
+	case Gaussian:
+		return "gaussian"
+	}
+	return "invalid"
+}
+
+// ParseMechanism is the inverse of String.
+func ParseMechanism(s string) (Mechanism, bool) {
+	switch s {
+	case "laplace":
+		return Laplace, true
+	case "gaussian":
+		return Gaussian, true
+	}
+	return 0, false
+}
+
 // Scale is the noise distribution of one slot: discrete Laplace with
 // P(Z=z) = (1-a)/(1+a)·a^|z|, a = exp(-γ), γ = ε/Δ for a block of slots
-// with budget ε and L1 sensitivity Δ.
+// with budget ε and L1 sensitivity Δ; or the discrete Gaussian with
+// P(Z=z) ∝ exp(-z²/(2σ²)) (NewGaussianScale).
 //
-// γ is held in fixed point, rounded down to a multiple of 2^-40: the noise
-// is then at least as large as ε/Δ asks for, so the rounding never spends
-// more budget than configured (Gamma gives the value used). The zero Scale
-// is invalid: NewScale or Split make Scales.
+// γ is held in fixed point, rounded down to a multiple of 2^-40, and σ²
+// rounded up to a multiple of 2^-16: the noise is then at least as large
+// as the budget asks for, so the rounding never spends more than
+// configured (Gamma and Sigma2 give the values used). The zero Scale is
+// invalid: NewScale, NewGaussianScale or Split make Scales.
 type Scale struct {
-	num uint64 // γ·2^gammaBits, in [minGammaNum, maxGammaNum]
+	mech Mechanism
+	// Laplace: γ·2^gammaBits, in [minGammaNum, maxGammaNum];
+	// Gaussian: σ²·2^sigma2Bits, in [minSigma2Num, maxSigma2Num].
+	num uint64
+	t   uint64 // Gaussian: ⌊σ⌋+1, the scale of its Laplace proposals
 }
 
 // NewScale returns the noise of a slot in a block with budget epsilon and
@@ -66,8 +105,11 @@ func scaleOf(epsilon *big.Rat, sensitivity uint64) (Scale, error) {
 	case n.Cmp(big.NewInt(maxGammaNum)) > 0:
 		return Scale{}, fmt.Errorf("noise scale: epsilon %.4g over sensitivity %d is above 2^20: that is no noise at all", eps, sensitivity)
 	}
-	return Scale{num: n.Uint64()}, nil
+	return Scale{mech: Laplace, num: n.Uint64()}, nil
 }
+
+// Mechanism is the distribution family of the noise.
+func (s Scale) Mechanism() Mechanism { return s.mech }
 
 // Gamma is ε/Δ as the sampler uses it: a multiple of 2^-40, at most the
 // ε/Δ asked for and less than 2^-40 below it. It is exact.
@@ -76,11 +118,21 @@ func (s Scale) Gamma() float64 { return float64(s.num) / (1 << gammaBits) }
 // A is the ratio a = exp(-Gamma) of the distribution.
 func (s Scale) A() float64 { return math.Exp(-s.Gamma()) }
 
-// Variance is 2a/(1-a)², the variance of the noise (its mean is 0).
+// Variance is the variance of the noise (its mean is 0): 2a/(1-a)² for
+// the discrete Laplace, and for the discrete Gaussian Σ z²·P(z), which is
+// below Sigma2 (CKS, Prop. 5).
 func (s Scale) Variance() float64 {
+	if s.mech == Gaussian {
+		return gaussianVariance(s.Sigma2())
+	}
 	oneMinusA := -math.Expm1(-s.Gamma()) // 1-a without cancellation for small γ
 	return 2 * s.A() / (oneMinusA * oneMinusA)
 }
 
 // String is for logs and test failures.
-func (s Scale) String() string { return fmt.Sprintf("discrete Laplace(a=exp(-%g))", s.Gamma()) }
+func (s Scale) String() string {
+	if s.mech == Gaussian {
+		return fmt.Sprintf("discrete Gaussian(sigma^2=%g)", s.Sigma2())
+	}
+	return fmt.Sprintf("discrete Laplace(a=exp(-%g))", s.Gamma())
+}

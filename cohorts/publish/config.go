@@ -26,11 +26,17 @@ type Settings struct {
 	// Noise is false only in mode test: published values are then exact
 	// (bounding still applies), which is for tests and nothing else.
 	Noise *bool `yaml:"noise"`
-	// Budget caps the epsilon that releases spend. Defaults: 3 releases
-	// per window, 2 per window of a day (per_day = 2·ε·windows per day).
+	// Budget caps what releases spend. per_window and per_day cap pure
+	// epsilon (feature set 1). Defaults: 3 releases per window, 2 per
+	// window of a day (per_day = 2·ε·windows per day). day and week are
+	// per-person (ε, δ) allowances accounted in zCDP (Budget); feature
+	// set 2 defaults to day ε 8 and week ε 20, both at δ 1e-8
+	// (DefaultBudget).
 	Budget struct {
-		PerWindow float64 `yaml:"per_window"`
-		PerDay    float64 `yaml:"per_day"`
+		PerWindow float64   `yaml:"per_window"`
+		PerDay    float64   `yaml:"per_day"`
+		Day       Allowance `yaml:"day"`
+		Week      Allowance `yaml:"week"`
 	} `yaml:"budget"`
 	// LeaseTTL is how long the publish lease lasts unless renewed (every
 	// third of it, while publishing): a killed publisher holds up the
@@ -96,18 +102,22 @@ func (p *Settings) Check(mode string, spec cohorts.Spec) error {
 	case !(p.Budget.PerDay > 0):
 		return fmt.Errorf("publish.budget.per_day: %g, want a positive epsilon", p.Budget.PerDay)
 	}
+	if err := CheckAllowances(p.Budgets()); err != nil {
+		return err
+	}
 	if *p.Noise {
 		// Checked here too, not only when publishing starts: a run with
 		// publish.auto false must not accept a spec nothing can publish.
-		b, err := privacy.Split(spec, eps)
-		if err != nil {
-			return fmt.Errorf("cohorts.privacy.epsilon: %w", err)
-		}
-		if err := privacy.CheckDelta(spec.Privacy.Delta, &b, spec.K); err != nil {
-			return fmt.Errorf("cohorts.privacy.delta: %w", err)
+		if err := CheckNoise(spec); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// Budgets is the Budget of checked settings.
+func (p *Settings) Budgets() Budget {
+	return Budget{PerWindow: p.Budget.PerWindow, PerDay: p.Budget.PerDay, Day: p.Budget.Day, Week: p.Budget.Week}
 }
 
 // PublisherConfig is the Config of a Publisher under checked settings:
@@ -116,7 +126,7 @@ func (p *Settings) Check(mode string, spec cohorts.Spec) error {
 func (p *Settings) PublisherConfig(spec cohorts.Spec, mode string, secret []byte, codeVersion string) (Config, error) {
 	pc := Config{
 		Spec:        spec,
-		Budget:      Budget{PerWindow: p.Budget.PerWindow, PerDay: p.Budget.PerDay},
+		Budget:      p.Budgets(),
 		CodeVersion: codeVersion,
 		Mode:        mode,
 		KeyID:       privacy.KeyID(secret),
@@ -126,11 +136,9 @@ func (p *Settings) PublisherConfig(spec cohorts.Spec, mode string, secret []byte
 		if err != nil {
 			return Config{}, err
 		}
-		b, err := privacy.Split(spec, spec.Privacy.Epsilon)
-		if err != nil {
-			return Config{}, fmt.Errorf("cohorts: privacy: %w", err)
+		if pc.Noise, err = NoiseFor(spec, n); err != nil {
+			return Config{}, err
 		}
-		pc.Noise = Noise{Noiser: n, Budget: &b}
 	}
 	return pc, nil
 }

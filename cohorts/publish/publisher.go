@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -59,7 +60,35 @@ func NewPublisher(cfg Config, store Store) (*Publisher, error) {
 		return nil, fmt.Errorf("publish: mode %q is none of %s, %s, %s", cfg.Mode, ModeProduction, ModeDevelopment, ModeTest)
 	}
 	eps := cfg.Spec.Privacy.Epsilon
-	if cfg.Noise.Enabled() {
+	if cfg.Spec.FeatureSet == cohorts.FeatureSetV2Version {
+		eps = 0 // no pure ε to check the older limits against
+		if cfg.Budget.Day.IsZero() {
+			cfg.Budget.Day = DefaultBudget.Day
+		}
+		if cfg.Budget.Week.IsZero() {
+			cfg.Budget.Week = DefaultBudget.Week
+		}
+		if err := CheckAllowances(cfg.Budget); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Noise.Enabled() && cfg.Spec.FeatureSet == cohorts.FeatureSetV2Version {
+		if cfg.Noise.ZBudget == nil {
+			z, err := privacy.SplitZCDP(cfg.Spec)
+			if err != nil {
+				return nil, err
+			}
+			cfg.Noise.ZBudget = &z
+		}
+		cfg.Noise.Budget = nil
+		if err := CheckNoise(cfg.Spec); err != nil {
+			return nil, fmt.Errorf("cohort spec: %w", err)
+		}
+		if err := checkOneRelease(cfg.Budget, cfg.Noise.ZBudget.RhoSpent(), cfg.Noise.ZBudget.ReleaseDelta(cfg.Spec.K)); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Noise.Enabled() && cfg.Spec.FeatureSet != cohorts.FeatureSetV2Version {
 		if cfg.Noise.Budget == nil {
 			b, err := privacy.Split(cfg.Spec, eps)
 			if err != nil {
@@ -75,6 +104,8 @@ func NewPublisher(cfg Config, store Store) (*Publisher, error) {
 				return nil, fmt.Errorf("publish.budget.%s: %g is less than one release's epsilon %g: nothing could ever be published", name, b, eps)
 			}
 		}
+	}
+	if cfg.Noise.Enabled() {
 		switch id := cfg.Noise.Noiser.KeyID(); {
 		case cfg.KeyID == "":
 			cfg.KeyID = id
@@ -88,7 +119,7 @@ func NewPublisher(cfg Config, store Store) (*Publisher, error) {
 // ReleaseName names what a release is (DESIGN.md, invariant 4): the spec's
 // version and hash and the feature set, e.g. "spec1-460508c6ea34-fs1".
 func ReleaseName(spec cohorts.Spec) string {
-	return fmt.Sprintf("spec%d-%s-fs%d", spec.Version, spec.Hash()[:12], cohorts.FeatureSetVersion)
+	return fmt.Sprintf("spec%d-%s-fs%d", spec.Version, spec.Hash()[:12], spec.FeatureSet)
 }
 
 // Release returns the publisher's release name.
@@ -205,6 +236,11 @@ func (s *Session) publish(ctx context.Context, w cohorts.Window, partials []coho
 	if err := p.store.AppendPublishedRelease(ctx, entry); err != nil {
 		return Result{}, fmt.Errorf("recording the release of %s in the published database: %w", w, err)
 	}
+	if noise := p.SlotNoise(); len(noise) > 0 {
+		if err := p.store.WriteNoise(ctx, p.release, p.cfg.Spec.FeatureSet, noise); err != nil {
+			return Result{}, fmt.Errorf("recording the noise of release %s: %w", p.release, err)
+		}
+	}
 	if err := s.check(ctx, w, "its rows"); err != nil {
 		return Result{}, err
 	}
@@ -236,9 +272,28 @@ func (p *Publisher) entry(w cohorts.Window, digest [32]byte) LedgerEntry {
 		Mode:        p.cfg.Mode,
 		ReleasedAt:  p.cfg.Now().UTC().Truncate(time.Second),
 	}
-	if e.Noise {
+	switch n := p.cfg.Noise; {
+	case !e.Noise:
+	case n.ZBudget != nil:
+		e.Delta, e.Rho = spec.Privacy.Delta, n.ZBudget.RhoSpent()
+		e.ReleaseDelta = n.ZBudget.ReleaseDelta(spec.K)
+		pure := 0.0
+		for _, b := range n.ZBudget.Blocks {
+			if !b.Off && b.Mechanism != privacy.Laplace {
+				pure = math.NaN()
+			}
+			pure += b.Epsilon
+		}
+		if !math.IsNaN(pure) {
+			e.Epsilon = pure
+		}
+	default:
 		e.Epsilon, e.Delta = spec.Privacy.Epsilon, spec.Privacy.Delta
-		e.ReleaseDelta = privacy.ReleaseDelta(p.cfg.Noise.Budget, spec.K)
+		e.ReleaseDelta = privacy.ReleaseDelta(n.Budget, spec.K)
+		for _, b := range n.Budget.Blocks {
+			g := b.Scale.Gamma() * float64(b.Sensitivity)
+			e.Rho += g * g / 2 // each block is ε_b-DP, so ε_b²/2-zCDP
+		}
 	}
 	return e
 }
@@ -255,4 +310,52 @@ func coversAll(rows []Row, published []uint64) bool {
 		}
 	}
 	return true
+}
+
+// CheckAllowances refuses a day or week allowance that is not an (ε, δ)
+// (a zero one is no limit, or the default for feature set 2).
+func CheckAllowances(b Budget) error {
+	for name, a := range map[string]Allowance{"day": b.Day, "week": b.Week} {
+		if a.IsZero() {
+			continue
+		}
+		if !(a.Epsilon > 0) || math.IsInf(a.Epsilon, 0) || !(a.Delta > 0 && a.Delta < 1) {
+			return fmt.Errorf("publish.budget.%s: epsilon %g, delta %g; want a positive epsilon and a delta in (0, 1)", name, a.Epsilon, a.Delta)
+		}
+	}
+	return nil
+}
+
+// checkOneRelease refuses a budget that not even one release fits.
+func checkOneRelease(b Budget, rho, delta float64) error {
+	for name, a := range map[string]Allowance{"day": b.Day, "week": b.Week} {
+		if a.IsZero() {
+			continue
+		}
+		s := spending{rho: rho, delta: delta}
+		if eps := s.epsilon(a.Delta); eps > a.Epsilon {
+			return fmt.Errorf("publish.budget.%s: epsilon %g at delta %g is less than one release's epsilon %.4g (rho %.4g): nothing could ever be published; lower privacy.rho or raise the budget",
+				name, a.Epsilon, a.Delta, eps, rho)
+		}
+	}
+	return nil
+}
+
+// SlotNoise is the noise of every slot of the publisher's release: the
+// users count (published after post-processing, feature set 2: combined
+// with the histogram total), then each feature slot. None without noise.
+func (p *Publisher) SlotNoise() []SlotNoise {
+	if !p.cfg.Noise.Enabled() {
+		return nil
+	}
+	plan, err := MakePlan(p.cfg.Spec, p.cfg.Budget, ProfileFor(p.cfg.Spec.Window))
+	if err != nil {
+		panic("BUG: publish: the plan of a checked spec fails: " + err.Error())
+	}
+	fs := cohorts.MustFeatureSet(p.cfg.Spec.FeatureSet)
+	out := []SlotNoise{{Slot: privacy.SlotUsers, Name: "users", Sigma: plan.UsersSigma}}
+	for i, f := range fs.Features {
+		out = append(out, SlotNoise{Slot: i, Name: f.Name, Sigma: plan.SlotSigma[i]})
+	}
+	return out
 }

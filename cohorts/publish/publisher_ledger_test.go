@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cohortline/cohortline/cohorts"
 	"github.com/cohortline/cohortline/cohorts/privacy"
 )
 
@@ -15,7 +14,7 @@ import (
 // noise is keyed by secret.
 func publisherWith(t *testing.T, store Store, secret string, budget Budget) *Publisher {
 	t.Helper()
-	spec := cohorts.DefaultSpec()
+	spec := specV1()
 	n, err := privacy.NewNoiser([]byte(secret))
 	if err != nil {
 		t.Fatal(err)
@@ -42,7 +41,7 @@ const (
 // only under the same key id; under a second secret it is charged, and
 // refused when that goes over the budget, writing nothing.
 func TestRepublishUnderAnotherKeyIsCharged(t *testing.T) {
-	spec := cohorts.DefaultSpec()
+	spec := specV1()
 	eps := spec.Privacy.Epsilon
 	store := newMemStore()
 	store.partials[testWindow.Start] = randomPartials(t, spec, 150, 3)
@@ -92,7 +91,7 @@ func TestRepublishUnderAnotherKeyIsCharged(t *testing.T) {
 // ledger recorded key ids never makes a republish free, even of the same
 // digest.
 func TestRepublishAgainstRowsWithoutKeyID(t *testing.T) {
-	spec := cohorts.DefaultSpec()
+	spec := specV1()
 	store := newMemStore()
 	in := randomPartials(t, spec, 150, 3)
 	store.partials[testWindow.Start] = in
@@ -114,7 +113,7 @@ func TestRepublishAgainstRowsWithoutKeyID(t *testing.T) {
 // mode, the lease token and the δ the release has, which is below the
 // configured one; released times of one window strictly increase.
 func TestLedgerEntryRecordsKeyModeDelta(t *testing.T) {
-	spec := cohorts.DefaultSpec()
+	spec := specV1()
 	store := newMemStore()
 	store.partials[testWindow.Start] = randomPartials(t, spec, 150, 3)
 	p := publisherWith(t, store, secretA, Budget{})
@@ -144,7 +143,7 @@ func TestLedgerEntryRecordsKeyModeDelta(t *testing.T) {
 // and nothing is written; releases of unknown mode bind nothing; the
 // no-noise test mode is booked like any release, at ε = 0.
 func TestModeBinding(t *testing.T) {
-	spec := cohorts.DefaultSpec()
+	spec := specV1()
 	exact := func(t *testing.T, store Store) *Publisher {
 		p, err := NewPublisher(Config{Spec: spec, Mode: ModeTest, KeyID: privacy.KeyID([]byte(secretA)), CodeVersion: "test"}, store)
 		if err != nil {
@@ -200,7 +199,7 @@ func TestModeBinding(t *testing.T) {
 // of the lease, and the first failing check stops the publish before
 // that write; the lease is given back either way.
 func TestPublishStopsWhenTheLeaseIsLost(t *testing.T) {
-	spec := cohorts.DefaultSpec()
+	spec := specV1()
 	for failAt, wantWrites := range map[int][]string{
 		1: nil,
 		2: {"ledger"},

@@ -24,8 +24,9 @@ type memStore struct {
 	// "lease-check <token>" and "lease-release <token>", in order.
 	writes   []string
 	failRows bool
-	lease    *memLease // the lease AcquireLease hands out next
-	leases   int       // leases acquired so far
+	noise    map[string][]SlotNoise // WriteNoise's, by release (not in writes: it is not data readers see alone)
+	lease    *memLease              // the lease AcquireLease hands out next
+	leases   int                    // leases acquired so far
 }
 
 func newMemStore() *memStore {
@@ -110,6 +111,14 @@ func (m *memStore) AppendLedger(_ context.Context, e LedgerEntry) error {
 	return nil
 }
 
+func (m *memStore) WriteNoise(_ context.Context, release string, featureSet int, slots []SlotNoise) error {
+	if m.noise == nil {
+		m.noise = map[string][]SlotNoise{}
+	}
+	m.noise[release] = slots
+	return nil
+}
+
 func (m *memStore) PublishedCohorts(_ context.Context, w cohorts.Window) ([]uint64, error) {
 	var ids []uint64
 	for _, r := range m.rows[w.Start] {
@@ -155,7 +164,7 @@ func dataWrites(writes []string) []string {
 
 func testPublisher(t *testing.T, store Store, budget Budget) *Publisher {
 	t.Helper()
-	spec := cohorts.DefaultSpec()
+	spec := specV1()
 	p, err := NewPublisher(Config{Spec: spec, Noise: noiseFor(t, spec), Budget: budget, CodeVersion: "test", Mode: ModeProduction,
 		Now: func() time.Time { return time.Unix(1_800_000_000, 0) }}, store)
 	if err != nil {
@@ -171,7 +180,7 @@ var day = time.UnixMilli(testWindow.Start).UTC().Truncate(24 * time.Hour)
 // gives identical rows; changed partials spend again; a release over the
 // budget is refused and writes nothing.
 func TestPublisherLedgerAndBudget(t *testing.T) {
-	spec := cohorts.DefaultSpec()
+	spec := specV1()
 	store := newMemStore()
 	in := randomPartials(t, spec, 150, 3)
 	store.partials[testWindow.Start] = in
@@ -231,7 +240,7 @@ func TestPublisherLedgerAndBudget(t *testing.T) {
 // cohort that readers see (merged upward now), the window is replaced,
 // not added to.
 func TestPublisherReplacesShrunkWindows(t *testing.T) {
-	spec := cohorts.DefaultSpec()
+	spec := specV1()
 	store := newMemStore()
 	big := partial(t, spec, "country=BR|lang=pt|age=25-34|platform=android", 400)
 	store.partials[testWindow.Start] = []cohorts.Partial{big}
@@ -257,7 +266,7 @@ func TestPublisherReplacesShrunkWindows(t *testing.T) {
 }
 
 func TestNewPublisherChecksConfig(t *testing.T) {
-	spec := cohorts.DefaultSpec()
+	spec := specV1()
 	noise := noiseFor(t, spec)
 	lowDelta := spec
 	lowDelta.Privacy.Delta = 1e-12
@@ -277,7 +286,7 @@ func TestNewPublisherChecksConfig(t *testing.T) {
 }
 
 func TestPublisherRowsFailAfterLedger(t *testing.T) {
-	spec := cohorts.DefaultSpec()
+	spec := specV1()
 	store := newMemStore()
 	store.partials[testWindow.Start] = randomPartials(t, spec, 50, 5)
 	store.failRows = true

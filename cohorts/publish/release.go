@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
+	"math"
 	"slices"
 
 	"github.com/cohortline/cohortline/cohorts"
@@ -12,11 +13,22 @@ import (
 )
 
 // Noise is how a release protects its values: the keyed noiser and the
-// budget split of the spec's ε. The zero Noise adds none: the test mode,
-// which the caller must have refused unless it was asked for explicitly.
+// budget split, of the spec's ε (feature set 1, Budget) or ρ (feature
+// set 2, ZBudget). The zero Noise adds none: the test mode, which the
+// caller must have refused unless it was asked for explicitly.
 type Noise struct {
-	Noiser *privacy.Noiser
-	Budget *privacy.Budget
+	Noiser  *privacy.Noiser
+	Budget  *privacy.Budget  // feature set 1
+	ZBudget *privacy.ZBudget // feature set 2
+}
+
+// usersScale is the noise of the users counts.
+func (n Noise) usersScale() privacy.Scale {
+	if n.ZBudget != nil {
+		s, _ := n.ZBudget.Scale(privacy.SlotUsers)
+		return s
+	}
+	return n.Budget.Scale(privacy.SlotUsers)
 }
 
 // Enabled reports whether values are noised.
@@ -34,8 +46,12 @@ type Row struct {
 	// the true count of the finest cohorts it covers plus the noise of
 	// this row's level.
 	Users uint64
-	// Features are the noisy values of feature set v1, clamped at 0.
+	// Features are the noisy values of the spec's feature set: for
+	// feature set 1 clamped at 0, for feature set 2 post-processed
+	// (postprocess.go), NaN for the slots of an off block.
 	Features []float32
+	// FeatureSet is the feature set of Features.
+	FeatureSet int
 	// Covers is how many finest cohorts the row covers (1 at level 0).
 	Covers int
 }
@@ -118,13 +134,23 @@ type group struct {
 func Release(spec cohorts.Spec, noise Noise, scope privacy.Scope, window cohorts.Window, partials []cohorts.Partial) ([]Row, Stats, error) {
 	finest := slices.Clone(partials)
 	sortPartials(finest)
-	nf := cohorts.NumFeaturesV1()
+	fs, err := cohorts.FeatureSetOf(spec.FeatureSet)
+	if err != nil {
+		return nil, Stats{}, fmt.Errorf("release of %s: %w", window, err)
+	}
+	if noise.Enabled() && (spec.FeatureSet == cohorts.FeatureSetV2Version) != (noise.ZBudget != nil) {
+		return nil, Stats{}, fmt.Errorf("BUG: release of %s: feature set %d with the other feature set's budget", window, spec.FeatureSet)
+	}
+	scratch := make([]uint64, fs.Len())
 	for _, p := range finest {
 		if p.Key.Level() != 0 {
 			return nil, Stats{}, fmt.Errorf("release of %s: cohort %s is generalized; partials hold finest cohorts only", window, p.Key)
 		}
-		if len(p.Values) != nf {
-			return nil, Stats{}, fmt.Errorf("release of %s: cohort %s has %d values, feature set v1 has %d", window, p.Key, len(p.Values), nf)
+		if len(p.Values) != cohorts.NumFeaturesV1() && len(p.Values) != cohorts.NumPartialValues() {
+			return nil, Stats{}, fmt.Errorf("release of %s: cohort %s has %d values, partial layouts have %d or %d", window, p.Key, len(p.Values), cohorts.NumFeaturesV1(), cohorts.NumPartialValues())
+		}
+		if err := fs.Project(scratch, p.Values); err != nil {
+			return nil, Stats{}, fmt.Errorf("release of %s: cohort %s: %w", window, p.Key, err)
 		}
 	}
 
@@ -140,13 +166,13 @@ func Release(spec cohorts.Spec, noise Noise, scope privacy.Scope, window cohorts
 		for _, g := range groupAt(spec, level, finest, pending) {
 			g.noisyUsers = int64(g.users)
 			if noise.Enabled() {
-				g.noisyUsers += noise.Noiser.Noise(scope, g.key.ID(), privacy.SlotUsers, noise.Budget.Scale(privacy.SlotUsers))
+				g.noisyUsers += noise.Noiser.Noise(scope, g.key.ID(), privacy.SlotUsers, noise.usersScale())
 			}
 			if g.noisyUsers < int64(spec.K) {
 				next = append(next, g.members...)
 				continue
 			}
-			rows = append(rows, publishGroup(noise, scope, window, level, g, finest))
+			rows = append(rows, publishGroup(spec, fs, noise, scope, window, level, g, finest))
 			stats.RowsByLevel[level]++
 			if level == 0 {
 				stats.PublishedFinest += len(g.members)
@@ -186,25 +212,53 @@ func groupAt(spec cohorts.Spec, level int, finest []cohorts.Partial, pending []i
 	return groups
 }
 
-// publishGroup sums the members' values and noises them as the row's.
-func publishGroup(noise Noise, scope privacy.Scope, window cohorts.Window, level int, g *group, finest []cohorts.Partial) Row {
-	nf := cohorts.NumFeaturesV1()
-	sums := make([]uint64, nf)
+// publishGroup sums the members' values, projects them on the feature
+// set and noises them as the row's.
+func publishGroup(spec cohorts.Spec, fs *cohorts.FeatureSet, noise Noise, scope privacy.Scope, window cohorts.Window, level int, g *group, finest []cohorts.Partial) Row {
+	sums := make([]uint64, cohorts.NumPartialValues())
 	for _, i := range g.members {
 		for s, v := range finest[i].Values {
 			sums[s] += v
 		}
 	}
+	proj := make([]uint64, fs.Len())
+	if err := fs.Project(proj, sums[:len(finest[g.members[0]].Values)]); err != nil {
+		panic("BUG: publish: partials checked by Release do not project: " + err.Error())
+	}
 	id := g.key.ID()
-	features := make([]float32, nf)
-	for s, v := range sums {
+	row := Row{
+		Window: window, Key: g.key, ID: id, Level: level, FeatureSet: fs.Version,
+		Users: uint64(g.noisyUsers), Covers: len(g.members),
+	}
+	if fs.Version == cohorts.FeatureSetV2Version && noise.Enabled() {
+		row.Users, row.Features = postProcess(noisyV2(noise, scope, id, g.noisyUsers, proj), spec.K)
+		return row
+	}
+	row.Features = make([]float32, fs.Len())
+	for s, v := range proj {
 		if noise.Enabled() {
 			v = privacy.AddClamped(v, noise.Noiser.Noise(scope, id, s, noise.Budget.Scale(s)))
 		}
-		features[s] = float32(v)
+		row.Features[s] = float32(v)
 	}
-	return Row{
-		Window: window, Key: g.key, ID: id, Level: level,
-		Users: uint64(g.noisyUsers), Features: features, Covers: len(g.members),
+	return row
+}
+
+// noisyV2 draws the noise of a feature set 2 row: every slot of an
+// enabled block gets its block's noise, the slots of off blocks NaN.
+func noisyV2(noise Noise, scope privacy.Scope, id uint64, noisyUsers int64, proj []uint64) noisyRow {
+	r := noisyRow{
+		users: float64(noisyUsers), usersVar: noise.usersScale().Variance(),
+		vals: make([]float64, len(proj)), vars: make([]float64, len(proj)),
 	}
+	for s, v := range proj {
+		scale, on := noise.ZBudget.Scale(s)
+		if !on {
+			r.vals[s] = math.NaN()
+			continue
+		}
+		r.vals[s] = float64(v) + float64(noise.Noiser.Noise(scope, id, s, scale))
+		r.vars[s] = scale.Variance()
+	}
+	return r
 }

@@ -42,7 +42,7 @@ func noiseFor(t testing.TB, spec cohorts.Spec) Noise {
 // at k is published as itself, small siblings merge one level up, and what
 // stays below k at the top is suppressed.
 func TestReleaseGeneralizes(t *testing.T) {
-	spec := cohorts.DefaultSpec() // generalize: platform, age, lang, country; k = 50
+	spec := specV1() // generalize: platform, age, lang, country; k = 50
 	in := []cohorts.Partial{
 		partial(t, spec, "country=BR|lang=pt|age=25-34|platform=android", 60), // level 0
 		partial(t, spec, "country=BR|lang=pt|age=25-34|platform=ios", 30),     // with web: level 1
@@ -108,7 +108,7 @@ func randomPartials(t testing.TB, spec cohorts.Spec, n int, seed uint64) []cohor
 // no row's noisy count is below k, and each row's key is its members'
 // ancestor at the row's level. Privacy invariant 3.
 func TestReleaseInvariants(t *testing.T) {
-	spec := cohorts.DefaultSpec()
+	spec := specV1()
 	noise := noiseFor(t, spec)
 	for seed := range uint64(40) {
 		in := randomPartials(t, spec, 200, seed)
@@ -167,7 +167,7 @@ func TestReleaseInvariants(t *testing.T) {
 // changed partials give fresh noise on every row, not the old noise plus
 // the change (which would reveal the change exactly).
 func TestReleaseDeterministic(t *testing.T) {
-	spec := cohorts.DefaultSpec()
+	spec := specV1()
 	noise := noiseFor(t, spec)
 	in := randomPartials(t, spec, 300, 7)
 	release := func(ps []cohorts.Partial) []Row {
@@ -213,7 +213,7 @@ func TestReleaseDeterministic(t *testing.T) {
 // true ones (on average by about the noise's standard deviation), and
 // without it they are exact.
 func TestReleaseNoiseIsReal(t *testing.T) {
-	spec := cohorts.DefaultSpec()
+	spec := specV1()
 	in := randomPartials(t, spec, 300, 11)
 	exact, _, err := Release(spec, Noise{}, privacy.Scope{}, testWindow, in)
 	if err != nil {
@@ -249,7 +249,7 @@ func TestReleaseNoiseIsReal(t *testing.T) {
 }
 
 func TestReleaseRejectsBadInput(t *testing.T) {
-	spec := cohorts.DefaultSpec()
+	spec := specV1()
 	p := partial(t, spec, "country=BR|lang=pt|age=25-34|platform=android", 60)
 	short := p
 	short.Values = short.Values[:3]
@@ -260,4 +260,12 @@ func TestReleaseRejectsBadInput(t *testing.T) {
 			t.Errorf("%s: no error", name)
 		}
 	}
+}
+
+// specV1 is the default spec publishing feature set 1, as every release
+// did before feature set 2: the tests of the pure-ε path use it.
+func specV1() cohorts.Spec {
+	s := cohorts.DefaultSpec()
+	s.FeatureSet = cohorts.FeatureSetV1Version
+	return s
 }

@@ -10,9 +10,15 @@ import (
 // LedgerEntry is one row of privacy_ledger: one release of one window.
 type LedgerEntry struct {
 	Window  cohorts.Window
-	Release string  // ReleaseName of the spec
-	Epsilon float64 // the spec's ε per release; 0 without noise
-	Delta   float64 // the spec's configured δ; 0 without noise
+	Release string // ReleaseName of the spec
+	// Epsilon is the release's pure ε: the spec's ε for feature set 1,
+	// the sum of the blocks' ε for feature set 2 when every block is
+	// Laplace, else 0 (a Gaussian block has no pure ε); 0 without noise.
+	Epsilon float64
+	// Rho is the release's zCDP ρ (pure ε blocks count ε²/2); 0 without
+	// noise. Releases compose by adding ρ (Budget).
+	Rho   float64
+	Delta float64 // the spec's configured δ; 0 without noise
 	// ReleaseDelta is the δ this release has: privacy.ReleaseDelta of the
 	// budget split and k, which Delta must cover; 0 without noise.
 	ReleaseDelta float64
@@ -34,10 +40,12 @@ type LedgerEntry struct {
 	// covered exactly the same partials with noise under the same key
 	// (the same noise, so nothing new is revealed).
 	EpsilonSpent float64
-	Noise        bool   // false only in the no-noise test mode
-	Mode         string // the publisher's Config.Mode; "" in old rows
-	LeaseToken   uint64 // the fencing token of the lease held while booking it
-	ReleasedAt   time.Time
+	// RhoSpent is Rho, or 0 for a free republish, as EpsilonSpent.
+	RhoSpent   float64
+	Noise      bool   // false only in the no-noise test mode
+	Mode       string // the publisher's Config.Mode; "" in old rows
+	LeaseToken uint64 // the fencing token of the lease held while booking it
+	ReleasedAt time.Time
 }
 
 // Store is where a Publisher reads partials and writes releases:
@@ -63,6 +71,11 @@ type Store interface {
 	// records e.Mode there; it is written after the ledger entry and
 	// before the rows.
 	AppendPublishedRelease(ctx context.Context, e LedgerEntry) error
+	// WriteNoise records the standard deviation of the noise of every slot
+	// of a release (SlotNoise), for readers' error bars; it is written
+	// after the release's record and before its rows, and writing it again
+	// is harmless.
+	WriteNoise(ctx context.Context, release string, featureSet int, slots []SlotNoise) error
 	// PublishedCohorts returns the cohort ids that readers see for window.
 	PublishedCohorts(ctx context.Context, window cohorts.Window) ([]uint64, error)
 	// WriteRows publishes the rows of window. With replace, readers must
@@ -85,4 +98,13 @@ type Lease interface {
 	Token() uint64
 	// Release gives the lease back.
 	Release(ctx context.Context) error
+}
+
+// SlotNoise is the noise of one published slot: its standard deviation,
+// NaN when its block is off. Slot is a feature slot, or -1 for the users
+// count.
+type SlotNoise struct {
+	Slot  int
+	Name  string
+	Sigma float64
 }

@@ -59,7 +59,9 @@ func newBackfillData(t *testing.T) backfillData {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d := backfillData{spec: cohorts.DefaultSpec(), partitions: make([][]kafka.Message, backfillPartitions), start: cfg.Start.Truncate(time.Hour)}
+	spec := cohorts.DefaultSpec()
+	spec.Window, spec.Privacy.Rho = time.Hour, cohorts.DefaultRho(time.Hour) // hourly windows, several per range
+	d := backfillData{spec: spec, partitions: make([][]kafka.Message, backfillPartitions), start: cfg.Start.Truncate(time.Hour)}
 	parts := []int{0, 1, 2}
 	for rec, ok := g.Next(); ok; rec, ok = g.Next() {
 		m := kafka.Message{Key: slices.Clone(rec.Key), Value: slices.Clone(rec.Line)}

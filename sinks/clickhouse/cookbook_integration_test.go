@@ -105,6 +105,17 @@ func cookbookScenario(t *testing.T, admin, targeter *Client, before func(name st
 		}
 	}
 
+	noise := []FeatureNoise{
+		{Release: "r1", FeatureSet: 1, Index: 0, Name: "reach.kind.call", Sigma: 11.18}, // 33 ± 11: above 25%
+		{Release: "r1", FeatureSet: 1, Index: 1, Name: "sum.kind.call", Sigma: 10},      // 130 ± 10: 7.7%
+		{Release: "r1", FeatureSet: 1, Index: UsersIndex, Name: "users", Sigma: 4},
+	}
+	for range 2 { // repeats must count once
+		if err := admin.WriteFeatureNoise(t.Context(), noise); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	type run struct {
 		edit func(string) string // applied to the block before it runs; nil: as written
 		want [][]string
@@ -142,6 +153,9 @@ func cookbookScenario(t *testing.T, admin, targeter *Client, before func(name st
 		"dictionary": {{want: [][]string{
 			{"0", "reach.kind.call", "users", "Users who called"},
 			{"1", "sum.kind.call", "events", "Calls"},
+		}}},
+		"error-bars": {{want: [][]string{
+			{"1", "130", "10", strconv.FormatFloat(10.0/130, 'g', -1, 64)},
 		}}},
 		"named-features": {{want: [][]string{
 			{"0", "reach.kind.call", "users", "33", strconv.FormatFloat(33.0/65, 'g', -1, 64)},

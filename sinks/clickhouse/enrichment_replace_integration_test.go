@@ -176,7 +176,7 @@ func assertTables(t *testing.T, c *Client, when string) {
 		}
 		names = append(names, n)
 	}
-	if want := "cohort_enrichment cohort_enrichment_current cohort_enrichment_latest feature_dictionary published_releases"; strings.Join(names, " ") != want {
+	if want := "cohort_enrichment cohort_enrichment_current cohort_enrichment_latest feature_dictionary feature_noise published_releases"; strings.Join(names, " ") != want {
 		t.Errorf("%s the published database holds %v, want only %s", when, names, want)
 	}
 }

@@ -15,8 +15,11 @@ type LedgerRow struct {
 	WindowStart time.Time // UTC, whole seconds
 	WindowEnd   time.Time // UTC, whole seconds, after WindowStart
 	Release     string    // version of the cohort spec and feature set
-	Epsilon     float64   // the release's epsilon; 0 without noise
-	Delta       float64   // the configured delta
+	Epsilon     float64   // the release's pure epsilon; 0 without noise or without a pure epsilon
+	// Rho is the release's zCDP rho; rows before migration 0013 read
+	// epsilon²/2.
+	Rho   float64
+	Delta float64 // the configured delta
 	// ReleaseDelta is the delta the release has (privacy.ReleaseDelta),
 	// at most Delta; 0 without noise. Rows before migration 0010 read
 	// Delta.
@@ -35,17 +38,20 @@ type LedgerRow struct {
 	// EpsilonSpent is what the release added to the budget: Epsilon, or 0
 	// for a republish of identical partials.
 	EpsilonSpent float64
-	Noise        bool      // false only in the no-noise test mode
-	Mode         string    // production, development or test; "" before migration 0010
-	LeaseToken   uint64    // the publish lease held while booking it; 0 before migration 0010
-	ReleasedAt   time.Time // stored to the second
+	// RhoSpent is Rho, or 0 for a republish of identical partials; rows
+	// before migration 0013 read epsilon_spent²/2.
+	RhoSpent   float64
+	Noise      bool      // false only in the no-noise test mode
+	Mode       string    // production, development or test; "" before migration 0010
+	LeaseToken uint64    // the publish lease held while booking it; 0 before migration 0010
+	ReleasedAt time.Time // stored to the second
 }
 
 // ledgerColumns are the privacy_ledger columns AppendLedger writes and
 // Ledger reads, in LedgerRow order; 18.16 needs the explicit list.
 var ledgerColumns = []string{
-	"window_start", "window_end", "release", "epsilon", "delta", "release_delta", "bounds", "spec_hash", "code_version",
-	"input_digest", "key_id", "rows_published", "rows_suppressed", "republish", "epsilon_spent", "noise", "mode",
+	"window_start", "window_end", "release", "epsilon", "rho", "delta", "release_delta", "bounds", "spec_hash", "code_version",
+	"input_digest", "key_id", "rows_published", "rows_suppressed", "republish", "epsilon_spent", "rho_spent", "noise", "mode",
 	"lease_token", "released_at",
 }
 
@@ -64,9 +70,9 @@ func (c *Client) AppendLedger(ctx context.Context, r LedgerRow) error {
 			return err
 		}
 		defer batch.Close() // releases the connection if Send is not reached
-		err = batch.Append(r.WindowStart, r.WindowEnd, r.Release, r.Epsilon, r.Delta, r.ReleaseDelta, r.Bounds, r.SpecHash,
+		err = batch.Append(r.WindowStart, r.WindowEnd, r.Release, r.Epsilon, r.Rho, r.Delta, r.ReleaseDelta, r.Bounds, r.SpecHash,
 			r.CodeVersion, r.InputDigest, r.KeyID, r.RowsPublished, r.RowsSuppressed, flag(r.Republish), r.EpsilonSpent,
-			flag(r.Noise), r.Mode, r.LeaseToken, r.ReleasedAt)
+			r.RhoSpent, flag(r.Noise), r.Mode, r.LeaseToken, r.ReleasedAt)
 		if err != nil {
 			return err
 		}
@@ -92,7 +98,7 @@ func (r LedgerRow) check() error {
 	case r.Release == "":
 		return fmt.Errorf("no release name")
 	}
-	for name, v := range map[string]float64{"epsilon": r.Epsilon, "delta": r.Delta, "release delta": r.ReleaseDelta, "epsilon spent": r.EpsilonSpent} {
+	for name, v := range map[string]float64{"epsilon": r.Epsilon, "delta": r.Delta, "release delta": r.ReleaseDelta, "epsilon spent": r.EpsilonSpent, "rho": r.Rho, "rho spent": r.RhoSpent} {
 		if math.IsNaN(v) || math.IsInf(v, 0) || v < 0 {
 			return fmt.Errorf("%s %g is not a finite number at least 0", name, v)
 		}
@@ -129,9 +135,9 @@ ORDER BY window_start, released_at, release, input_digest`,
 				r                LedgerRow
 				republish, noise uint8
 			)
-			if err := rows.Scan(&r.WindowStart, &r.WindowEnd, &r.Release, &r.Epsilon, &r.Delta, &r.ReleaseDelta, &r.Bounds,
+			if err := rows.Scan(&r.WindowStart, &r.WindowEnd, &r.Release, &r.Epsilon, &r.Rho, &r.Delta, &r.ReleaseDelta, &r.Bounds,
 				&r.SpecHash, &r.CodeVersion, &r.InputDigest, &r.KeyID, &r.RowsPublished, &r.RowsSuppressed, &republish,
-				&r.EpsilonSpent, &noise, &r.Mode, &r.LeaseToken, &r.ReleasedAt); err != nil {
+				&r.EpsilonSpent, &r.RhoSpent, &noise, &r.Mode, &r.LeaseToken, &r.ReleasedAt); err != nil {
 				return err
 			}
 			r.Republish, r.Noise = republish != 0, noise != 0

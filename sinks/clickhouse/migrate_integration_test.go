@@ -40,13 +40,14 @@ func TestMigrateTwiceCreatesEveryTableOnce(t *testing.T) {
 		cfg.Database + ".window_progress":                    "window_start DateTime, window_end DateTime, topic String, partition Int32, flush_version UInt64, rows UInt64, first_offset Int64, last_offset Int64, watermark Int64, flushed_at DateTime",
 		cfg.Database + ".backfill_progress":                  "window_start DateTime, window_end DateTime, topic String, partition Int32, flush_version UInt64, rows UInt64, first_offset Int64, last_offset Int64, watermark Int64, flushed_at DateTime",
 		cfg.Database + ".cohort_partials_current":            "window_start DateTime, window_end DateTime, topic String, partition Int32, cohort_id UInt64, cohort_key String, feature_set UInt16, users UInt64, events UInt64, values Array(UInt64), flush_version UInt64",
-		cfg.Database + ".privacy_ledger":                     "window_start DateTime, window_end DateTime, release String, epsilon Float64, delta Float64, release_delta Float64, bounds String, spec_hash String, code_version String, input_digest String, key_id String, rows_published UInt64, rows_suppressed UInt64, republish UInt8, epsilon_spent Float64, noise UInt8, mode String, lease_token UInt64, released_at DateTime",
+		cfg.Database + ".privacy_ledger":                     "window_start DateTime, window_end DateTime, release String, epsilon Float64, rho Float64, delta Float64, release_delta Float64, bounds String, spec_hash String, code_version String, input_digest String, key_id String, rows_published UInt64, rows_suppressed UInt64, republish UInt8, epsilon_spent Float64, rho_spent Float64, noise UInt8, mode String, lease_token UInt64, released_at DateTime",
 		cfg.Database + ".publish_lease":                      "token UInt64, holder String, seq UInt64, acquired_at DateTime, expires_at DateTime, released UInt8",
 		cfg.PublishedDatabase + ".cohort_enrichment":         "window_start DateTime, window_end DateTime, cohort_id UInt64, cohort_key String, level String, users UInt64, features Array(Float32), feature_set UInt16, release String, published_at DateTime",
 		cfg.PublishedDatabase + ".cohort_enrichment_latest":  "cohort_id UInt64, window_start DateTime, window_end DateTime, cohort_key String, level String, users UInt64, features Array(Float32), feature_set UInt16, release String, published_at DateTime",
 		cfg.PublishedDatabase + ".cohort_enrichment_current": "cohort_id UInt64, window_start DateTime, window_end DateTime, cohort_key String, level String, users UInt64, features Array(Float32), feature_set UInt16, release String, published_at DateTime",
 		cfg.PublishedDatabase + ".feature_dictionary":        "feature_set UInt16, index UInt32, name String, description String, unit String",
 		cfg.PublishedDatabase + ".published_releases":        "window_start DateTime, window_end DateTime, release String, published_at DateTime, mode String",
+		cfg.PublishedDatabase + ".feature_noise":             "release String, feature_set UInt16, index UInt32, name String, sigma Float64",
 	}
 	got := map[string]string{}
 	// No ORDER BY: 18.16's system.columns has no position, and lists
@@ -168,7 +169,7 @@ func TestMigrateSecondPublishedDatabase(t *testing.T) {
 		}
 		tables = append(tables, n)
 	}
-	if want := []string{"cohort_enrichment", "cohort_enrichment_current", "cohort_enrichment_latest", "feature_dictionary", "published_releases"}; !slices.Equal(tables, want) {
+	if want := []string{"cohort_enrichment", "cohort_enrichment_current", "cohort_enrichment_latest", "feature_dictionary", "feature_noise", "published_releases"}; !slices.Equal(tables, want) {
 		t.Errorf("tables of %s: %v, want %v", second.PublishedDatabase, tables, want)
 	}
 }
