@@ -8,10 +8,17 @@ import (
 )
 
 func TestProcOfThisProcess(t *testing.T) {
-	// Burn a little CPU so the reading is above zero.
-	for began := time.Now(); time.Since(began) < 30*time.Millisecond; {
+	// Burn CPU until the kernel has charged this process a clock tick:
+	// 30 ms of wall time was not always one tick on a loaded machine.
+	var cpu time.Duration
+	var err error
+	for began := time.Now(); time.Since(began) < 5*time.Second; {
+		if cpu, err = procCPU(os.Getpid()); err != nil || cpu > 0 {
+			break
+		}
+		for spin := time.Now(); time.Since(spin) < 10*time.Millisecond; {
+		}
 	}
-	cpu, err := procCPU(os.Getpid())
 	if err != nil || cpu <= 0 {
 		t.Errorf("procCPU(self) = %v, %v; want a positive time", cpu, err)
 	}
