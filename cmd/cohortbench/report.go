@@ -116,8 +116,8 @@ func (r *report) flinkLine(w io.Writer) {
 	if f.Build > 0 {
 		build = fmt.Sprintf("Maven build %.1f s, not counted", f.Build.Seconds())
 	}
-	fmt.Fprintf(w, "(d) Flink 2.2.1, parallelism %d, %d EXACTLY_ONCE checkpoints completed (every %s); %s; startup %.2f s to the first record, net job runtime %.2f s\n",
-		f.Parallelism, f.Checkpoints, r.opts.FlinkCheckpointInterval, build, f.Startup.Seconds(), f.NetRuntime.Seconds())
+	fmt.Fprintf(w, "(d) Flink 2.2.1, parallelism %d, %d EXACTLY_ONCE checkpoints completed (every %s); %s; startup %.2f s to the first record (without it: %s events/s), net job runtime %.2f s\n",
+		f.Parallelism, f.Checkpoints, r.opts.FlinkCheckpointInterval, build, f.Startup.Seconds(), human(rate(f.Messages, f.Wall-f.Startup)), f.NetRuntime.Seconds())
 	fmt.Fprintf(w, "(d) %d events in %d (cohort, window) rows, %d late (dropped: allowed lateness %s), %d invalid (%d in the topic); ",
 		f.Windowed, f.Rows, f.Late, flinkAllowedLateness, f.Invalid, f.WantInvalid)
 	fmt.Fprintf(w, "cells: %d, events wrong in %d, distinct users exact in %d, wrong in %d (the other %d had late events: fewer users allowed)\n",
