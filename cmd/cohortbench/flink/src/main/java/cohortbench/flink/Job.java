@@ -53,6 +53,10 @@ public final class Job {
     Map<String, String> conf = new HashMap<>();
     conf.put("execution.checkpointing.storage", "filesystem");
     conf.put("execution.checkpointing.dir", "file://" + a.get("checkpoint-dir"));
+    // The MiniCluster's servers (BLOB server, REST endpoint) on loopback only.
+    conf.put("jobmanager.bind-host", "127.0.0.1");
+    conf.put("taskmanager.bind-host", "127.0.0.1");
+    conf.put("rest.bind-address", "127.0.0.1");
     StreamExecutionEnvironment env =
         StreamExecutionEnvironment.createLocalEnvironment(parallelism, Configuration.fromMap(conf));
     env.enableCheckpointing(Long.parseLong(a.get("checkpoint-interval-ms")), CheckpointingMode.EXACTLY_ONCE);
