@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -96,5 +99,59 @@ func TestFlinkSkipped(t *testing.T) {
 	r.flinkRatios(&out, 1)
 	if !strings.Contains(out.String(), "(d) Flink: SKIPPED (mvn not found") || !strings.Contains(out.String(), "(b)/(d): not measured") {
 		t.Errorf("report of a skipped (d):\n%s", out.String())
+	}
+}
+
+// The benchmark's count of the topic (flinkTruth) reads every message as
+// the job does: generated records, a fifth of them bad ones of every
+// class, and the hand-made cases of TestParseEvent, through the job's own
+// parser (ParseCheck.java) and through parseEvent and engineKey. It needs
+// java and mvn (the jar is built as for stage (d)), not the servers.
+func TestFlinkParserParity(t *testing.T) {
+	if missing := flinkMissing(); missing != "" {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("the Flink job's parser needs java and mvn: %s", missing)
+		}
+		t.Skipf("the Flink job's parser: %s", missing)
+	}
+	gen := exec.CommandContext(t.Context(), buildCohortline(t), "gen", "--seed", "9", "--users", "300", "--events", "5000", "--bad", "0.2", "--out", "-")
+	records, err := gen.Output()
+	if err != nil {
+		t.Fatalf("cohortline gen: %v", err)
+	}
+	hand := []string{`{"ts":5,"user":"a","ts":6}`, `{"ts":5,"user":"a",}`, `{"ts":5.0,"user":"a"}`, `{"ts":99999999999999999999,"user":"a"}`,
+		`{"ts":null,"user":"a"}`, `{"ts":1793491200000,"user":7}`, `[1]`, `{"x":{"ts":1},"ts":1793491200000,"user":"a","country":"BR"}`, ``}
+	input := append(records, []byte(strings.Join(hand, "\n")+"\n")...)
+	jar, err := buildFlinkJob(t.Context(), "flink", "", t.TempDir()+"/maven.log")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const minTS, maxTS = flinkMinTS, 1893456000000 // 2030-01-01
+	java := exec.CommandContext(t.Context(), "java", "-cp", jar.classpath, "cohortbench.flink.ParseCheck", strconv.FormatInt(minTS, 10), strconv.FormatInt(maxTS, 10))
+	java.Stdin = bytes.NewReader(input)
+	out, err := java.Output()
+	if err != nil {
+		t.Fatalf("ParseCheck: %v", err)
+	}
+	lines := bytes.Split(bytes.TrimSuffix(input, []byte("\n")), []byte("\n"))
+	got := strings.Split(strings.TrimSuffix(string(out), "\n"), "\n")
+	if len(got) != len(lines) {
+		t.Fatalf("ParseCheck printed %d lines for %d", len(got), len(lines))
+	}
+	var valid, wrong int
+	for i, line := range lines {
+		want := "invalid\t\t\t" + string(engineKey(nil, line))
+		if ts, user, ok := parseEvent(line); ok && ts >= minTS && ts < maxTS {
+			want = fmt.Sprintf("valid\t%d\t%s\t%s", ts, user, engineKey(nil, line))
+			valid++
+		}
+		if got[i] != want {
+			if wrong++; wrong <= 5 {
+				t.Errorf("line %d %.200q: the job reads %q, the benchmark %q", i, line, got[i], want)
+			}
+		}
+	}
+	if wrong > 0 || valid == 0 || valid == len(lines) {
+		t.Errorf("%d of %d lines read differently; %d valid", wrong, len(lines), valid)
 	}
 }
