@@ -106,8 +106,11 @@ func TestFlinkSkipped(t *testing.T) {
 // the job does: generated records, a fifth of them bad ones of every
 // class, and the hand-made cases of TestParseEvent, through the job's own
 // parser (ParseCheck.java) and through parseEvent and engineKey. It needs
-// java and mvn (the jar is built as for stage (d)), not the servers.
+// java and mvn (the jar is built as for stage (d)), not the servers; it
+// runs where the integration tests do (a first build downloads from Maven
+// Central, which make test-unit's hermetic run must not).
 func TestFlinkParserParity(t *testing.T) {
+	devenv.Kafka(t)
 	if missing := flinkMissing(); missing != "" {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("the Flink job's parser needs java and mvn: %s", missing)
