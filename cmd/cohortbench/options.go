@@ -168,6 +168,11 @@ func (o *options) Validate() error {
 	default:
 		errs = append(errs, fmt.Errorf("--flink: %q, want auto, on or off", o.Flink))
 	}
+	if o.Flink != "off" {
+		if _, err := os.Stat(filepath.Join(o.FlinkDir, "pom.xml")); err != nil {
+			errs = append(errs, fmt.Errorf("--flink-dir: %v (run from the repository's root, or pass --flink off)", err))
+		}
+	}
 	if o.FlinkParallelism < 1 || o.FlinkCheckpointInterval < 10*time.Millisecond {
 		errs = append(errs, errors.New("--flink-parallelism must be at least 1 and --flink-checkpoint-interval at least 10ms"))
 	}
