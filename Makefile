@@ -81,7 +81,7 @@ BENCH_EVENTS ?= 5000000
 BENCH_PATTERN ?= .
 BENCH_FLAGS ?=
 
-bench: build ## print the benchmark figures: Go benchmarks, then Cohortline vs raw Kafka vs ClickHouse's Kafka engine (BENCHMARKS.md)
+bench: build ## print the benchmark figures: Go benchmarks, then Cohortline vs raw Kafka vs ClickHouse's Kafka engine vs Flink (BENCHMARKS.md)
 	if [[ -z "$${COHORTLINE_KAFKA:-}" || -z "$${COHORTLINE_CLICKHOUSE:-}" ]]; then \
 	  services=$$(deploy/dev/up); eval "$$services"; \
 	fi; \

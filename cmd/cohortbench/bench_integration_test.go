@@ -21,7 +21,7 @@ func TestBenchSmall(t *testing.T) {
 	kafkaAddr, chAddr := devenv.Kafka(t), devenv.ClickHouse(t)
 	opts := options{
 		Kafka: kafkaAddr, ClickHouse: chAddr, Cohortline: buildCohortline(t),
-		Events: 20_000, EngineConsumers: []int{1}, EngineBlockSize: -1, Settle: 3 * time.Second, Stall: 30 * time.Second,
+		Events: 20_000, EngineConsumers: []int{1}, EngineBlockSize: -1, Settle: 3 * time.Second, Stall: 30 * time.Second, Flink: "off", // TestBenchFlink
 		MemUsers: []int{2_000, 10_000}, StageTimeout: 2 * time.Minute, Dir: t.TempDir(),
 	}
 	if err := opts.Validate(); err != nil {

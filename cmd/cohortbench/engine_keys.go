@@ -22,16 +22,22 @@ func newKeyCounts() *keyCounts { return &keyCounts{n: map[string]int64{}} }
 // add counts line under the key the view gives it.
 func (k *keyCounts) add(line []byte) {
 	var buf [64]byte
-	key := buf[:0]
-	for i, f := range []string{"country", "lang", "age", "platform"} {
-		if i > 0 {
-			key = append(key, '|')
-		}
-		key = append(key, visitParamString(line, f)...)
-	}
+	key := engineKey(buf[:0], line)
 	k.mu.Lock()
 	k.n[string(key)]++
 	k.mu.Unlock()
+}
+
+// engineKey appends the view's cohort key of line to dst:
+// country|lang|age|platform, each as visitParamExtractString takes it.
+func engineKey(dst, line []byte) []byte {
+	for i, f := range []string{"country", "lang", "age", "platform"} {
+		if i > 0 {
+			dst = append(dst, '|')
+		}
+		dst = append(dst, visitParamString(line, f)...)
+	}
+	return dst
 }
 
 // visitParamString is ClickHouse's visitParamExtractString(line, name) for

@@ -5,7 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
+	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -43,6 +46,25 @@ type options struct {
 	// MemUsers skips them.
 	MemUsers         []int
 	MemEventsPerUser int
+
+	// Flink is stage (d): "auto" (default) runs it when java and mvn are
+	// on the PATH and says in the report why not otherwise; "on" fails
+	// without them; "off" skips it (the report says so).
+	Flink string
+	// FlinkDir is the job's Maven project; default cmd/cohortbench/flink.
+	FlinkDir string
+	// MavenRepo is Maven's local repository for the job's build; default
+	// Maven's own (~/.m2/repository).
+	MavenRepo string
+	// FlinkParallelism is the job's parallelism; default the number of CPUs.
+	FlinkParallelism int
+	// FlinkCheckpointInterval is the job's EXACTLY_ONCE checkpoint
+	// interval; default 10s.
+	FlinkCheckpointInterval time.Duration
+	// ClickHouseHTTP is ClickHouse's HTTP address, for the job's JDBC
+	// driver; default --clickhouse's host and $COHORTLINE_CLICKHOUSE_HTTP_PORT
+	// (else 18123, deploy/dev's).
+	ClickHouseHTTP string
 
 	StageTimeout  time.Duration // any one stage; default 15m
 	RunCPUProfile string        // a CPU profile of stage (b)'s cohortline run
@@ -97,6 +119,27 @@ func (o *options) setDefaults() {
 	if o.StageTimeout == 0 {
 		o.StageTimeout = 15 * time.Minute
 	}
+	if o.Flink == "" {
+		o.Flink = "auto"
+	}
+	if o.FlinkDir == "" {
+		o.FlinkDir = filepath.Join("cmd", "cohortbench", "flink")
+	}
+	if o.FlinkParallelism == 0 {
+		o.FlinkParallelism = runtime.NumCPU()
+	}
+	if o.FlinkCheckpointInterval == 0 {
+		o.FlinkCheckpointInterval = 10 * time.Second
+	}
+	if o.ClickHouseHTTP == "" {
+		port := os.Getenv("COHORTLINE_CLICKHOUSE_HTTP_PORT")
+		if port == "" {
+			port = "18123"
+		}
+		if host, _, err := net.SplitHostPort(o.ClickHouse); err == nil {
+			o.ClickHouseHTTP = net.JoinHostPort(host, port)
+		}
+	}
 }
 
 // Validate applies the defaults and checks o; errors name the flag.
@@ -119,6 +162,19 @@ func (o *options) Validate() error {
 		if n < 1 {
 			errs = append(errs, fmt.Errorf("--engine-consumers: %d, want at least 1", n))
 		}
+	}
+	switch o.Flink {
+	case "auto", "on", "off":
+	default:
+		errs = append(errs, fmt.Errorf("--flink: %q, want auto, on or off", o.Flink))
+	}
+	if o.Flink != "off" {
+		if _, err := os.Stat(filepath.Join(o.FlinkDir, "pom.xml")); err != nil {
+			errs = append(errs, fmt.Errorf("--flink-dir: %v (run from the repository's root, or pass --flink off)", err))
+		}
+	}
+	if o.FlinkParallelism < 1 || o.FlinkCheckpointInterval < 10*time.Millisecond {
+		errs = append(errs, errors.New("--flink-parallelism must be at least 1 and --flink-checkpoint-interval at least 10ms"))
 	}
 	if o.Stall <= o.Settle {
 		errs = append(errs, fmt.Errorf("--stall %s must be longer than --settle %s", o.Stall, o.Settle))
@@ -155,6 +211,12 @@ func parseFlags(args []string, output io.Writer) (options, error) {
 		return err
 	})
 	fs.IntVar(&o.MemEventsPerUser, "mem-events-per-user", 2, "events per user in the memory runs")
+	fs.StringVar(&o.Flink, "flink", "auto", `stage (d), the Flink job: "auto" runs it if java and mvn are on the PATH, "on" requires them, "off" skips it`)
+	fs.StringVar(&o.FlinkDir, "flink-dir", filepath.Join("cmd", "cohortbench", "flink"), "the Flink job's Maven project")
+	fs.StringVar(&o.MavenRepo, "maven-repo", "", "Maven's local repository for the Flink job's build (default ~/.m2/repository)")
+	fs.IntVar(&o.FlinkParallelism, "flink-parallelism", runtime.NumCPU(), "the Flink job's parallelism")
+	fs.DurationVar(&o.FlinkCheckpointInterval, "flink-checkpoint-interval", 10*time.Second, "the Flink job's EXACTLY_ONCE checkpoint interval")
+	fs.StringVar(&o.ClickHouseHTTP, "clickhouse-http", "", "ClickHouse's HTTP address, for the Flink job's JDBC driver (default --clickhouse's host, port $COHORTLINE_CLICKHOUSE_HTTP_PORT or 18123)")
 	fs.DurationVar(&o.StageTimeout, "stage-timeout", 15*time.Minute, "fail a stage that takes longer")
 	fs.StringVar(&o.RunCPUProfile, "run-cpuprofile", "", "write a CPU profile of stage (b)'s cohortline run to this file")
 	fs.IntVar(&o.ClickHousePID, "clickhouse-pid", 0, "pid of the ClickHouse server (default: the process listening on its port)")

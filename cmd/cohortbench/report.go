@@ -13,6 +13,9 @@ const (
 	targetRunOverRaw    = 0.7 // (b)/(a)
 	targetRunOverEngine = 3.0 // (b)/(c), with 0 duplicates
 	targetBytesPerUser  = 100.0
+	// Issue 19: (b)/(d), both exact.
+	targetRunOverFlink       = 5.0 // by events/s
+	targetRunOverFlinkPerCPU = 6.0 // by events per CPU second
 )
 
 // ioLimit is the faster of the two raw reads.
@@ -47,6 +50,7 @@ func (r *report) table(w io.Writer) {
 	for _, e := range r.Engines {
 		names = append(names, "(c) Kafka engine + MV, "+e.config().String())
 	}
+	names = append(names, flinkStage)
 	width := 0
 	for _, n := range names {
 		width = max(width, len(n))
@@ -75,7 +79,12 @@ func (r *report) table(w io.Writer) {
 			secsOrNA(e.ClickHouse.CPU, r.chSampled), e.Kafka.CPU, e.ClickHouse.CPU+e.Kafka.CPU, mibOrNA(e.ClickHouse.PeakRSS),
 			mibOrNA(e.ClickHouse.PeakRSS), engineDuplicates(e))
 	}
+	if f := r.Flink; f.Skipped == "" {
+		row(flinkStage, f.Messages, f.Wall, secs(f.CPU), secsOrNA(f.ClickHouse.CPU, r.chSampled), f.Kafka.CPU,
+			f.CPU+f.ClickHouse.CPU+f.Kafka.CPU, mibOrNA(f.PeakRSS), mibOrNA(f.ClickHouse.PeakRSS), flinkDuplicates(f))
+	}
 	tw.Flush()
+	r.flinkLine(w)
 	if f := b.Flushes; f.Count > 0 {
 		inserts := ""
 		if f.Inserts > 0 {
@@ -84,6 +93,35 @@ func (r *report) table(w io.Writer) {
 		fmt.Fprintf(w, "(b) flushed %d windows of a partition%s; the flushes took %.2f s in all, %.2f s per partition worker, which reads nothing meanwhile\n",
 			f.Count, inserts, f.Latency.Seconds(), f.Latency.Seconds()/float64(r.opts.Partitions))
 	}
+}
+
+const flinkStage = "(d) Flink job -> ClickHouse (JDBC)"
+
+func flinkDuplicates(f flinkResult) string {
+	s := fmt.Sprintf("%d rows", f.DuplicateRows+f.Duplicated)
+	if f.Lost > 0 {
+		s += fmt.Sprintf(", %d LOST", f.Lost)
+	}
+	return s
+}
+
+// flinkLine says what stage (d) counted, or why it did not run.
+func (r *report) flinkLine(w io.Writer) {
+	f := r.Flink
+	if f.Skipped != "" {
+		fmt.Fprintf(w, "(d) Flink: SKIPPED (%s): no figures\n", f.Skipped)
+		return
+	}
+	build := "jar up to date"
+	if f.Build > 0 {
+		build = fmt.Sprintf("Maven build %.1f s, not counted", f.Build.Seconds())
+	}
+	fmt.Fprintf(w, "(d) Flink 2.2.1, parallelism %d, %d EXACTLY_ONCE checkpoints completed (every %s); %s; startup %.2f s to the first record (without it: %s events/s), net job runtime %.2f s\n",
+		f.Parallelism, f.Checkpoints, r.opts.FlinkCheckpointInterval, build, f.Startup.Seconds(), human(rate(f.Messages, f.Wall-f.Startup)), f.NetRuntime.Seconds())
+	fmt.Fprintf(w, "(d) %d events in %d (cohort, window) rows, %d late (dropped: allowed lateness %s), %d invalid (%d in the topic); ",
+		f.Windowed, f.Rows, f.Late, flinkAllowedLateness, f.Invalid, f.WantInvalid)
+	fmt.Fprintf(w, "cells: %d, events wrong in %d, distinct users exact in %d, wrong in %d (the other %d had late events: fewer users allowed)\n",
+		f.Cells.Cells, f.Cells.EventsWrong, f.Cells.UsersExact, f.Cells.UsersWrong, f.Cells.Cells-f.Cells.UsersExact-f.Cells.UsersWrong)
 }
 
 func engineDuplicates(e engineResult) string {
@@ -123,9 +161,47 @@ func (r *report) ratios(w io.Writer) {
 		fmt.Fprintf(w, "(b)/(c, %s) = %.2f, per CPU second %.2f; (c) %s   %s\n", e.config(), ratio,
 			rate(r.Run.Messages, r.Run.CPU+r.Run.ClickHouse.CPU+r.Run.Kafka.CPU)/rate(e.Expected, e.ClickHouse.CPU+e.Kafka.CPU), engine, target)
 	}
+	r.flinkRatios(w, run)
 	if r.TSVUnsafe > 0 {
 		fmt.Fprintf(w, "warning: %d messages are not one TSV field as they are; (c)'s expected count leaves them out\n", r.TSVUnsafe)
 	}
+}
+
+func (r *report) flinkRatios(w io.Writer, run float64) {
+	f := r.Flink
+	if f.Skipped != "" {
+		fmt.Fprintf(w, "(b)/(d): not measured, stage (d) was skipped (%s)\n", f.Skipped)
+		return
+	}
+	ratio := run / rate(f.Messages, f.Wall)
+	perCPU := rate(r.Run.Messages, r.Run.CPU+r.Run.ClickHouse.CPU+r.Run.Kafka.CPU) / rate(f.Messages, f.CPU+f.ClickHouse.CPU+f.Kafka.CPU)
+	flink := "exact"
+	if !f.exact() {
+		flink = fmt.Sprintf("NOT exact: %d duplicated, %d lost, %d duplicate rows, %d cells with wrong events, %d with wrong users, %d of %d invalid",
+			f.Duplicated, f.Lost, f.DuplicateRows, f.Cells.EventsWrong, f.Cells.UsersWrong, f.Invalid, f.WantInvalid)
+		if len(f.LostKeys) > 0 {
+			flink += " (lost on " + strings.Join(f.LostKeys, ", ") + ")"
+		}
+	}
+	ok := ratio >= targetRunOverFlink && perCPU >= targetRunOverFlinkPerCPU && f.exact() && r.Run.Partials.Duplicates == 0
+	fmt.Fprintf(w, "(b)/(d) = %.2f, per CPU second %.2f; (d) %s   target >= %.0f and >= %.0f per CPU second, both exact: %s\n",
+		ratio, perCPU, flink, targetRunOverFlink, targetRunOverFlinkPerCPU,
+		verdict(ok, flinkShort(ratio, perCPU, f.exact() && r.Run.Partials.Duplicates == 0)))
+}
+
+// flinkShort says which part of the (b)/(d) target was missed.
+func flinkShort(ratio, perCPU float64, exact bool) string {
+	var miss []string
+	if ratio < targetRunOverFlink {
+		miss = append(miss, fmt.Sprintf("events/s short by %.2f", targetRunOverFlink-ratio))
+	}
+	if perCPU < targetRunOverFlinkPerCPU {
+		miss = append(miss, fmt.Sprintf("per CPU second short by %.2f", targetRunOverFlinkPerCPU-perCPU))
+	}
+	if !exact {
+		miss = append(miss, "not both exact")
+	}
+	return strings.Join(miss, ", ")
 }
 
 func (r *report) memory(w io.Writer) {
@@ -170,6 +246,25 @@ func (r *report) method(w io.Writer) {
   where it has no part, was %s s: other work on the shared server.
 `, sampleEvery, r.opts.IdleTimeout, r.Run.Startup.Seconds(), human(rate(r.Run.Messages, r.Run.Wall-r.Run.Startup)),
 		r.Expected, r.opts.Settle, r.opts.Stall, secsOrNA(r.BackgroundClickHouse, r.chSampled))
+	if r.Flink.Skipped == "" {
+		fmt.Fprintf(w, `- (d) builds cmd/cohortbench/flink with Maven once (target/, stamped by a checksum of its sources;
+  the first build downloads Flink from Maven Central) and runs it as "java ... cohortbench.flink.Job":
+  a local MiniCluster, parallelism %d, a KafkaSource from the earliest offsets to the end offsets
+  at its start (bounded: the end of input closes the last windows, as (b)'s idle timeout does),
+  per-partition watermarks forBoundedOutOfOrderness(%s), 1h tumbling event-time windows keyed by
+  (c)'s country|lang|age|platform key, allowed lateness %s, events and distinct users (every token
+  held in the window's keyed state: exact), EXACTLY_ONCE checkpoints every %s (filesystem storage),
+  results through clickhouse-jdbc 0.10.0 over HTTP in batches of 10000 and at each checkpoint.
+  Messages Jackson does not read as an object with an integer ts in [2010-01-01, start + 1h) and a
+  string user are "invalid": counted by key, never windowed, no watermark. Like (c), and unlike
+  (b), it counts every message under its own attributes: no minors or sensitive categories left
+  out, no deduplication, no one cohort per user. time s = (its result line, printed once the job
+  and its inserts have finished) - (JVM start): JVM and MiniCluster startup included. CPU and peak
+  RSS (VmHWM) are the JVM's up to then. duplicates and LOST compare the events by key (windowed +
+  late + invalid) with the topic, as for (c); each (cohort, window)'s events (windowed + late) and
+  distinct users (where no event was late) are checked against Go's count of the topic.
+`, r.Flink.Parallelism, flinkMaxOutOfOrder, flinkAllowedLateness, r.opts.FlinkCheckpointInterval)
+	}
 	if r.Memory != nil {
 		fmt.Fprintf(w, `- memory per active user: two more runs of (b), on topics of --users %d and %d with %d events
   per user, all in one 1h window (gen --span 50m --activity-skew 0 --late 0 --out-of-order 0),

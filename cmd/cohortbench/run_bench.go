@@ -37,7 +37,12 @@ type report struct {
 
 	Run     runResult      // stage (b)
 	Engines []engineResult // stage (c), one per consumer count
-	Memory  *memoryResult  // nil when skipped
+	Flink   flinkResult    // stage (d); Skipped says why it did not run
+	// flinkKeys counts every message by (c)'s key (TSV-unsafe ones too:
+	// the job reads them as they are); flinkTruth is what (d) must find.
+	flinkKeys  *keyCounts
+	flinkTruth *flinkTruth
+	Memory     *memoryResult // nil when skipped
 
 	Machine       machine
 	Began, Finish time.Time
@@ -63,6 +68,12 @@ func runBench(ctx context.Context, opts options, progress io.Writer) (rep *repor
 		Machine: machineInfo(), LoadBefore: loadAverage()}
 
 	rep.chSampled, rep.kafkaSampled = b.chServer != nil, b.kafkaServer != nil
+	if rep.Flink.Skipped = flinkSkip(opts); rep.Flink.Skipped == "" {
+		rep.flinkKeys = newKeyCounts()
+		rep.flinkTruth = newFlinkTruth(flinkMinTS, rep.Began.Add(time.Hour).UnixMilli(), flinkWindow.Milliseconds())
+	} else {
+		b.logf("(d) Flink: SKIPPED: %s", rep.Flink.Skipped)
+	}
 	topic := b.name("events")
 	b.cleanup(func(ctx context.Context) error { return b.kafka.deleteTopics(ctx, topic) })
 	ranges, took, err := b.gen(ctx, topic, max(rep.Users, 1), opts.Events, "--span", "24h")
@@ -91,6 +102,16 @@ func runBench(ctx context.Context, opts options, progress io.Writer) (rep *repor
 		rep.Engines = append(rep.Engines, e)
 	}
 
+	if rep.Flink.Skipped == "" {
+		b.logf("(d) Flink job, parallelism %d: counting %d messages…", opts.FlinkParallelism, rep.Events)
+		if rep.Flink, err = b.runFlink(ctx, topic, ranges, rep.flinkKeys, rep.flinkTruth); err != nil {
+			return nil, fmt.Errorf("stage (d): %w", err)
+		}
+		f := rep.Flink
+		b.logf("(d) Flink: %s; %d windowed, %d late, %d invalid: %d duplicated, %d lost, %d cells wrong", rateOf(f.Messages, f.Wall),
+			f.Windowed, f.Late, f.Invalid, f.Duplicated, f.Lost, f.Cells.EventsWrong+f.Cells.UsersWrong)
+	}
+
 	if len(opts.MemUsers) == 2 {
 		m, err := b.memoryStage(ctx)
 		if err != nil {
@@ -100,6 +121,20 @@ func runBench(ctx context.Context, opts options, progress io.Writer) (rep *repor
 	}
 	rep.Finish, rep.LoadAfter = time.Now(), loadAverage()
 	return rep, nil
+}
+
+// flinkSkip says why stage (d) does not run with opts, or "" if it does.
+func flinkSkip(opts options) string {
+	if opts.Flink == "off" {
+		return "--flink off"
+	}
+	if missing := flinkMissing(); missing != "" {
+		if opts.Flink == "on" {
+			return "" // runFlink fails, naming the missing tool
+		}
+		return missing + " (--flink auto)"
+	}
+	return ""
 }
 
 // gen fills topic with `cohortline gen` (users, events, then extra flags)
@@ -162,6 +197,10 @@ func (b *bench) rawStage(ctx context.Context, topic string, ranges []partitionRa
 	var unsafe atomic.Int64
 	rep.keys = newKeyCounts()
 	all, err := readWithBatches(ctx, b.opts.Kafka, topic, ranges, func(m kafka.Message) {
+		if rep.flinkTruth != nil {
+			rep.flinkKeys.add(m.Value)
+			rep.flinkTruth.add(m.Value)
+		}
 		if bytes.ContainsAny(m.Value, "\t\n\r\\") {
 			unsafe.Add(1)
 			return
