@@ -69,10 +69,10 @@ func TestBenchFlink(t *testing.T) {
 }
 
 // Stage (d) windows events as stage (b) does: the same window and lateness
-// (cohortline's default spec, which the benchmark's runs use) and the same
-// bounded out-of-orderness.
+// (the spec of the benchmark's runs) and the same bounded out-of-orderness.
 func TestFlinkSettingsAreRuns(t *testing.T) {
 	spec := cohorts.DefaultSpec()
+	spec.Window = benchWindow
 	cfg := pipeline.Config{Brokers: []string{"x:1"}, Topic: "t"}
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)

@@ -15,7 +15,7 @@ import (
 )
 
 // The event-time settings stage (b) runs with, which stage (d) copies:
-// cohortline's default spec (1 h windows, no allowed lateness) and
+// the benchmark's spec (benchWindow: 1 h windows; the default spec's lateness, 0) and
 // kafka.max_out_of_order's default. TestFlinkSettingsAreRuns checks them.
 // With an allowed lateness above 0 Flink would fire a window again for each
 // late event, with the window's whole count, and the sums that the checks

@@ -120,6 +120,12 @@ func (b *bench) runCohortline(ctx context.Context, spec runSpec) (runResult, err
 	return res, nil
 }
 
+// benchWindow is the window of every stage: hourly, as the engine's and
+// Flink's jobs count, and as the figures of BENCHMARKS.md were taken,
+// although cohortline's default became daily (issue 14). Feature set 1
+// keeps the hourly spec publishable, which the config check demands.
+const benchWindow = time.Hour
+
 // runConfig is the config file of a benchmark run: no HTTP listener, no
 // publishing (stage (b) measures the stream into ClickHouse), a short idle
 // timeout so the last windows close soon after the last message.
@@ -130,6 +136,9 @@ kafka:
   topic: %s
   group: %s
   idle_timeout: %s
+cohorts:
+  window: %s
+  feature_set: 1
 clickhouse:
   addr: [%s]
   database: %s
@@ -138,7 +147,7 @@ publish:
   auto: false
 http:
   listen: ""
-`, b.opts.Kafka, topic, group, b.opts.IdleTimeout, b.opts.ClickHouse, db, db)
+`, b.opts.Kafka, topic, group, b.opts.IdleTimeout, benchWindow, b.opts.ClickHouse, db, db)
 }
 
 // waitCommitted polls group's committed offsets until every partition's
