@@ -89,5 +89,7 @@ require (
 // franz-go v1.21.7 but calls kversion APIs (EachSupportedFeature) that came
 // with v1.22.0: with v1.21.7 it does not compile. Pinned to v1.22.3, the
 // newest release, with which kfake serves kafka-go v0.4.51's producer,
-// consumer group and partition readers (TestEmbeddedBrokerPipeline).
-require github.com/twmb/franz-go v1.22.3 // indirect
+// consumer group and partition readers (TestEmbeddedBrokerPipeline). Its
+// client, kgo, sends DeleteRecords in pipeline/backfill's retention test
+// (kafka-go has no such request).
+require github.com/twmb/franz-go v1.22.3

@@ -63,13 +63,33 @@ func PlanKafka(ctx context.Context, brokers []string, topic string, spec *cohort
 		if expect < 0 {
 			expect = ends[p]
 		}
-		if start == firsts[p] && start > 0 && start < ends[p] {
-			return nil, fmt.Errorf("topic %q partition %d: the oldest message left (offset %d) is already inside the range's lead-in (%s onwards): retention has deleted part of the range; backfill it from archived files (--files)",
-				topic, p, start, from.Add(-lateness).Format(time.RFC3339))
+		if err := checkRetention(topic, p, start, firsts[p], ends[p], from.Add(-lateness)); err != nil {
+			return nil, err
 		}
 		out[p] = PartitionCheckpoint{Partition: p, Start: start, End: ends[p], Expect: max(start, expect)}
 	}
 	return out, nil
+}
+
+// checkRetention refuses a partition whose range may have lost messages
+// to retention: the first message of the range's lead-in (start, or the
+// end when none is at or after leadIn) is the oldest one left (first),
+// and something was deleted before it (first > 0). Deleted messages have
+// earlier offsets and, timestamps following offsets, earlier times than
+// start's: some of them may have been in the range. That includes a
+// partition emptied by retention (first == end > 0), which the range
+// would otherwise read as empty, replacing its windows with nothing: seen
+// as "read 0 messages … 2 windows × 4 partitions replaced", exit 0.
+func checkRetention(topic string, p int, start, first, end int64, leadIn time.Time) error {
+	if start != first || first == 0 {
+		return nil
+	}
+	if first == end {
+		return fmt.Errorf("topic %q partition %d: retention has deleted every message (offsets 0 to %d): the range (%s onwards) may have had some; backfill it from archived files (--files)",
+			topic, p, end, leadIn.Format(time.RFC3339))
+	}
+	return fmt.Errorf("topic %q partition %d: the oldest message left (offset %d) is already inside the range's lead-in (%s onwards): retention has deleted part of the range; backfill it from archived files (--files)",
+		topic, p, start, leadIn.Format(time.RFC3339))
 }
 
 // listOffsets asks for one offset per partition: req(p). A time request
