@@ -244,7 +244,7 @@ func republisher(cfg *config, client *clickhouse.Client, out io.Writer) backfill
 		if err != nil {
 			return err
 		}
-		results, err := pub.PublishRange(ctx, from, to)
+		results, err := pub.RepublishRange(ctx, from, to)
 		printReleases(out, pub.Release(), results)
 		return err
 	}

@@ -95,6 +95,29 @@ func TestBackfillParity(t *testing.T) {
 	if got := set.lastProgressVersions(t); !slices.Equal(got, streamingVersions) {
 		t.Errorf("streaming's resume points changed: %v, were %v", got, streamingVersions)
 	}
+
+	// The range's source has nothing any more (say, the archive was
+	// redacted): the backfill empties the windows and withdraws their
+	// published cohorts, rather than leaving rows no partials back.
+	empty := filepath.Join(set.dir, "empty.ndjson")
+	writeTestFile(t, empty, "")
+	code, out, errOut := runCLI(t, "", backfillArgs(config, filepath.Join(set.dir, "empty.checkpoint.json"),
+		"--files", empty, "--partitions", fmt.Sprint(e2ePartitions))...)
+	if code != exitOK {
+		t.Fatalf("backfill from an empty archive: exit %d\n%s%s", code, out, errOut)
+	}
+	var inRange []string // the hour before the range keeps its out-of-order events
+	for _, line := range partitionPartials(t, set) {
+		if line >= backfillFrom.Format(time.DateTime) {
+			inRange = append(inRange, line)
+		}
+	}
+	if len(inRange) != 0 {
+		t.Errorf("after a backfill from an empty archive, %d partials of the range are current, e.g. %s; its output:\n%s", len(inRange), inRange[0], out)
+	}
+	if got := publishedRows(t, set); len(got) != 0 {
+		t.Errorf("after a backfill from an empty archive, %d published rows are left, e.g. %s", len(got), got[0])
+	}
 }
 
 // checkRepublished checks the ledger after a backfill: every window has

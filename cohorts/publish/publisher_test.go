@@ -298,3 +298,45 @@ func TestPublisherRowsFailAfterLedger(t *testing.T) {
 		t.Errorf("%d ledger entries after a failed write; the spend must stay recorded", len(store.ledger))
 	}
 }
+
+// TestRepublishWithdrawsAnEmptiedWindow: a backfill that leaves a window
+// without partials republishes it as an empty release, which withdraws
+// its published cohorts (replace, no rows), booked in the ledger;
+// PublishRange alone leaves such a window's rows, and windows that never
+// had rows are not released at all.
+func TestRepublishWithdrawsAnEmptiedWindow(t *testing.T) {
+	spec := specV1()
+	store := newMemStore()
+	store.partials[testWindow.Start] = randomPartials(t, spec, 150, 3)
+	p := testPublisher(t, store, Budget{PerWindow: 3 * spec.Privacy.Epsilon})
+	ctx := t.Context()
+	if _, err := p.PublishRange(ctx, day, day.Add(24*time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if len(store.rows[testWindow.Start]) == 0 {
+		t.Fatal("the first publish wrote no rows")
+	}
+
+	delete(store.partials, testWindow.Start) // the backfill found nothing in the window
+	if res, err := p.PublishRange(ctx, day, day.Add(24*time.Hour)); err != nil || len(res) != 0 || len(store.rows[testWindow.Start]) == 0 {
+		t.Fatalf("PublishRange without partials: %v, %d results, %d rows left; want nothing done", err, len(res), len(store.rows[testWindow.Start]))
+	}
+	ledger, writes := len(store.ledger), len(store.writes)
+	res, err := p.RepublishRange(ctx, day, day.Add(24*time.Hour))
+	if err != nil || len(res) != 1 || res[0].Window != testWindow {
+		t.Fatalf("RepublishRange: %v, %+v; want one result, for %s", err, res, testWindow)
+	}
+	if got := store.rows[testWindow.Start]; len(got) != 0 {
+		t.Errorf("%d rows still published for the emptied window", len(got))
+	}
+	if !slices.Contains(store.writes[writes:], "rows "+testWindow.String()+" replace=true") {
+		t.Errorf("writes %v: want the window replaced", store.writes[writes:])
+	}
+	if len(store.ledger) != ledger+1 || store.ledger[ledger].RowsPublished != 0 || store.ledger[ledger].Window != testWindow {
+		t.Errorf("ledger %+v: want one more entry, of 0 rows for %s", store.ledger[ledger:], testWindow)
+	}
+	// Nothing is left to withdraw: a second republish releases nothing.
+	if res, err := p.RepublishRange(ctx, day, day.Add(24*time.Hour)); err != nil || len(res) != 0 {
+		t.Errorf("second RepublishRange: %v, %d results; want none", err, len(res))
+	}
+}
