@@ -113,6 +113,7 @@ func TestMigrateRefusesChangedOrUnknownMigrations(t *testing.T) {
 // real 18.16 server. It has no ZooKeeper, so distributed DDL is refused
 // (code 49, "DDL background thread is not initialized") after parsing:
 // any other error, a syntax error above all, is a broken statement.
+// (TestRunOnClusters in cmd/cohortline runs them on a real 2x2 cluster.)
 // Nothing is created. On a server that does run distributed DDL the test
 // skips rather than create things on a cluster.
 func TestClusterDDLParsesOnServer(t *testing.T) {
@@ -133,6 +134,10 @@ func TestClusterDDLParsesOnServer(t *testing.T) {
 			case err == nil:
 				t.Skipf("the server ran distributed DDL (%s statement %d): not a server without ZooKeeper", m.Name, i+1)
 			case errors.As(err, &ex) && ex.Code == 49 && strings.Contains(ex.Message, "DDL background thread"):
+			case errors.As(err, &ex) && ex.Code == 81 && !strings.Contains(stmt, " ON CLUSTER "):
+				// An ALTER of a table replicated to every node runs on one
+				// server (schemas: alterEverywhere); parsed, it finds no
+				// database, since nothing was created.
 			default:
 				t.Errorf("%s statement %d: %v\n%s", m.Name, i+1, err, stmt)
 			}
