@@ -40,6 +40,7 @@ func TestChDB(t *testing.T) {
 	run("partials", func(t *testing.T) { chdbPartials(t, chdbMigrated(t, conn, "partials")) })
 	run("ledger", func(t *testing.T) { chdbLedger(t, chdbMigrated(t, conn, "ledger")) })
 	run("lease", func(t *testing.T) { chdbLease(t, chdbMigrated(t, conn, "lease")) })
+	run("feature-noise", func(t *testing.T) { featureNoiseScenario(t, chdbMigrated(t, conn, "noise")) })
 	run("enrichment", func(t *testing.T) { chdbEnrichment(t, chdbMigrated(t, conn, "enrichment")) })
 	run("republish", func(t *testing.T) { replaceScenario(t, chdbMigrated(t, conn, "republish")) })
 	run("republish-empty-day", func(t *testing.T) { emptyDayScenario(t, chdbMigrated(t, conn, "emptyday")) })

@@ -56,6 +56,11 @@ func newChdbConn(t *testing.T) *chdbConn {
 	if _, err := db.Run("SET output_format_json_quote_64bit_integers = 0", ""); err != nil {
 		t.Fatal(err)
 	}
+	// NaN and infinities as "nan", "inf", "-inf" rather than null (a
+	// Float64 of a switched-off block's sigma is NaN): scanCell reads them.
+	if _, err := db.Run("SET output_format_json_quote_denormals = 1", ""); err != nil {
+		t.Fatal(err)
+	}
 	return &chdbConn{db: db}
 }
 

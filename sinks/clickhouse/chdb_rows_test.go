@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"reflect"
+	"strconv"
 	"strings"
 	"time"
 
@@ -74,6 +76,15 @@ func scanCell(cell json.RawMessage, typ string, dest any) error {
 		}
 		v, err := time.ParseInLocation(layout, s, time.UTC)
 		*t = v
+		return err
+	}
+	if f, ok := dest.(*float64); ok && len(cell) > 0 && cell[0] == '"' {
+		var s string
+		if err := json.Unmarshal(cell, &s); err != nil {
+			return err
+		}
+		v, err := strconv.ParseFloat(s, 64) // "nan", "inf", "-inf"
+		*f = v
 		return err
 	}
 	return json.Unmarshal(cell, dest)
@@ -200,6 +211,11 @@ func (b *chdbBatch) Send() error {
 			v := b.values[i][row]
 			if t, ok := v.(time.Time); ok {
 				v = t.Unix()
+			}
+			if f, ok := v.(float64); ok && (math.IsNaN(f) || math.IsInf(f, 0)) {
+				// JSON has no NaN or infinity; ClickHouse reads "nan", "inf"
+				// and "-inf" as Float64 (not bare: it expects null then).
+				v = strings.ToLower(strings.TrimPrefix(strconv.FormatFloat(f, 'g', -1, 64), "+"))
 			}
 			obj[col] = v
 		}

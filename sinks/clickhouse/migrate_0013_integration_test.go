@@ -51,13 +51,20 @@ func TestMigrate0013OverLedgerOf0012(t *testing.T) {
 
 // TestFeatureNoise: a release's noise reads back by index, written twice
 // (every publish of the release writes it) once.
+// TestChDB runs the same scenario on a current ClickHouse.
 func TestFeatureNoise(t *testing.T) {
 	cfg := testConfig(t)
 	c := openClient(t, cfg)
-	ctx := t.Context()
-	if _, err := c.Migrate(ctx); err != nil {
+	if _, err := c.Migrate(t.Context()); err != nil {
 		t.Fatal(err)
 	}
+	featureNoiseScenario(t, c)
+}
+
+// featureNoiseScenario writes a release's noise twice and reads it back,
+// on a migrated Client of any server.
+func featureNoiseScenario(t *testing.T, c *Client) {
+	ctx := t.Context()
 	rows := []FeatureNoise{
 		{Release: "spec1-abc-fs2", FeatureSet: 2, Index: 0, Name: "reach.kind.message_sent", Sigma: 11.18},
 		{Release: "spec1-abc-fs2", FeatureSet: 2, Index: 44, Name: "sum.call_seconds", Sigma: math.NaN()},
