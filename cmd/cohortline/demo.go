@@ -251,7 +251,7 @@ func (d *demo) prepareClickHouse(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := client.WriteFeatureDictionary(ctx, featureDictionary()); err != nil {
+	if err := client.WriteFeatureDictionary(ctx, clickhouse.FeatureDictionary()); err != nil {
 		return err
 	}
 	d.prog.done("clickhouse", "%s: fresh databases %s and %s (%d migrations)", addr, ch.Database, ch.PublishedDatabase, len(applied))

@@ -122,7 +122,7 @@ func runPublish(cmd *cobra.Command, cfg *config, start, end time.Time) error {
 // rows refer to, and a Publisher with cfg's spec, noise, budget and mode,
 // whose sessions take the publish lease as role.
 func newPublisher(ctx context.Context, cfg *config, client *clickhouse.Client, role string) (*publish.Publisher, error) {
-	if err := client.WriteFeatureDictionary(ctx, featureDictionary()); err != nil {
+	if err := client.WriteFeatureDictionary(ctx, clickhouse.FeatureDictionary()); err != nil {
 		return nil, err
 	}
 	pc, err := cfg.publisherConfig()
@@ -144,4 +144,12 @@ func printReleases(w io.Writer, release string, results []publish.Result) {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%g\t%t\t\n", r.Window, s.Rows, s.Finest, s.PublishedFinest, s.Merged, s.Suppressed, r.Ledger.EpsilonSpent, r.Ledger.Republish)
 	}
 	tw.Flush()
+}
+
+// newStore is the Store of a publisher run by role ("publish",
+// "backfill", "run", "demo"), taking the lease as cfg says.
+func newStore(cfg *config, client *clickhouse.Client, role string) clickhouse.PublishStore {
+	return client.PublishStore(clickhouse.LeaseConfig{
+		Holder: clickhouse.LeaseHolder(role), TTL: cfg.file.Publish.LeaseTTL, Wait: cfg.file.Publish.LeaseWait,
+	})
 }

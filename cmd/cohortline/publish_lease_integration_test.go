@@ -29,7 +29,7 @@ func (l *opLog) add(op string) {
 // dawdles a little before it so that two publishers without a lease
 // would be sure to interleave.
 type recordingStore struct {
-	clickhouseStore
+	clickhouse.PublishStore
 	name string
 	log  *opLog
 }
@@ -41,17 +41,17 @@ func (s recordingStore) note(what string, w cohorts.Window) {
 
 func (s recordingStore) AppendLedger(ctx context.Context, e publish.LedgerEntry) error {
 	s.note("ledger", e.Window)
-	return s.clickhouseStore.AppendLedger(ctx, e)
+	return s.PublishStore.AppendLedger(ctx, e)
 }
 
 func (s recordingStore) AppendPublishedRelease(ctx context.Context, e publish.LedgerEntry) error {
 	s.note("release", e.Window)
-	return s.clickhouseStore.AppendPublishedRelease(ctx, e)
+	return s.PublishStore.AppendPublishedRelease(ctx, e)
 }
 
 func (s recordingStore) WriteRows(ctx context.Context, lease publish.Lease, w cohorts.Window, rows []publish.Row, release string, at time.Time, replace bool) error {
 	s.note(fmt.Sprintf("rows(replace=%t)", replace), w)
-	return s.clickhouseStore.WriteRows(ctx, lease, w, rows, release, at, replace)
+	return s.PublishStore.WriteRows(ctx, lease, w, rows, release, at, replace)
 }
 
 // TestConcurrentPublishersNeverInterleave (issue 12, finding 7): two

@@ -115,7 +115,7 @@ func newAutoPublisher(ctx context.Context, cfg *config, client *clickhouse.Clien
 	if err != nil {
 		return nil, err
 	}
-	if err := client.WriteFeatureDictionary(ctx, featureDictionary()); err != nil {
+	if err := client.WriteFeatureDictionary(ctx, clickhouse.FeatureDictionary()); err != nil {
 		return nil, err
 	}
 	brokers, topic := cfg.file.Kafka.Brokers, cfg.file.Kafka.Topic

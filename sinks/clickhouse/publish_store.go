@@ -1,4 +1,4 @@
-package main
+package clickhouse
 
 import (
 	"context"
@@ -8,28 +8,27 @@ import (
 
 	"github.com/cohortline/cohortline/cohorts"
 	"github.com/cohortline/cohortline/cohorts/publish"
-	"github.com/cohortline/cohortline/sinks/clickhouse"
 )
 
-// clickhouseStore is the publisher's Store on ClickHouse: partials from
+// PublishStore is cohorts/publish's Store on ClickHouse: partials from
 // cohort_partials_current, the publish lease and the privacy ledger, and
-// published_releases and cohort_enrichment in the published database.
-type clickhouseStore struct {
-	c     *clickhouse.Client
-	lease clickhouse.LeaseConfig
+// published_releases, feature_noise and cohort_enrichment in the
+// published database. It converts between the publisher's types and
+// this package's rows; nothing else does.
+type PublishStore struct {
+	c     *Client
+	lease LeaseConfig
 }
 
-// newStore is the Store of a publisher run by role ("publish",
-// "backfill", "run", "demo"), taking the lease as cfg says.
-func newStore(cfg *config, client *clickhouse.Client, role string) clickhouseStore {
-	return clickhouseStore{c: client, lease: clickhouse.LeaseConfig{
-		Holder: clickhouse.LeaseHolder(role), TTL: cfg.file.Publish.LeaseTTL, Wait: cfg.file.Publish.LeaseWait,
-	}}
+// PublishStore is the Store of a publisher that takes the lease as lease
+// says.
+func (c *Client) PublishStore(lease LeaseConfig) PublishStore {
+	return PublishStore{c: c, lease: lease}
 }
 
-func (s clickhouseStore) AcquireLease(ctx context.Context) (publish.Lease, error) {
+func (s PublishStore) AcquireLease(ctx context.Context) (publish.Lease, error) {
 	l, err := s.c.AcquireLease(ctx, s.lease)
-	if errors.Is(err, clickhouse.ErrLeaseHeld) {
+	if errors.Is(err, ErrLeaseHeld) {
 		return nil, fmt.Errorf("%w (publish.lease_wait is %s)", err, s.lease.Wait)
 	}
 	if err != nil {
@@ -38,19 +37,19 @@ func (s clickhouseStore) AcquireLease(ctx context.Context) (publish.Lease, error
 	return l, nil
 }
 
-func (s clickhouseStore) PublishedModes(ctx context.Context) (string, []string, error) {
+func (s PublishStore) PublishedModes(ctx context.Context) (string, []string, error) {
 	modes, err := s.c.PublishedModes(ctx)
 	return s.c.PublishedDatabase(), modes, err
 }
 
-func (s clickhouseStore) AppendPublishedRelease(ctx context.Context, e publish.LedgerEntry) error {
-	return s.c.AppendPublishedRelease(ctx, clickhouse.PublishedRelease{
+func (s PublishStore) AppendPublishedRelease(ctx context.Context, e publish.LedgerEntry) error {
+	return s.c.AppendPublishedRelease(ctx, PublishedRelease{
 		WindowStart: time.UnixMilli(e.Window.Start).UTC(), WindowEnd: time.UnixMilli(e.Window.End).UTC(),
 		Release: e.Release, PublishedAt: e.ReleasedAt, Mode: e.Mode,
 	})
 }
 
-func (s clickhouseStore) Partials(ctx context.Context, spec cohorts.Spec, from, to time.Time) (map[int64][]cohorts.Partial, error) {
+func (s PublishStore) Partials(ctx context.Context, spec cohorts.Spec, from, to time.Time) (map[int64][]cohorts.Partial, error) {
 	rows, err := s.c.CurrentPartials(ctx, from, to)
 	if err != nil {
 		return nil, err
@@ -71,7 +70,7 @@ func (s clickhouseStore) Partials(ctx context.Context, spec cohorts.Spec, from, 
 	return out, nil
 }
 
-func (s clickhouseStore) Ledger(ctx context.Context, from, to time.Time) ([]publish.LedgerEntry, error) {
+func (s PublishStore) Ledger(ctx context.Context, from, to time.Time) ([]publish.LedgerEntry, error) {
 	rows, err := s.c.Ledger(ctx, from, to)
 	if err != nil {
 		return nil, err
@@ -90,8 +89,8 @@ func (s clickhouseStore) Ledger(ctx context.Context, from, to time.Time) ([]publ
 	return out, nil
 }
 
-func (s clickhouseStore) AppendLedger(ctx context.Context, e publish.LedgerEntry) error {
-	return s.c.AppendLedger(ctx, clickhouse.LedgerRow{
+func (s PublishStore) AppendLedger(ctx context.Context, e publish.LedgerEntry) error {
+	return s.c.AppendLedger(ctx, LedgerRow{
 		WindowStart: time.UnixMilli(e.Window.Start).UTC(), WindowEnd: time.UnixMilli(e.Window.End).UTC(),
 		Release: e.Release, Epsilon: e.Epsilon, Rho: e.Rho, Delta: e.Delta, ReleaseDelta: e.ReleaseDelta, Bounds: e.Bounds,
 		SpecHash: e.SpecHash, CodeVersion: e.CodeVersion, InputDigest: e.InputDigest, KeyID: e.KeyID,
@@ -102,28 +101,28 @@ func (s clickhouseStore) AppendLedger(ctx context.Context, e publish.LedgerEntry
 }
 
 // WriteNoise records the sigma of every slot of a release in
-// feature_noise, the users count at clickhouse.UsersIndex.
-func (s clickhouseStore) WriteNoise(ctx context.Context, release string, featureSet int, slots []publish.SlotNoise) error {
-	rows := make([]clickhouse.FeatureNoise, len(slots))
+// feature_noise, the users count at UsersIndex.
+func (s PublishStore) WriteNoise(ctx context.Context, release string, featureSet int, slots []publish.SlotNoise) error {
+	rows := make([]FeatureNoise, len(slots))
 	for i, n := range slots {
 		index := uint32(n.Slot)
 		if n.Slot < 0 {
-			index = clickhouse.UsersIndex
+			index = UsersIndex
 		}
-		rows[i] = clickhouse.FeatureNoise{Release: release, FeatureSet: uint16(featureSet), Index: index, Name: n.Name, Sigma: n.Sigma}
+		rows[i] = FeatureNoise{Release: release, FeatureSet: uint16(featureSet), Index: index, Name: n.Name, Sigma: n.Sigma}
 	}
 	return s.c.WriteFeatureNoise(ctx, rows)
 }
 
-func (s clickhouseStore) PublishedCohorts(ctx context.Context, w cohorts.Window) ([]uint64, error) {
+func (s PublishStore) PublishedCohorts(ctx context.Context, w cohorts.Window) ([]uint64, error) {
 	return s.c.PublishedCohorts(ctx, time.UnixMilli(w.Start).UTC())
 }
 
-func (s clickhouseStore) WriteRows(ctx context.Context, lease publish.Lease, w cohorts.Window, rows []publish.Row, release string, at time.Time, replace bool) error {
-	out := make([]clickhouse.EnrichmentRow, len(rows))
+func (s PublishStore) WriteRows(ctx context.Context, lease publish.Lease, w cohorts.Window, rows []publish.Row, release string, at time.Time, replace bool) error {
+	out := make([]EnrichmentRow, len(rows))
 	start, end := time.UnixMilli(w.Start).UTC(), time.UnixMilli(w.End).UTC()
 	for i, r := range rows {
-		out[i] = clickhouse.EnrichmentRow{
+		out[i] = EnrichmentRow{
 			WindowStart: start, WindowEnd: end,
 			CohortID: r.ID, CohortKey: r.Key.String(), Level: r.Key.Level().String(),
 			Users: r.Users, Features: r.Features, FeatureSet: uint16(r.FeatureSet),
@@ -131,7 +130,7 @@ func (s clickhouseStore) WriteRows(ctx context.Context, lease publish.Lease, w c
 		}
 	}
 	if replace {
-		var fence clickhouse.Fence // nil unless a lease is held
+		var fence Fence // nil unless a lease is held
 		if lease != nil {
 			fence = lease
 		}
@@ -140,13 +139,13 @@ func (s clickhouseStore) WriteRows(ctx context.Context, lease publish.Lease, w c
 	return s.c.WriteEnrichment(ctx, out)
 }
 
-// featureDictionary is feature sets 1 and 2 as feature_dictionary rows:
+// FeatureDictionary is feature sets 1 and 2 as feature_dictionary rows:
 // old releases stay readable next to new ones.
-func featureDictionary() []clickhouse.DictionaryEntry {
-	var out []clickhouse.DictionaryEntry
+func FeatureDictionary() []DictionaryEntry {
+	var out []DictionaryEntry
 	for _, n := range []int{cohorts.FeatureSetV1Version, cohorts.FeatureSetV2Version} {
 		for _, f := range cohorts.MustFeatureSet(n).Features {
-			out = append(out, clickhouse.DictionaryEntry{
+			out = append(out, DictionaryEntry{
 				FeatureSet: uint16(n), Index: uint32(f.Index),
 				Name: f.Name, Description: f.Description, Unit: f.Unit,
 			})
