@@ -191,7 +191,7 @@ func firstLine(s string) string {
 
 // sendsNoSQL are the exported methods that never reach the server.
 var sendsNoSQL = []string{
-	"Client.Close", "Client.PublishedDatabase", "Client.Writer",
+	"Client.Close", "Client.PublishedDatabase", "Client.Writer", "Client.PublishStore",
 	"Lease.Holder", "Lease.Token", "Writer.Stats",
 }
 
