@@ -57,23 +57,10 @@ func (c *Client) ReadFeatureNoise(ctx context.Context, release string) ([]Featur
 	}
 	q := "SELECT `index`, any(feature_set), any(name), any(sigma) FROM " + c.cfg.PublishedDatabase +
 		".feature_noise WHERE release = '" + release + "' GROUP BY `index` ORDER BY `index`"
-	var out []FeatureNoise
-	err := retry(ctx, c.cfg.Retry, func(ctx context.Context) error {
-		out = out[:0]
-		rows, err := c.conn.Query(ctx, q)
-		if err != nil {
-			return err
-		}
-		defer rows.Close()
-		for rows.Next() {
-			r := FeatureNoise{Release: release}
-			if err := rows.Scan(&r.Index, &r.FeatureSet, &r.Name, &r.Sigma); err != nil {
-				return err
-			}
-			out = append(out, r)
-		}
-		return rows.Err()
-	})
+	out, err := queryRows(ctx, c, func(scan func(...any) error) (FeatureNoise, error) {
+		r := FeatureNoise{Release: release}
+		return r, scan(&r.Index, &r.FeatureSet, &r.Name, &r.Sigma)
+	}, q)
 	if err != nil {
 		return nil, fmt.Errorf("reading the noise of release %q from %s.feature_noise: %w", release, c.cfg.PublishedDatabase, err)
 	}

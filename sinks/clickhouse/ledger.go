@@ -122,30 +122,20 @@ func (c *Client) Ledger(ctx context.Context, from, to time.Time) ([]LedgerRow, e
 WHERE window_start >= toDateTime(%d) AND window_start < toDateTime(%d)
 ORDER BY window_start, released_at, release, input_digest`,
 		strings.Join(ledgerColumns, ", "), c.cfg.Database, from.Unix(), to.Unix())
-	var out []LedgerRow
-	err := retry(ctx, c.cfg.Retry, func(ctx context.Context) error {
-		out = out[:0]
-		rows, err := c.conn.Query(ctx, q)
-		if err != nil {
-			return err
+	out, err := queryRows(ctx, c, func(scan func(...any) error) (LedgerRow, error) {
+		var (
+			r                LedgerRow
+			republish, noise uint8
+		)
+		if err := scan(&r.WindowStart, &r.WindowEnd, &r.Release, &r.Epsilon, &r.Rho, &r.Delta, &r.ReleaseDelta, &r.Bounds,
+			&r.SpecHash, &r.CodeVersion, &r.InputDigest, &r.KeyID, &r.RowsPublished, &r.RowsSuppressed, &republish,
+			&r.EpsilonSpent, &r.RhoSpent, &noise, &r.Mode, &r.LeaseToken, &r.ReleasedAt); err != nil {
+			return r, err
 		}
-		defer rows.Close()
-		for rows.Next() {
-			var (
-				r                LedgerRow
-				republish, noise uint8
-			)
-			if err := rows.Scan(&r.WindowStart, &r.WindowEnd, &r.Release, &r.Epsilon, &r.Rho, &r.Delta, &r.ReleaseDelta, &r.Bounds,
-				&r.SpecHash, &r.CodeVersion, &r.InputDigest, &r.KeyID, &r.RowsPublished, &r.RowsSuppressed, &republish,
-				&r.EpsilonSpent, &r.RhoSpent, &noise, &r.Mode, &r.LeaseToken, &r.ReleasedAt); err != nil {
-				return err
-			}
-			r.Republish, r.Noise = republish != 0, noise != 0
-			r.WindowStart, r.WindowEnd, r.ReleasedAt = r.WindowStart.UTC(), r.WindowEnd.UTC(), r.ReleasedAt.UTC()
-			out = append(out, r)
-		}
-		return rows.Err()
-	})
+		r.Republish, r.Noise = republish != 0, noise != 0
+		r.WindowStart, r.WindowEnd, r.ReleasedAt = r.WindowStart.UTC(), r.WindowEnd.UTC(), r.ReleasedAt.UTC()
+		return r, nil
+	}, q)
 	if err != nil {
 		return nil, fmt.Errorf("reading %s.privacy_ledger for windows [%s, %s): %w", c.cfg.Database,
 			from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339), err)
