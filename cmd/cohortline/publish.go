@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -100,6 +101,16 @@ func runPublish(cmd *cobra.Command, cfg *config, start, end time.Time) error {
 		return err
 	}
 	defer client.Close()
+	// Publish reads partials that run or backfill wrote: a database they
+	// never migrated is a wrong name, not one to create.
+	if migrated, err := client.HasMigrated(ctx); err != nil {
+		return err
+	} else if !migrated {
+		return usageErrorf("publish: clickhouse.database %q on %s was never migrated: no partials were ever written there; check the name (cohortline run, backfill and migrate create it)",
+			cfg.file.ClickHouse.Database, strings.Join(cfg.file.ClickHouse.Addr, ","))
+	}
+	// A published database configured after the internal one gets its
+	// tables (another k over the same partials).
 	if _, err := client.Migrate(ctx); err != nil {
 		return err
 	}

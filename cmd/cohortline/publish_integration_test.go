@@ -16,6 +16,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/cohortline/cohortline/cohorts"
+	"github.com/cohortline/cohortline/deploy/devenv"
 )
 
 // TestPublishInvariants runs the pipeline with automatic publishing over a
@@ -443,4 +444,23 @@ func topicSizeOf(t *testing.T, addr, topic string, partition int) int64 {
 		t.Fatal(err)
 	}
 	return resp.Topics[topic][0].LastOffset
+}
+
+// TestPublishRefusesAnUnmigratedDatabase: publish against a database that
+// run, backfill or migrate never created (a typo in clickhouse.database)
+// fails naming the key, and creates neither database.
+func TestPublishRefusesAnUnmigratedDatabase(t *testing.T) {
+	addr := devenv.ClickHouse(t)
+	db := fmt.Sprintf("it_never_migrated_%d", time.Now().UnixNano())
+	config := writeConfig(t, fmt.Sprintf("mode: development\nkafka: {brokers: [127.0.0.1:1], topic: t}\n"+
+		"clickhouse: {addr: [%s], database: %s, published_database: %s_published}\n", addr, db, db))
+	code, out, errOut := runCLI(t, "", "publish", "--config", config, "--window", "2026-11-01")
+	if code != exitUsage || !strings.Contains(errOut, `clickhouse.database "`+db+`"`) || !strings.Contains(errOut, "was never migrated") {
+		t.Errorf("exit %d, stdout %q, stderr %q; want exit %d naming clickhouse.database", code, out, errOut, exitUsage)
+	}
+	conn := openConn(t, addr)
+	var n uint64
+	if err := conn.QueryRow(t.Context(), "SELECT count() FROM system.databases WHERE name IN (?, ?)", db, db+"_published").Scan(&n); err != nil || n != 0 {
+		t.Errorf("publish created %d databases (%v)", n, err)
+	}
 }

@@ -87,9 +87,15 @@ func chdbMigrate(t *testing.T, conn *chdbConn) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if ok, err := c.HasMigrated(ctx); err != nil || ok {
+		t.Errorf("HasMigrated before migrate: %t, %v", ok, err)
+	}
 	applied, err := c.Migrate(ctx)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if ok, err := c.HasMigrated(ctx); err != nil || !ok {
+		t.Errorf("HasMigrated after migrate: %t, %v", ok, err)
 	}
 	if len(applied) != len(ddl.Migrations) {
 		t.Errorf("first migrate applied %v, want all %d migrations", applied, len(ddl.Migrations))

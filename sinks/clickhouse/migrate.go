@@ -177,6 +177,22 @@ func (c *Client) apply(ctx context.Context, stmt string) error {
 	return nil
 }
 
+// HasMigrated reports whether migrate has ever run on the internal
+// database: it has schema_migrations. Readers that must not create what
+// they read (publish) check it first, so that a wrong database name is an
+// error rather than two new, empty databases.
+func (c *Client) HasMigrated(ctx context.Context) (bool, error) {
+	q := "SELECT count() FROM system.tables WHERE database = ? AND name = 'schema_migrations'"
+	var n uint64
+	err := retry(ctx, c.cfg.Retry, func(ctx context.Context) error {
+		return c.conn.QueryRow(ctx, q, c.cfg.Database).Scan(&n)
+	})
+	if err != nil {
+		return false, fmt.Errorf("looking for %s.schema_migrations on %s: %w", c.cfg.Database, c.addrs(), err)
+	}
+	return n > 0, nil
+}
+
 // hasColumn reports whether db.table has the column.
 func (c *Client) hasColumn(ctx context.Context, db, table, column string) (bool, error) {
 	q := "SELECT count() FROM system.columns WHERE database = ? AND table = ? AND name = ?"
