@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -302,4 +303,73 @@ func concatFiles(t *testing.T, dst string, srcs ...string) {
 		all = append(all, b...)
 	}
 	writeTestFile(t, dst, string(all))
+}
+
+// TestClusterRebalanceOneThreeOne scales one instance to three and back
+// to one mid-stream, on the clusters: the group splits 12/0/0 → 4/4/4 →
+// 12 while windows are still being flushed (every insert is answered
+// 300 ms late through a chProxy, so the stream lasts), and the partials
+// through the Distributed tables equal the reference.
+func TestClusterRebalanceOneThreeOne(t *testing.T) {
+	brokers := devenv.KafkaCluster(t)
+	nodes, cluster := devenv.ClickHouseCluster(t)
+	set := newClusterSet(t, brokers, nodes, cluster, "--seed", "47", "--users", "3000", "--events", "60000", "--span", "5h",
+		"--late", "0.02", "--duplicates", "0.02")
+	if code, out, errOut := runCLI(t, "", "migrate", "--clickhouse", strings.Join(nodes, ","), "--cluster", cluster,
+		"--database", set.db, "--published-database", set.db+"_published"); code != exitOK {
+		t.Fatalf("migrate --cluster: exit %d\n%s%s", code, out, errOut)
+	}
+	bin := buildCohortline(t)
+	slow := startCHProxy(t, nodes[0], set.db)
+	var flushes atomic.Int64
+	slow.setHook(func(ev proxyEvent) bool {
+		if ev.Phase == insertAnswered {
+			time.Sleep(300 * time.Millisecond)
+			if ev.Table == "window_progress" {
+				flushes.Add(1)
+			}
+		}
+		return true
+	})
+	config := func(i int) string {
+		return set.writeConfig(t, fmt.Sprintf("run%d.yaml", i), runOptions{clickhouse: slow.addr, cluster: cluster})
+	}
+	began := time.Now()
+	a := startDaemon(t, bin, config(0), filepath.Join(set.dir, "run0.log"))
+	waitForSplit(t, brokers[0], set.name, set.name, []int{clusterPartitions}, 60*time.Second)
+	if !waitUntil(60*time.Second, func() bool { return flushes.Load() >= 3 }) {
+		t.Fatalf("one instance flushed %d windows in 60s; log:\n%s", flushes.Load(), a.logTail(20))
+	}
+	b := startDaemon(t, bin, config(1), filepath.Join(set.dir, "run1.log"))
+	c := startDaemon(t, bin, config(2), filepath.Join(set.dir, "run2.log"))
+	waitForSplit(t, brokers[0], set.name, set.name, []int{4, 4, 4}, 60*time.Second)
+	atThree := flushes.Load()
+	t.Logf("%.1fs: three instances after %d flushes", time.Since(began).Seconds(), atThree)
+	if !waitUntil(60*time.Second, func() bool { return flushes.Load() >= atThree+3 }) {
+		t.Fatalf("three instances flushed %d windows in 60s", flushes.Load()-atThree)
+	}
+	for _, d := range []*daemon{b, c} {
+		if code, took, ok := d.stop(10 * time.Second); !ok || code != exitOK {
+			t.Fatalf("stopping an instance: exit %d (exited %v) after %v; log:\n%s", code, ok, took, d.logTail(20))
+		}
+	}
+	atOne := flushes.Load()
+	waitForSplit(t, brokers[0], set.name, set.name, []int{clusterPartitions}, 60*time.Second)
+	t.Logf("%.1fs: back to one instance after %d flushes", time.Since(began).Seconds(), atOne)
+	client, err := clickhouse.Open(t.Context(), clickhouse.Config{Addr: []string{nodes[2]}, Database: set.db, PublishedDatabase: set.db + "_published", Cluster: cluster})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	got, err := waitForPartials(t, client, set.want, 180*time.Second, a.exit)
+	if err != nil {
+		t.Fatalf("%v\nlog of the one left:\n%s", err, a.logTail(20))
+	}
+	final := flushes.Load()
+	t.Logf("%.1fs: %d partials equal the reference; %d flushes in all, %d after scaling back to one",
+		time.Since(began).Seconds(), len(got), final, final-atOne)
+	if final == atOne {
+		t.Errorf("every window was flushed before scaling back to one: the 3 → 1 step was not mid-stream")
+	}
+	stopDaemon(t, a)
 }
