@@ -23,6 +23,14 @@ import (
 // partitions for each of three instances.
 const clusterPartitions = 12
 
+// clusterIdle is the cluster tests' kafka.idle_timeout. Three instances
+// joining and leaving over 12 partitions under -race can leave a worker
+// without messages for more than the fault tests' 2s mid-data, and an
+// idle close then makes the rest of its window late, unlike the
+// reference (seen once in 9 runs of TestClusterFailover, in the full
+// suite; not reproduced alone).
+const clusterIdle = 8 * time.Second
+
 // TestRunOnClusters runs three `cohortline run` instances in one consumer
 // group over a 12-partition topic on the three-broker Kafka cluster
 // (replication factor 3, min.insync.replicas 2), each writing through a
@@ -55,7 +63,7 @@ func TestRunOnClusters(t *testing.T) {
 	began = time.Now()
 	var daemons []*daemon
 	for i := range 3 {
-		config := set.writeConfig(t, fmt.Sprintf("run%d.yaml", i), runOptions{clickhouse: nodes[i], cluster: cluster})
+		config := set.writeConfig(t, fmt.Sprintf("run%d.yaml", i), runOptions{clickhouse: nodes[i], cluster: cluster, idleTimeout: clusterIdle})
 		daemons = append(daemons, startDaemon(t, bin, config, filepath.Join(set.dir, fmt.Sprintf("run%d.log", i))))
 	}
 	split := waitForSplit(t, brokers[0], set.name, set.name, []int{4, 4, 4}, 60*time.Second)
@@ -165,9 +173,10 @@ func countLocalPartials(t *testing.T, addr, db string) uint64 {
 // dead member's partitions over once the coordinator has given up on it
 // (kafka.session_timeout, 6s by default), and commit past the new data on
 // those partitions. It logs the time from the kill to the survivors'
-// first commit on a dead partition and to their last (a figure, not an
-// assertion: the issue asks for a takeover within 10 s; measured 6.4-7.2 s
-// and 8.7-9.6 s). The final partials equal the reference of both data sets.
+// first commit on a dead partition and to their last (figures, not
+// assertions: the issue asks for a takeover within 10 s; measured
+// 6.3-7.2 s; the last waits for clusterIdle to close the data's tail).
+// The final partials equal the reference of both data sets.
 func TestClusterFailover(t *testing.T) {
 	brokers := devenv.KafkaCluster(t)
 	nodes, cluster := devenv.ClickHouseCluster(t)
@@ -179,7 +188,7 @@ func TestClusterFailover(t *testing.T) {
 	bin := buildCohortline(t)
 	var daemons []*daemon
 	for i := range 3 {
-		config := set.writeConfig(t, fmt.Sprintf("run%d.yaml", i), runOptions{clickhouse: nodes[i], cluster: cluster})
+		config := set.writeConfig(t, fmt.Sprintf("run%d.yaml", i), runOptions{clickhouse: nodes[i], cluster: cluster, idleTimeout: clusterIdle})
 		daemons = append(daemons, startDaemon(t, bin, config, filepath.Join(set.dir, fmt.Sprintf("run%d.log", i))))
 	}
 	waitForSplit(t, brokers[0], set.name, set.name, []int{4, 4, 4}, 60*time.Second)
@@ -332,7 +341,7 @@ func TestClusterRebalanceOneThreeOne(t *testing.T) {
 		return true
 	})
 	config := func(i int) string {
-		return set.writeConfig(t, fmt.Sprintf("run%d.yaml", i), runOptions{clickhouse: slow.addr, cluster: cluster})
+		return set.writeConfig(t, fmt.Sprintf("run%d.yaml", i), runOptions{clickhouse: slow.addr, cluster: cluster, idleTimeout: clusterIdle})
 	}
 	began := time.Now()
 	a := startDaemon(t, bin, config(0), filepath.Join(set.dir, "run0.log"))

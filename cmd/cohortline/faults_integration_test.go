@@ -91,6 +91,10 @@ type runOptions struct {
 	// cluster is clickhouse.cluster: the remote_servers cluster of
 	// Replicated and Distributed tables; "" for one server.
 	cluster string
+	// idleTimeout is kafka.idle_timeout; default 2s. The reference has no
+	// idle closes: a worker that receives nothing for this long mid-data
+	// (a rebalance, a stall under load) closes its windows early.
+	idleTimeout time.Duration
 }
 
 // writeConfig writes a config file for `run` into the set's directory: the
@@ -103,6 +107,7 @@ func (s *faultSet) writeConfig(t *testing.T, file string, o runOptions) string {
 	o.publish = cmp.Or(o.publish, "{auto: false}")
 	o.mode = cmp.Or(o.mode, modeDevelopment)
 	o.publishedDatabase = cmp.Or(o.publishedDatabase, o.database+"_published")
+	o.idleTimeout = cmp.Or(o.idleTimeout, 2*time.Second)
 	deadLetter := ""
 	if o.deadLetter != "" {
 		deadLetter = "\n  dead_letter_topic: " + o.deadLetter
@@ -114,7 +119,7 @@ kafka:
   topic: %s
   group: %s%s
   max_out_of_order: %s
-  idle_timeout: 2s
+  idle_timeout: %s
   restart_backoff: %s
 cohorts:
   window: 1h
@@ -129,7 +134,7 @@ clickhouse:
 http:
   listen: 127.0.0.1:0 # not the default port: other test processes may run
 publish: %s
-`, o.mode, s.kafka, s.name, o.group, deadLetter, e2eMaxOutOfOrder, o.restartBackoff, e2eLateness, e2eBoundEvents, e2eBoundCallSecs,
+`, o.mode, s.kafka, s.name, o.group, deadLetter, e2eMaxOutOfOrder, o.idleTimeout, o.restartBackoff, e2eLateness, e2eBoundEvents, e2eBoundCallSecs,
 		specExtra(o.specExtra), o.clickhouse, o.database, o.publishedDatabase, o.retry, clusterLine(o.cluster), o.publish))
 	return path
 }
