@@ -95,14 +95,15 @@ func fourthMoment(a float64) float64 {
 
 // checkLaplace asserts that zs look like draws from scale: mean, variance,
 // P(Z=0), P(Z>0), tails P(|Z| ≥ m), and a chi-square over ~40 bins.
-func checkLaplace(t *testing.T, zs []int64, scale Scale) {
+// checkMoments asserts that zs, draws of a distribution symmetric about
+// 0 with this variance and fourth moment, have a mean of 0 and that
+// variance within 5 standard errors (the sample variance's is
+// sqrt((μ4 - σ⁴)/n)); it returns how many draws are 0 and how many
+// positive, for the caller's frequency checks, and the sample variance.
+func checkMoments(t *testing.T, zs []int64, variance, m4 float64) (zeros, positive int, sampleVar float64) {
 	t.Helper()
-	a := scale.A()
 	n := float64(len(zs))
-	variance := scale.Variance()
-
 	var sum, sumSq float64
-	var zeros, positive int
 	for _, z := range zs {
 		f := float64(z)
 		sum += f
@@ -118,11 +119,17 @@ func checkLaplace(t *testing.T, zs []int64, scale Scale) {
 	if se := math.Sqrt(variance / n); math.Abs(mean) > 5*se {
 		t.Errorf("mean %.4g, want 0 ± %.3g (5 s.e.)", mean, 5*se)
 	}
-	// Standard error of the sample variance: sqrt((μ4 - σ⁴)/n).
-	sampleVar := sumSq/n - mean*mean
-	if se := math.Sqrt((fourthMoment(a) - variance*variance) / n); math.Abs(sampleVar-variance) > 5*se {
-		t.Errorf("variance %.6g, want 2a/(1-a)² = %.6g ± %.3g (5 s.e.)", sampleVar, variance, 5*se)
+	sampleVar = sumSq/n - mean*mean
+	if se := math.Sqrt((m4 - variance*variance) / n); math.Abs(sampleVar-variance) > 5*se {
+		t.Errorf("variance %.6g, want %.6g ± %.3g (5 s.e.)", sampleVar, variance, 5*se)
 	}
+	return zeros, positive, sampleVar
+}
+
+func checkLaplace(t *testing.T, zs []int64, scale Scale) {
+	t.Helper()
+	a := scale.A()
+	zeros, positive, _ := checkMoments(t, zs, scale.Variance(), fourthMoment(a))
 	checkFreq(t, "P(Z=0)", zeros, len(zs), (1-a)/(1+a))
 	checkFreq(t, "P(Z>0)", positive, len(zs), a/(1+a))
 	for _, target := range []float64{0.5, 0.1, 0.01} {
