@@ -62,8 +62,8 @@ func versionOfBuild() (buildVersion, error) {
 		Features:    cohorts.NumFeaturesV1(),
 	}
 	if info, ok := debug.ReadBuildInfo(); ok {
-		if info.Main.Version != "" && info.Main.Version != "(devel)" {
-			v.Module = info.Main.Version
+		if m := moduleVersion(info); m != "" {
+			v.Module = m
 		}
 		v.Commit, v.CommitTime = vcsStamp(info)
 	}
@@ -130,8 +130,16 @@ func codeVersion() string {
 	if rev, _ := vcsStamp(info); rev != "" {
 		return rev
 	}
-	if info.Main.Version != "" && info.Main.Version != "(devel)" {
-		return info.Main.Version
+	if m := moduleVersion(info); m != "" {
+		return m
 	}
 	return "devel"
+}
+
+// moduleVersion is the main module's version, "" for a local build.
+func moduleVersion(info *debug.BuildInfo) string {
+	if info.Main.Version == "(devel)" {
+		return ""
+	}
+	return info.Main.Version
 }
