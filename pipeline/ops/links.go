@@ -164,10 +164,12 @@ func (b Backoff) Wait(n int) time.Duration {
 	return min(d, b.Max)
 }
 
-// Retry runs op until it succeeds or ctx ends, reporting each failure on
-// link (to addr) and the recovery, waiting b between attempts. It returns
-// nil once op succeeded, else the last error joined with ctx's.
-func (l *Links) Retry(ctx context.Context, link, addr string, b Backoff, op func(context.Context) error) error {
+// Retry runs op until it succeeds, fails with an error that retryable
+// (nil: any) says is not worth retrying, or ctx ends, reporting each
+// failure on link (to addr) and the recovery, waiting b between attempts.
+// It returns nil once op succeeded, else the last error (joined with
+// ctx's cause when ctx ended).
+func (l *Links) Retry(ctx context.Context, link, addr string, b Backoff, retryable func(error) bool, op func(context.Context) error) error {
 	for n := 1; ; n++ {
 		err := op(ctx)
 		if err == nil {
@@ -176,6 +178,9 @@ func (l *Links) Retry(ctx context.Context, link, addr string, b Backoff, op func
 		}
 		if ctx.Err() != nil {
 			return errors.Join(err, context.Cause(ctx))
+		}
+		if retryable != nil && !retryable(err) {
+			return err
 		}
 		l.Failed(link, addr, err)
 		t := time.NewTimer(b.Wait(n))

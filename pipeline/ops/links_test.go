@@ -93,7 +93,7 @@ func TestLinksRetry(t *testing.T) {
 	var buf bytes.Buffer
 	l := NewLinks(slog.New(slog.NewJSONHandler(&buf, nil)))
 	tries := 0
-	err := l.Retry(t.Context(), "clickhouse", "127.0.0.1:9000", Backoff{Initial: time.Millisecond, Max: 4 * time.Millisecond},
+	err := l.Retry(t.Context(), "clickhouse", "127.0.0.1:9000", Backoff{Initial: time.Millisecond, Max: 4 * time.Millisecond}, nil,
 		func(context.Context) error {
 			if tries++; tries < 4 {
 				return syscall.ECONNREFUSED
@@ -107,10 +107,18 @@ func TestLinksRetry(t *testing.T) {
 		t.Errorf("log %v, want the first failure and the recovery", lines)
 	}
 
+	permanent := errors.New("authentication failed")
+	tries = 0
+	err = l.Retry(t.Context(), "clickhouse", "127.0.0.1:9000", Backoff{Initial: time.Millisecond, Max: time.Millisecond},
+		func(err error) bool { return err != permanent }, func(context.Context) error { tries++; return permanent })
+	if err != permanent || tries != 1 {
+		t.Errorf("Retry of a permanent error: %v after %d tries, want it back after 1", err, tries)
+	}
+
 	ctx, cancel := context.WithCancel(t.Context())
 	began := time.Now()
 	time.AfterFunc(50*time.Millisecond, cancel)
-	err = l.Retry(ctx, "kafka", "kafka.invalid:9092", Backoff{Initial: time.Hour, Max: time.Hour},
+	err = l.Retry(ctx, "kafka", "kafka.invalid:9092", Backoff{Initial: time.Hour, Max: time.Hour}, nil,
 		func(context.Context) error { return errors.New("no such host") })
 	if err == nil || !errors.Is(err, context.Canceled) || time.Since(began) > 5*time.Second {
 		t.Errorf("Retry after cancel: %v in %v, want context.Canceled at once", err, time.Since(began))

@@ -28,8 +28,8 @@ type Config struct {
 const DefaultListen = "127.0.0.1:9464"
 
 // shutdownTimeout bounds the wait for in-flight requests (a scrape) when
-// the command stops.
-const shutdownTimeout = 5 * time.Second
+// the command stops: short, since SIGTERM must end the process within 2s.
+const shutdownTimeout = 500 * time.Millisecond
 
 // Validate checks the listen address; errors name http.listen.
 func (c Config) Validate() error {
