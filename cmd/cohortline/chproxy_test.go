@@ -72,6 +72,7 @@ func startCHProxy(t testing.TB, target, db string) *chProxy {
 	go p.accept()
 	t.Cleanup(func() {
 		l.Close()
+		p.hung.Store(false) // the pipes held by a hang return once their connections close
 		p.closeAll()
 		p.wg.Wait()
 	})
