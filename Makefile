@@ -43,6 +43,9 @@ test: test-deps ## start Kafka, ClickHouse and the cluster topology (deploy/dev/
 # KAFKA4_VERSION from Maven Central, on 127.0.0.1:29092 (controller 29093),
 # its state in .state/kafka4, stopped at the end. ClickHouse is
 # COHORTLINE_CLICKHOUSE, else deploy/dev/up's. CI runs it after make test.
+# Then, alone (it stops and starts that broker, which the first step's
+# tests must not see), TestRunBrokerRestart: the broker is the test's to
+# restart, never the shared dev broker.
 KAFKA4_VERSION ?= 4.1.1
 KAFKA4_TESTS := ^(TestRealBroker|TestPartitionReader|TestFetchConnMatchesKafkaGoOnBroker|TestEnsureDeadLetterTopic|TestRunEndToEnd|TestRunDeadLetters|TestBackfillParity|TestGenKafka)$$
 
@@ -54,7 +57,8 @@ test-kafka4: ## smoke-test the Kafka integration tests on a Kafka 4 broker of th
 	  COHORTLINE_KAFKA_PORT=29092 COHORTLINE_KAFKA_CONTROLLER_PORT=29093; \
 	trap 'deploy/dev/down kafka' EXIT; \
 	kafka=$$(deploy/dev/up kafka); eval "$$kafka"; \
-	$(GO) test -count=1 -timeout 20m -run '$(KAFKA4_TESTS)' ./...
+	$(GO) test -count=1 -timeout 20m -run '$(KAFKA4_TESTS)' ./...; \
+	COHORTLINE_KAFKA_RESTARTABLE=1 $(GO) test -count=1 -timeout 10m -run '^TestRunBrokerRestart$$' ./cmd/cohortline/
 
 # Debian's iso-codes is an independent copy of ISO 3166-1 and ISO 639-1 that
 # a schemas test checks our country and language tables against. Debian's
