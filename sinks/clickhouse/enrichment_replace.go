@@ -206,11 +206,8 @@ func (d *dayReplace) stage(ctx context.Context) error {
 	if d.replicated {
 		// The replica must hold every part its shard acknowledged before
 		// the copy, or the swap would drop rows it had yet to fetch.
-		sync, cancel := context.WithTimeout(ctx, replicaSyncTimeout)
-		err := d.c.exec(sync, "SYSTEM SYNC REPLICA "+d.target)
-		cancel()
-		if err != nil {
-			return fmt.Errorf("waiting for %s%s to catch up with its replicas (at most %s): %w", d.target, d.where, replicaSyncTimeout, err)
+		if err := d.c.syncReplica(ctx, d.c, d.target); err != nil {
+			return fmt.Errorf("%s: %w", d.where[1:], err)
 		}
 	}
 	// SELECT *: staging is created AS the target, so the two have the same
@@ -267,10 +264,6 @@ func (d *dayReplace) close(ctx context.Context) error {
 	}
 	return err
 }
-
-// replicaSyncTimeout bounds SYSTEM SYNC REPLICA: a replica that cannot
-// fetch a part (its peer down with the only copy) would wait for ever.
-const replicaSyncTimeout = 2 * time.Minute
 
 // checkWindowRows checks the window and that every row belongs to it: a
 // row of another window would land in staging and either be dropped with
