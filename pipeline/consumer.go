@@ -39,6 +39,10 @@ type Consumer struct {
 	counters map[int]*Counters        // by partition, kept across generations
 	gauges   map[int]*partitionGauges // by partition, while assigned
 	joined   atomic.Bool              // see Joined
+	// fetchFailing is set while a fetch has failed and none has
+	// succeeded since, on any partition: the first success reports the
+	// link recovered, even on a worker restarted in between.
+	fetchFailing atomic.Bool
 
 	// commitMu serializes the workers' offset commits. They share the
 	// generation's one coordinator connection, and kafka-go lets several
@@ -251,6 +255,7 @@ func (c *Consumer) consumePartition(ctx context.Context, gen *kafka.Generation, 
 			// offset; the worker and its open windows stay.
 			failures++
 			if isConnectionError(err) {
+				c.fetchFailing.Store(true)
 				c.health.Failed(linkFetch, brokersText(c.cfg.Brokers), err)
 			} else {
 				c.log.Warn("fetch failed; reconnecting", "topic", c.cfg.Topic, "partition", partition,
@@ -261,7 +266,7 @@ func (c *Consumer) consumePartition(ctx context.Context, gen *kafka.Generation, 
 			}
 			continue
 		}
-		if failures > 0 {
+		if c.fetchFailing.Load() && c.fetchFailing.CompareAndSwap(true, false) {
 			c.health.Recovered(linkFetch)
 		}
 		failures = 0

@@ -19,8 +19,8 @@ const envRestartableKafka = "COHORTLINE_KAFKA_RESTARTABLE"
 // TestRunBrokerRestart stops the Kafka broker mid-stream, right after the
 // first window is flushed, and starts it again: the built binary logs the
 // broker's failure once per link, reconnects by itself, and ClickHouse ends
-// with exactly the reference partials; no worker is stuck, and SIGTERM
-// ends it.
+// with exactly the reference partials; no worker is stuck, /readyz is
+// ready again, and SIGTERM ends it.
 func TestRunBrokerRestart(t *testing.T) {
 	if os.Getenv(envRestartableKafka) != "1" {
 		t.Skip(envRestartableKafka + "=1 not set: no broker this test may restart (make test-kafka4 runs it on its own broker)")
@@ -30,6 +30,7 @@ func TestRunBrokerRestart(t *testing.T) {
 	bin := buildCohortline(t)
 	config := set.writeConfig(t, "run.yaml", runOptions{restartBackoff: 500 * time.Millisecond})
 	d := startDaemon(t, bin, config, filepath.Join(set.dir, "run.log"))
+	http := d.httpAddr(t)
 	if !waitUntil(60*time.Second, func() bool { return set.flushes(t, "") > 0 }) {
 		t.Fatalf("no window flushed in 60s; log:\n%s", d.logTail(20))
 	}
@@ -52,6 +53,13 @@ func TestRunBrokerRestart(t *testing.T) {
 	}
 	t.Logf("%d partials equal the reference %v after the broker was back; %d \"connection failed\" lines, %d recoveries",
 		len(got), time.Since(upAt).Round(time.Millisecond), d.count("connection failed; retrying", ""), d.count("connection recovered", ""))
+	// Every link that failed has recovered: /readyz is ready again (a
+	// fetch link whose worker restarted once stayed failing on it).
+	var code int
+	var body string
+	if !waitUntil(20*time.Second, func() bool { code, body = httpGet(t, "http://"+http+"/readyz"); return code == 200 }) {
+		t.Errorf("/readyz %d %q after the broker came back, want 200 ok", code, body)
+	}
 	code, took := d.stopWithin(t, "after the restart", 10*time.Second)
 	t.Logf("SIGTERM: exit %d after %v", code, took.Round(time.Millisecond))
 	if code != exitOK {
