@@ -29,9 +29,19 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	if err := c.conn.Ping(ctx); err != nil {
 		c.conn.Close()
-		return nil, fmt.Errorf("connecting to ClickHouse at %s: %w", c.addrs(), err)
+		return nil, fmt.Errorf("connecting to ClickHouse at %s%s: %w", c.addrs(), c.security(), err)
 	}
 	return c, nil
+}
+
+// security says how the connection is made, for errors: never the
+// password itself.
+func (c *Client) security() string {
+	s := " as " + c.cfg.Username
+	if c.cfg.TLS.Enabled {
+		s = " over TLS" + s
+	}
+	return s
 }
 
 // open builds the pool without connecting: clickhouse-go dials on first use.
@@ -40,6 +50,10 @@ func open(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("ClickHouse configuration: %w", err)
 	}
 	cfg.setDefaults()
+	tlsCfg, err := cfg.TLS.Config() // reads the CA and the client certificate: a bad one fails here
+	if err != nil {
+		return nil, fmt.Errorf("ClickHouse configuration: %w", err)
+	}
 	opts := &ch.Options{
 		Addr:     cfg.Addr,
 		Protocol: ch.Native,
@@ -48,6 +62,7 @@ func open(cfg Config) (*Client, error) {
 		Auth:        ch.Auth{Username: cfg.Username, Password: cfg.Password},
 		Compression: &ch.Compression{Method: ch.CompressionLZ4},
 		DialTimeout: cfg.DialTimeout,
+		TLS:         tlsCfg, // nil: plaintext
 		// Idle connections would otherwise keep the encode and compress
 		// buffers of their largest insert: a group of flushes is tens of
 		// MB, held per pooled connection. Inserts are few (group commit),
