@@ -21,9 +21,9 @@ import (
 // never from the file itself.
 type SASLConfig struct {
 	// Mechanism is PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512; empty: no SASL.
-	Mechanism     string `yaml:"mechanism"`
-	Username string        `yaml:"username"`
-	Secret   netsec.Secret `yaml:",inline"` // password_env or password_file
+	Mechanism string        `yaml:"mechanism"`
+	Username  string        `yaml:"username"`
+	Secret    netsec.Secret `yaml:",inline"` // password_env or password_file
 }
 
 // The SASL mechanisms of kafka-go that cohortline offers.

@@ -19,7 +19,7 @@ type Request struct {
 	// Dialer is how to connect to Brokers (kafka.tls, kafka.sasl); nil
 	// is plaintext.
 	Dialer *pipeline.Dialer
-	Files   []string // archives to read instead of Kafka, in production order
+	Files  []string // archives to read instead of Kafka, in production order
 	// Checkpoint is the checkpoint file; "" means
 	// backfill-TOPIC-FROM-TO.checkpoint.json in the current directory.
 	Checkpoint string
