@@ -23,7 +23,7 @@ func adminClient(d *Dialer, brokers ...string) *kafka.Client {
 func PartitionCount(ctx context.Context, d *Dialer, brokers []string, topic string) (int, error) {
 	meta, err := adminClient(d, brokers...).Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
 	if err != nil {
-		return 0, fmt.Errorf("reading metadata of %q from %v (%s): %w", topic, brokers, d, err)
+		return 0, fmt.Errorf("reading metadata of %q from Kafka at %v (%s): %w", topic, brokers, d, err)
 	}
 	for _, t := range meta.Topics {
 		if t.Name == topic && t.Error == nil && len(t.Partitions) > 0 {
@@ -43,7 +43,7 @@ func ensureDeadLetterTopic(ctx context.Context, d *Dialer, brokers []string, inp
 	client := adminClient(d, brokers...)
 	meta, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{input, dead}})
 	if err != nil {
-		return fmt.Errorf("reading metadata of %q and %q from %v (%s): %w", input, dead, brokers, d, err)
+		return fmt.Errorf("reading metadata of %q and %q from Kafka at %v (%s): %w", input, dead, brokers, d, err)
 	}
 	partitions := 0
 	for _, t := range meta.Topics {

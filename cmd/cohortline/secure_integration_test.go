@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	ch "github.com/ClickHouse/clickhouse-go/v2"
+
 	"github.com/cohortline/cohortline/deploy/devenv"
 )
 
@@ -122,4 +124,138 @@ func TestRunEndToEndSecured(t *testing.T) {
 			t.Logf("%d partials equal the reference, %d dead letters, %d offsets committed", len(got), dead, committed)
 		})
 	}
+}
+
+// TestRunRefusesBadSecurity: a run whose connection the server refuses
+// stops at start, within the dial timeout, with an error that names the
+// connection and says why, and writes nothing: no partials, no dead
+// letters, no commits.
+func TestRunRefusesBadSecurity(t *testing.T) {
+	e := newSecureEnv(t)
+	s := newFaultSet(t, "tlsrefuse", "--seed", "26", "--users", "200", "--events", "2000", "--span", "1h", "--bad", "0.05")
+	wrongPassword := filepath.Join(t.TempDir(), "wrong.password")
+	writeTestFile(t, wrongPassword, "not-the-password\n")
+	wrongName := strings.Replace(e.saslYAML(e.kafka.SASLUser), "tls: {enabled: true,", "tls: {enabled: true, server_name: kafka.example.com,", 1)
+	for _, c := range []struct {
+		name, brokers, kafka string
+		want                 []string // in the error, besides the address
+	}{
+		{"plaintext client on the TLS listener", e.kafka.SASLSSL, "", []string{"PLAINTEXT"}},
+		{"wrong password", e.kafka.SASLSSL, strings.Replace(e.saslYAML(e.kafka.SASLUser), e.kafka.SASLPasswordFile, wrongPassword, 1),
+			[]string{"SASL_SSL SCRAM-SHA-512", "Authentication failed"}},
+		{"unknown user", e.kafka.SASLSSL, e.saslYAML("nobody"), []string{"SASL_SSL SCRAM-SHA-512", "Authentication failed"}},
+		{"certificate for another name", e.kafka.SASLSSL, wrongName, []string{"SASL_SSL SCRAM-SHA-512", "certificate is valid for localhost, not kafka.example.com"}},
+		{"no client certificate on the mTLS listener", e.kafka.MTLS, fmt.Sprintf("tls: {enabled: true, ca_file: %s}", e.kafka.CAFile), []string{"SSL"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			group := fmt.Sprintf("%s-%d", s.name, time.Now().UnixNano())
+			config := s.writeConfig(t, "run.yaml", runOptions{brokers: c.brokers, kafkaExtra: c.kafka, group: group})
+			var logs syncBuffer
+			start := time.Now()
+			code := run(t.Context(), []string{"run", "--config", config}, bytes.NewReader(nil), &logs, &logs)
+			took := time.Since(start)
+			out := logs.String()
+			if code != exitFailure {
+				t.Fatalf("run exited %d, want %d; logs:\n%s", code, exitFailure, tail(out, 10))
+			}
+			// The dial timeout is 10s; ClickHouse's migrate comes first.
+			if took > 25*time.Second {
+				t.Errorf("refused after %s", took.Round(time.Millisecond))
+			}
+			last := tail(out, 1)
+			for _, w := range append([]string{c.brokers}, c.want...) {
+				if !strings.Contains(last, w) {
+					t.Errorf("the error does not say %q:\n%s", w, last)
+				}
+			}
+			if pw := devenv.ReadSecret(t, e.kafka.SASLPasswordFile); strings.Contains(out, pw) {
+				t.Error("the logs carry the password")
+			}
+			if n := topicSize(t, s.kafka, s.name+".dlq"); n != 0 {
+				t.Errorf("%d dead letters written", n)
+			}
+			if n := sum(committedOffsets(t, s.kafka, group, s.name)); n > 0 {
+				t.Errorf("%d offsets committed", n)
+			}
+			if n := s.flushes(t, ""); n != 0 {
+				t.Errorf("%d flushes written to ClickHouse", n)
+			}
+			t.Logf("refused in %s: %s", took.Round(time.Millisecond), last)
+		})
+	}
+}
+
+// TestMigrateOverTLS: migrate --config reaches the secure native port with
+// the password from a file; a plaintext client on that port, a wrong
+// password and a certificate for another name are refused, naming the
+// server and how it was dialed, and create nothing.
+func TestMigrateOverTLS(t *testing.T) {
+	e := newSecureEnv(t)
+	plainAddr := devenv.ClickHouse(t)
+	wrongPassword := filepath.Join(t.TempDir(), "wrong.password")
+	writeTestFile(t, wrongPassword, "not-the-password\n")
+	good := e.clickhouseYAML()
+	for _, c := range []struct {
+		name, clickhouse string
+		want             []string // in the error; nil: migrate succeeds
+	}{
+		{"TLS with a password file", good, nil},
+		{"plaintext client on the TLS port", fmt.Sprintf("username: %s\npassword_file: %s", e.clickhouse.User, e.clickhouse.PasswordFile), []string{"in plaintext as " + e.clickhouse.User}},
+		{"wrong password", strings.Replace(good, e.clickhouse.PasswordFile, wrongPassword, 1), []string{"over TLS as " + e.clickhouse.User, "password"}},
+		{"certificate for another name", strings.Replace(good, "server_name: "+e.clickhouse.ServerName, "server_name: ch.example.com", 1),
+			[]string{"over TLS", "certificate is valid for localhost, not ch.example.com"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			db := fmt.Sprintf("it_tlsmigrate_%d", time.Now().UnixNano())
+			t.Cleanup(func() { dropDatabases(t, plainAddr, db, db+"_published") })
+			config := filepath.Join(t.TempDir(), "ch.yaml")
+			writeTestFile(t, config, fmt.Sprintf("clickhouse:\n  addr: [%s]\n  database: %s\n  published_database: %s_published%s\n",
+				e.clickhouse.Addr, db, db, sectionLines(c.clickhouse)))
+			start := time.Now()
+			code, out, errOut := runCLI(t, "", "migrate", "--config", config)
+			took := time.Since(start)
+			if c.want == nil {
+				if code != exitOK || !strings.Contains(out, "applied") {
+					t.Fatalf("migrate over TLS: exit %d: %s%s", code, out, errOut)
+				}
+				if !databaseExists(t, plainAddr, db) {
+					t.Fatalf("migrate over TLS said %q, but %s does not exist", tail(out, 1), db)
+				}
+				return
+			}
+			if code != exitFailure {
+				t.Fatalf("migrate exited %d, want %d: %s%s", code, exitFailure, out, errOut)
+			}
+			for _, w := range append([]string{e.clickhouse.Addr}, c.want...) {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("the error does not say %q: %s", w, errOut)
+				}
+			}
+			if strings.Contains(errOut, devenv.ReadSecret(t, e.clickhouse.PasswordFile)) {
+				t.Error("the error carries the password")
+			}
+			if took > 15*time.Second {
+				t.Errorf("refused after %s; the dial timeout is 5s", took.Round(time.Millisecond))
+			}
+			if databaseExists(t, plainAddr, db) {
+				t.Errorf("the refused migrate created %s", db)
+			}
+			t.Logf("refused in %s: %s", took.Round(time.Millisecond), strings.TrimSpace(errOut))
+		})
+	}
+}
+
+// databaseExists asks the plaintext port whether db exists.
+func databaseExists(t *testing.T, addr, db string) bool {
+	t.Helper()
+	conn, err := ch.Open(&ch.Options{Addr: []string{addr}, Protocol: ch.Native})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var n uint64
+	if err := conn.QueryRow(t.Context(), "SELECT count() FROM system.databases WHERE name = ?", db).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n > 0
 }

@@ -37,11 +37,10 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 // security says how the connection is made, for errors: never the
 // password itself.
 func (c *Client) security() string {
-	s := " as " + c.cfg.Username
 	if c.cfg.TLS.Enabled {
-		s = " over TLS" + s
+		return " over TLS as " + c.cfg.Username
 	}
-	return s
+	return " in plaintext as " + c.cfg.Username // a TLS port resets the connection: the word points there
 }
 
 // open builds the pool without connecting: clickhouse-go dials on first use.
