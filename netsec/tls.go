@@ -55,8 +55,11 @@ func (t TLS) Validate() error {
 	if _, ok := tlsVersions[t.MinVersion]; t.MinVersion != "" && !ok {
 		return fmt.Errorf("tls.min_version: %q, want 1.2 or 1.3", t.MinVersion)
 	}
-	if (t.CertFile == "") != (t.KeyFile == "") {
-		return errors.New("tls.cert_file, tls.key_file: a client certificate needs both, or neither")
+	switch {
+	case t.CertFile != "" && t.KeyFile == "":
+		return errors.New("tls.key_file: required with tls.cert_file: a client certificate needs its key")
+	case t.CertFile == "" && t.KeyFile != "":
+		return errors.New("tls.cert_file: required with tls.key_file: a client key needs its certificate")
 	}
 	return nil
 }
@@ -97,7 +100,7 @@ func (t TLS) Config() (*tls.Config, error) {
 	if t.CertFile != "" {
 		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
 		if err != nil {
-			return nil, fmt.Errorf("tls.cert_file, tls.key_file: %w", err)
+			return nil, fmt.Errorf("tls.key_file: with tls.cert_file %s: %w", t.CertFile, err)
 		}
 		cfg.Certificates = []tls.Certificate{cert}
 	}
