@@ -358,7 +358,7 @@ clickhouse_export() {
 	echo "export COHORTLINE_CLICKHOUSE_TLS=127.0.0.1:$tls"
 	echo "export COHORTLINE_CLICKHOUSE_TLS_USER=$WRITER_USER"
 	echo "export COHORTLINE_CLICKHOUSE_TLS_PASSWORD_FILE=$WRITER_PASSWORD_FILE"
-	tls_export
+	tls_export CLICKHOUSE
 }
 
 clickhouse_purge() {

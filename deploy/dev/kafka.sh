@@ -188,8 +188,7 @@ EOF
 # loopback-only dev broker; a failure names the log rather than print it,
 # since the tool's errors echo the password.
 kafka_add_scram_user() {
-	local port=$1 pw cls=kafka.admin.ConfigCommand
-	[[ $KAFKA_LINE == 4 ]] && cls=org.apache.kafka.tools.ConfigCommand
+	local port=$1 pw cls=kafka.admin.ConfigCommand # in the broker's jar, 3.x and 4.x alike
 	pw=$(tls_secret "$KAFKA_SASL_PASSWORD_FILE")
 	local mech
 	: >"$KAFKA_DIR/logs/scram.log"
@@ -249,7 +248,7 @@ kafka_export() {
 	echo "export COHORTLINE_KAFKA_MTLS=127.0.0.1:$mtls"
 	echo "export COHORTLINE_KAFKA_SASL_USER=$KAFKA_SASL_USER"
 	echo "export COHORTLINE_KAFKA_SASL_PASSWORD_FILE=$KAFKA_SASL_PASSWORD_FILE"
-	tls_export
+	tls_export KAFKA
 }
 
 # Nothing of a running broker changes without a restart; another

@@ -68,10 +68,12 @@ tls_secret() {
 	cat "$1"
 }
 
-# The paths the tests read, for eval.
+# tls_export SERVICE: the paths the tests read, for eval, named per
+# service (COHORTLINE_KAFKA_TLS_CA, COHORTLINE_CLICKHOUSE_TLS_CA): a
+# broker of another state folder (make test-kafka4) has a CA of its own.
 tls_export() {
-	echo "export COHORTLINE_TLS_CA=$TLS_CA"
-	echo "export COHORTLINE_TLS_CLIENT_CERT=$TLS_CLIENT_CERT"
-	echo "export COHORTLINE_TLS_CLIENT_KEY=$TLS_CLIENT_KEY"
-	echo "export COHORTLINE_TLS_SERVER_NAME=$TLS_SERVER_NAME"
+	echo "export COHORTLINE_$1_TLS_CA=$TLS_CA"
+	echo "export COHORTLINE_$1_TLS_CLIENT_CERT=$TLS_CLIENT_CERT"
+	echo "export COHORTLINE_$1_TLS_CLIENT_KEY=$TLS_CLIENT_KEY"
+	echo "export COHORTLINE_$1_TLS_SERVER_NAME=$TLS_SERVER_NAME"
 }

@@ -112,7 +112,7 @@ func KafkaSecure(t testing.TB) SecureKafka {
 	return SecureKafka{
 		SASLSSL:          require(t, "COHORTLINE_KAFKA_SASL_SSL", server),
 		MTLS:             require(t, "COHORTLINE_KAFKA_MTLS", server),
-		TLSFiles:         tlsFiles(t, server),
+		TLSFiles:         tlsFiles(t, "COHORTLINE_KAFKA_TLS_", server),
 		SASLUser:         require(t, "COHORTLINE_KAFKA_SASL_USER", server),
 		SASLPasswordFile: require(t, "COHORTLINE_KAFKA_SASL_PASSWORD_FILE", server),
 	}
@@ -133,19 +133,21 @@ func ClickHouseTLS(t testing.TB) SecureClickHouse {
 	const server = "ClickHouse server with a TLS native port (deploy/dev/up clickhouse)"
 	return SecureClickHouse{
 		Addr:         require(t, "COHORTLINE_CLICKHOUSE_TLS", server),
-		TLSFiles:     tlsFiles(t, server),
+		TLSFiles:     tlsFiles(t, "COHORTLINE_CLICKHOUSE_TLS_", server),
 		User:         require(t, "COHORTLINE_CLICKHOUSE_TLS_USER", server),
 		PasswordFile: require(t, "COHORTLINE_CLICKHOUSE_TLS_PASSWORD_FILE", server),
 	}
 }
 
-func tlsFiles(t testing.TB, server string) TLSFiles {
+// tlsFiles reads the variables of prefix: each service has its own, as
+// a broker of another state folder has its own CA.
+func tlsFiles(t testing.TB, prefix, server string) TLSFiles {
 	t.Helper()
 	return TLSFiles{
-		CAFile:     require(t, "COHORTLINE_TLS_CA", server),
-		CertFile:   require(t, "COHORTLINE_TLS_CLIENT_CERT", server),
-		KeyFile:    require(t, "COHORTLINE_TLS_CLIENT_KEY", server),
-		ServerName: require(t, "COHORTLINE_TLS_SERVER_NAME", server),
+		CAFile:     require(t, prefix+"CA", server),
+		CertFile:   require(t, prefix+"CLIENT_CERT", server),
+		KeyFile:    require(t, prefix+"CLIENT_KEY", server),
+		ServerName: require(t, prefix+"SERVER_NAME", server),
 	}
 }
 
