@@ -23,7 +23,7 @@ type secureEnv struct {
 	clickhouse devenv.SecureClickHouse
 }
 
-func newSecureEnv(t *testing.T) secureEnv {
+func newSecureEnv(t testing.TB) secureEnv {
 	t.Helper()
 	return secureEnv{kafka: devenv.KafkaSecure(t), clickhouse: devenv.ClickHouseTLS(t)}
 }
