@@ -286,3 +286,26 @@ func databaseExists(t *testing.T, addr, db string) bool {
 	}
 	return n > 0
 }
+
+// TestDemoOverSASLSSL: demo --kafka with --config runs the whole product
+// over the broker's SASL_SSL listener and ClickHouse's TLS port.
+func TestDemoOverSASLSSL(t *testing.T) {
+	e := newSecureEnv(t)
+	config := filepath.Join(t.TempDir(), "demo.yaml")
+	writeTestFile(t, config, "kafka:"+sectionLines(e.saslYAML(e.kafka.SASLUser))+"\nclickhouse:"+sectionLines(e.clickhouseYAML())+"\n")
+	db := fmt.Sprintf("it_tls_demo_%d", time.Now().UnixNano())
+	t.Cleanup(func() { dropDatabases(t, devenv.ClickHouse(t), db, db+"_published") })
+	code, out, errOut := runCLI(t, "", "demo", "--kafka", e.kafka.SASLSSL, "--config", config, "--clickhouse", e.clickhouse.Addr,
+		"--users", "2000", "--events", "20000", "--database", db)
+	if code != exitOK {
+		t.Fatalf("demo over SASL_SSL and TLS: exit %d\n%s", code, tail(errOut, 10))
+	}
+	for _, want := range []string{"broker at " + e.kafka.SASLSSL, "published", "dead-lettered"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("the demo's progress does not say %q:\n%s", want, errOut)
+		}
+	}
+	if !strings.Contains(out, "cohort_key") {
+		t.Errorf("the demo printed no table:\n%s", out)
+	}
+}
