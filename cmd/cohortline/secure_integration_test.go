@@ -137,6 +137,12 @@ func TestRunEndToEndSecured(t *testing.T) {
 			if len(published) == 0 {
 				t.Fatal("publish over TLS published no rows")
 			}
+			// lookup reads the targeter's views over TLS with --config's
+			// clickhouse section; any attributes end in a published
+			// generalization.
+			if code, out, errOut := runCLI(t, "", "lookup", "--config", config, "--country", "BR", "--lang", "pt", "--age", "25-34", "--platform", "android"); code != exitOK || !strings.Contains(out, "users") {
+				t.Fatalf("lookup over TLS: exit %d\n%s%s", code, out, errOut)
+			}
 			backfill := []string{"backfill", "--config", config, "--from", from.Format(time.RFC3339), "--to", to.Format(time.RFC3339),
 				"--checkpoint", filepath.Join(s.dir, "tls.checkpoint.json")}
 			if code, out, errOut := runCLI(t, "", backfill...); code != exitOK {
@@ -148,7 +154,7 @@ func TestRunEndToEndSecured(t *testing.T) {
 			if diff := diffLines(publishedRows(t, s), published); diff != "" {
 				t.Errorf("backfill over SASL_SSL: published rows differ from streaming's:\n%s", diff)
 			}
-			t.Logf("published %d rows over TLS; a backfill over SASL_SSL gave the same partials and rows", len(published))
+			t.Logf("published %d rows and looked one up over TLS; a backfill over SASL_SSL gave the same partials and rows", len(published))
 		})
 	}
 }
