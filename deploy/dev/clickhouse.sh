@@ -179,6 +179,10 @@ EOF
 # it), so a running server gets a new account without a restart.
 clickhouse_refresh() {
 	clickhouse_write_users
+	local tls
+	read -r _ _ tls <<<"$(recorded_ports clickhouse)"
+	[[ -n $tls ]] ||
+		say "clickhouse: started by an older checkout, without the TLS native port (its tests skip, or fail in CI); it comes with deploy/dev/down clickhouse and up"
 }
 
 # 18.16 has no SQL user management: accounts live in users.xml only. The

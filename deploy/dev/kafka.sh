@@ -258,6 +258,10 @@ kafka_refresh() {
 	running=$(cat "$KAFKA_DIR/version" 2>/dev/null || echo "3.9.1")
 	[[ $running == "$KAFKA_VERSION" ]] ||
 		say "kafka: keeps running Kafka $running; KAFKA_VERSION=$KAFKA_VERSION applies after deploy/dev/down kafka"
+	local sasl
+	read -r _ _ sasl _ <<<"$(recorded_ports kafka)"
+	[[ -n $sasl ]] ||
+		say "kafka: started by an older checkout, without the SASL_SSL and mTLS listeners (their tests skip, or fail in CI); they come with deploy/dev/down kafka and up"
 	# A broker started by a checkout from before libs/<version>/ runs on
 	# flat jars; the readiness check needs this version's tools (seen:
 	# without them it judged a healthy broker dead and stopped it).
