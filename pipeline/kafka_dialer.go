@@ -124,6 +124,13 @@ func mechanism(name, user, pw string) (sasl.Mechanism, error) {
 // (kafka.tls.insecure_skip_verify): the caller warns at start.
 func (d *Dialer) Insecure() bool { return d != nil && d.insecure }
 
+func (d *Dialer) tlsConfig() *tls.Config {
+	if d == nil {
+		return nil
+	}
+	return d.tls
+}
+
 // KafkaDialer is a kafka-go Dialer with the TLS and SASL settings: for
 // the consumer group, kafka.Conn and the own Fetch client.
 func (d *Dialer) KafkaDialer() *kafka.Dialer {

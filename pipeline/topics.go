@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -94,14 +95,18 @@ func EnsureTopic(ctx context.Context, d *Dialer, addr, topic string, partitions 
 func CheckBroker(ctx context.Context, d *Dialer, addr string) error {
 	conn, err := d.KafkaDialer().DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return fmt.Errorf("connecting to the Kafka broker at %s (%s): %w", addr, d, err)
+		return fmt.Errorf("Kafka broker at %s is not answering: %w (connecting with %s)", addr, err, d)
 	}
 	// A plaintext client on a TLS listener connects: only a request
 	// shows that nothing sensible answers.
 	conn.SetDeadline(time.Now().Add(adminTimeout))
 	if _, err := conn.ApiVersions(); err != nil {
 		conn.Close()
-		return fmt.Errorf("connecting to the Kafka broker at %s (%s): the broker does not answer a request: %w", addr, d, err)
+		hint := ""
+		if d.tlsConfig() == nil && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)) {
+			hint = "; a TLS listener hangs up on a plaintext client so: does it need kafka.tls?"
+		}
+		return fmt.Errorf("Kafka broker at %s is not answering a request: %w (connecting with %s%s)", addr, err, d, hint)
 	}
 	return conn.Close()
 }
