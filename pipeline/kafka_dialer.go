@@ -150,13 +150,6 @@ func (d *Dialer) Transport() kafka.RoundTripper {
 	return d.transport
 }
 
-// Close closes the transport's idle connections.
-func (d *Dialer) Close() {
-	if d != nil {
-		d.transport.CloseIdleConnections()
-	}
-}
-
 // String names the security protocol as Kafka does (PLAINTEXT, SSL,
 // SASL_PLAINTEXT, SASL_SSL) with the mechanism, for errors and logs that
 // say how a connection was made: never a secret.
