@@ -157,6 +157,7 @@ func runBackfill(cmd *cobra.Command, opts backfillOptions) error {
 	ctx := cmd.Context()
 	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	log := slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	warnInsecure(log, &cfg.file)
 	client, err := clickhouse.Open(ctx, cfg.file.ClickHouse)
 	if err != nil {
 		return err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -94,3 +95,27 @@ a9r99KJ3oQwFvQ4ZcfRPfk5Dn24KKoJTLRnU8hs2SDACIHhGwh3ql4+gSRa5h/Mt
 xIoisTKnSg+8S5TgQZwsPfCz
 -----END CERTIFICATE-----
 `
+
+// TestInsecureSkipVerifyIsLoud: insecure_skip_verify needs enabled: true,
+// and a config that sets it is warned about at start, for each connection.
+func TestInsecureSkipVerifyIsLoud(t *testing.T) {
+	const yaml = "mode: development\nkafka:\n  brokers: [127.0.0.1:9093]\n  topic: activity\n  tls: {enabled: true, insecure_skip_verify: true}\n" +
+		"clickhouse:\n  tls: {enabled: true, insecure_skip_verify: true}\n"
+	cfg, err := parseConfig([]byte(yaml), envOf(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs strings.Builder
+	warnInsecure(slog.New(slog.NewTextHandler(&logs, nil)), &cfg.file)
+	for _, want := range []string{"level=WARN msg=\"kafka.tls.insecure_skip_verify is set", "level=WARN msg=\"clickhouse.tls.insecure_skip_verify is set"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("no warning %q in:\n%s", want, logs.String())
+		}
+	}
+	logs.Reset()
+	plain, _ := parseConfig([]byte("mode: development\nkafka: {brokers: [a:1], topic: t, tls: {enabled: true}}\n"), envOf(nil))
+	warnInsecure(slog.New(slog.NewTextHandler(&logs, nil)), &plain.file)
+	if logs.Len() != 0 {
+		t.Errorf("a verified TLS config was warned about: %s", logs.String())
+	}
+}
