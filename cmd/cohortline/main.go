@@ -88,6 +88,7 @@ k-anonymity, differential privacy) and writes cohort enrichments to ClickHouse.`
 		newDemoCmd(),
 		newVersionCmd(),
 		newPrivacyCmd(),
+		newRetentionCmd(),
 	)
 	return root
 }
