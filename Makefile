@@ -47,14 +47,15 @@ test: test-deps ## start Kafka, ClickHouse and the cluster topology (deploy/dev/
 # tests must not see), TestRunBrokerRestart: the broker is the test's to
 # restart, never the shared dev broker.
 KAFKA4_VERSION ?= 4.1.1
-KAFKA4_TESTS := ^(TestRealBroker|TestPartitionReader|TestFetchConnMatchesKafkaGoOnBroker|TestEnsureDeadLetterTopic|TestRunEndToEnd|TestRunDeadLetters|TestBackfillParity|TestGenKafka)$$
+KAFKA4_TESTS := ^(TestRealBroker|TestPartitionReader|TestPartitionReaderSecured|TestDialFetchRefused|TestFetchConnMatchesKafkaGoOnBroker|TestEnsureDeadLetterTopic|TestRunEndToEnd|TestRunEndToEndSecured|TestRunRefusesBadSecurity|TestRunDeadLetters|TestBackfillParity|TestGenKafka)$$
 
 test-kafka4: ## smoke-test the Kafka integration tests on a Kafka 4 broker of their own
 	if [[ -z "$${COHORTLINE_CLICKHOUSE:-}" ]]; then \
 	  services=$$(deploy/dev/up clickhouse); eval "$$services"; \
 	fi; \
 	export KAFKA_VERSION=$(KAFKA4_VERSION) COHORTLINE_STATE_DIR=$(STATE)/kafka4 \
-	  COHORTLINE_KAFKA_PORT=29092 COHORTLINE_KAFKA_CONTROLLER_PORT=29093; \
+	  COHORTLINE_KAFKA_PORT=29092 COHORTLINE_KAFKA_CONTROLLER_PORT=29093 \
+	  COHORTLINE_KAFKA_SASL_SSL_PORT=29094 COHORTLINE_KAFKA_MTLS_PORT=29095; \
 	trap 'deploy/dev/down kafka' EXIT; \
 	kafka=$$(deploy/dev/up kafka); eval "$$kafka"; \
 	$(GO) test -count=1 -timeout 20m -run '$(KAFKA4_TESTS)' ./...; \

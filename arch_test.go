@@ -27,6 +27,9 @@ var layers = []rule{
 	// Contracts: the event, reasons, Arrow schemas, DDL. No I/O, nothing of
 	// ours below them.
 	{pkg: "schemas", allowed: []string{}},
+	// TLS settings and secret sources shared by every connection: nothing
+	// of ours.
+	{pkg: "netsec", allowed: []string{}},
 	// Cohorts, aggregates and privacy: no Kafka, no ClickHouse.
 	{pkg: "cohorts", allowed: []string{"schemas"}},
 	// The hand-written Kafka Fetch client: bytes on the wire only.
@@ -35,7 +38,7 @@ var layers = []rule{
 	{pkg: "pipeline", denied: []string{"sinks", "cmd", "deploy"}},
 	// Sinks satisfy pipeline.Sink without importing pipeline (its rows are
 	// schemas'), and cohorts/publish's Store on the publisher's own types.
-	{pkg: "sinks", allowed: []string{"schemas", "cohorts"}},
+	{pkg: "sinks", allowed: []string{"schemas", "cohorts", "netsec"}},
 	// Test and deploy helpers use nothing of the product.
 	{pkg: "deploy", allowed: []string{}},
 	// Wiring: may use everything, and nothing else may use it.

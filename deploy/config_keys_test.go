@@ -90,7 +90,7 @@ func checkConfig(t *testing.T, name string, doc []byte) {
 	} else if err := ch.Validate(); err != nil {
 		t.Errorf("%s: clickhouse: %v", name, err)
 	}
-	if ch.Password != "" || strings.Contains(string(doc), "secret:") {
+	if ch.Secret.Password != "" || ch.Password != "" || strings.Contains(string(doc), "secret:") {
 		t.Errorf("%s holds a password or secret: they come from the environment", name)
 	}
 }

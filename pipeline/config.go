@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/cohortline/cohortline/netsec"
 )
 
 // Config configures the streaming consumer. Zero values take the defaults
@@ -58,6 +60,14 @@ type Config struct {
 	// to rejoin during a rebalance; a member that takes longer (a worker
 	// finishing a flush) is dropped from the generation. Default 15s.
 	RebalanceTimeout time.Duration `yaml:"rebalance_timeout"`
+	// TLS and SASL secure every connection to the brokers: the group, the
+	// fetches, the dead letters, admin requests (kafka_dialer.go). Off by
+	// default. NewDialer builds them once into Dialer.
+	TLS  netsec.TLS `yaml:"tls"`
+	SASL SASLConfig `yaml:"sasl"`
+	// Dialer is what NewDialer built of TLS and SASL, set by the caller;
+	// nil is plaintext, and is refused when TLS or SASL is configured.
+	Dialer *Dialer `yaml:"-"`
 }
 
 // DefaultWatermarkUsers is kafka.watermark_users' default.
@@ -136,6 +146,12 @@ func (c *Config) Validate() error {
 	}
 	if c.DeadLetterBatch < 0 {
 		errs = append(errs, fmt.Errorf("kafka.dead_letter_batch: %d is negative", c.DeadLetterBatch))
+	}
+	if err := c.TLS.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("kafka.%w", err))
+	}
+	if err := c.SASL.Validate(c.TLS.Enabled); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

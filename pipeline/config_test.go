@@ -43,3 +43,18 @@ func TestGroupTimeoutErrorsNameTheKey(t *testing.T) {
 		}
 	}
 }
+
+// TestConsumerNeedsTheDialerOfItsSecurity: a config with kafka.tls or
+// kafka.sasl but no Dialer built of them would dial plaintext; NewConsumer
+// refuses it rather than connect in the clear.
+func TestConsumerNeedsTheDialerOfItsSecurity(t *testing.T) {
+	cfg := Config{Brokers: []string{"127.0.0.1:1"}, Topic: "activity"}
+	cfg.TLS.Enabled = true
+	if _, err := NewConsumer(cfg, nil, nil, nil, nil); err == nil || !strings.Contains(err.Error(), "no Dialer") {
+		t.Errorf("NewConsumer with kafka.tls and no Dialer: %v", err)
+	}
+	var d *Dialer
+	if kd := d.KafkaDialer(); kd.TLS != nil || kd.SASLMechanism != nil || d.Transport() != nil || d.String() != "PLAINTEXT" {
+		t.Errorf("a nil Dialer is not plaintext: %+v, %v, %q", kd, d.Transport(), d)
+	}
+}

@@ -57,6 +57,9 @@ func NewConsumer(cfg Config, spec *cohorts.Spec, rekey *cohorts.Rekeyer, sink Si
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	if (cfg.TLS.Enabled || cfg.SASL.Mechanism != "") && cfg.Dialer == nil {
+		return nil, errors.New("BUG: kafka.tls or kafka.sasl is set, but no Dialer was built of them (NewDialer)")
+	}
 	return &Consumer{
 		cfg:    cfg,
 		worker: WorkerConfig{Spec: spec, Rekey: rekey, MaxOutOfOrder: cfg.MaxOutOfOrder, WatermarkUsers: cfg.WatermarkUsers},
@@ -65,6 +68,7 @@ func NewConsumer(cfg Config, spec *cohorts.Spec, rekey *cohorts.Rekeyer, sink Si
 			Addr: kafka.TCP(cfg.Brokers...), Topic: cfg.DeadLetterTopic,
 			Balancer: &kafka.Murmur2Balancer{}, RequiredAcks: kafka.RequireAll,
 			AllowAutoTopicCreation: true, BatchTimeout: 10 * time.Millisecond,
+			Transport: cfg.Dialer.Transport(),
 		},
 		log:      log,
 		health:   logHealth{log},
@@ -87,6 +91,7 @@ func groupConfig(cfg Config) kafka.ConsumerGroupConfig {
 		StartOffset:    kafka.FirstOffset,
 		SessionTimeout: cfg.SessionTimeout, HeartbeatInterval: cfg.HeartbeatInterval,
 		RebalanceTimeout: cfg.RebalanceTimeout,
+		Dialer:           cfg.Dialer.KafkaDialer(),
 	}
 }
 
@@ -101,7 +106,7 @@ func groupConfig(cfg Config) kafka.ConsumerGroupConfig {
 func (c *Consumer) Run(ctx context.Context) error {
 	brokers := brokersText(c.cfg.Brokers)
 	for n := 1; ; n++ {
-		err := ensureDeadLetterTopic(ctx, c.cfg.Brokers, c.cfg.Topic, c.cfg.DeadLetterTopic)
+		err := ensureDeadLetterTopic(ctx, c.cfg.Dialer, c.cfg.Brokers, c.cfg.Topic, c.cfg.DeadLetterTopic)
 		if err == nil {
 			break
 		}
@@ -115,7 +120,7 @@ func (c *Consumer) Run(ctx context.Context) error {
 	}
 	group, err := kafka.NewConsumerGroup(groupConfig(c.cfg))
 	if err != nil {
-		return fmt.Errorf("joining consumer group %q on %v: %w", c.cfg.Group, c.cfg.Brokers, err)
+		return fmt.Errorf("joining consumer group %q on %v (%s): %w", c.cfg.Group, c.cfg.Brokers, c.cfg.Dialer, err)
 	}
 	defer c.leave(group)
 	defer c.joined.Store(false)
@@ -216,7 +221,7 @@ func (c *Consumer) runPartition(ctx context.Context, gen *kafka.Generation, part
 // It returns the last offset the worker committed (-1 if none) and why it
 // stopped; it stops only on ctx or an error.
 func (c *Consumer) consumePartition(ctx context.Context, gen *kafka.Generation, partition int, offset int64, g *partitionGauges) (int64, error) {
-	reader := kafkawire.NewPartitionReader(c.cfg.Brokers, c.cfg.Topic, partition, offset)
+	reader := kafkawire.NewPartitionReader(c.cfg.Dialer.KafkaDialer(), c.cfg.Brokers, c.cfg.Topic, partition, offset)
 	defer reader.Close()
 	commit := func(_ context.Context, offset int64) error {
 		c.commitMu.Lock()

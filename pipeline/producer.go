@@ -39,8 +39,8 @@ const (
 // overlap. When sent is not nil it counts the records the broker has
 // acknowledged (the demo's progress). It is what `cohortline gen` and the
 // demo produce with.
-func Produce(ctx context.Context, addr, topic string, partitions int, next func() (Record, bool), sent *atomic.Int64) error {
-	if err := EnsureTopic(ctx, addr, topic, partitions); err != nil {
+func Produce(ctx context.Context, d *Dialer, addr, topic string, partitions int, next func() (Record, bool), sent *atomic.Int64) error {
+	if err := EnsureTopic(ctx, d, addr, topic, partitions); err != nil {
 		return err
 	}
 	w := &kafka.Writer{
@@ -52,6 +52,7 @@ func Produce(ctx context.Context, addr, topic string, partitions int, next func(
 		BatchTimeout: produceBatchTimeout,
 		RequiredAcks: kafka.RequireOne,
 		Compression:  kafka.Lz4,
+		Transport:    d.Transport(),
 	}
 	free := make(chan *produceBatch, produceBatches)
 	for range produceBatches {
@@ -62,7 +63,7 @@ func Produce(ctx context.Context, addr, topic string, partitions int, next func(
 	grp.Go(func() error {
 		for b := range full {
 			if err := w.WriteMessages(ctx, b.msgs...); err != nil {
-				return fmt.Errorf("producing to topic %q at %s: %w", topic, addr, err)
+				return fmt.Errorf("producing to topic %q at %s (%s): %w", topic, addr, d, err)
 			}
 			if sent != nil {
 				sent.Add(int64(len(b.msgs)))

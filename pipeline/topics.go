@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -15,15 +16,15 @@ import (
 // adminTimeout bounds each administrative request.
 const adminTimeout = 10 * time.Second
 
-func adminClient(brokers ...string) *kafka.Client {
-	return &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: adminTimeout}
+func adminClient(d *Dialer, brokers ...string) *kafka.Client {
+	return &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: adminTimeout, Transport: d.Transport()}
 }
 
 // PartitionCount returns how many partitions topic has.
-func PartitionCount(ctx context.Context, brokers []string, topic string) (int, error) {
-	meta, err := adminClient(brokers...).Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+func PartitionCount(ctx context.Context, d *Dialer, brokers []string, topic string) (int, error) {
+	meta, err := adminClient(d, brokers...).Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
 	if err != nil {
-		return 0, fmt.Errorf("reading metadata of %q: %w", topic, err)
+		return 0, fmt.Errorf("reading metadata of %q from Kafka at %v (%s): %w", topic, brokers, d, err)
 	}
 	for _, t := range meta.Topics {
 		if t.Name == topic && t.Error == nil && len(t.Partitions) > 0 {
@@ -39,11 +40,11 @@ func PartitionCount(ctx context.Context, brokers []string, topic string) (int, e
 // replication factor. kafka-go's automatic topic creation is not enough:
 // the first write to a topic being created fails with "Unknown Topic Or
 // Partition", which would fail every worker that meets a bad message first.
-func ensureDeadLetterTopic(ctx context.Context, brokers []string, input, dead string) error {
-	client := adminClient(brokers...)
+func ensureDeadLetterTopic(ctx context.Context, d *Dialer, brokers []string, input, dead string) error {
+	client := adminClient(d, brokers...)
 	meta, err := client.Metadata(ctx, &kafka.MetadataRequest{Topics: []string{input, dead}})
 	if err != nil {
-		return fmt.Errorf("reading metadata of %q and %q: %w", input, dead, err)
+		return fmt.Errorf("reading metadata of %q and %q from Kafka at %v (%s): %w", input, dead, brokers, d, err)
 	}
 	partitions := 0
 	for _, t := range meta.Topics {
@@ -68,10 +69,10 @@ func ensureDeadLetterTopic(ctx context.Context, brokers []string, input, dead st
 // default replication factor) unless it exists, then waits until the
 // broker reports its partitions (a Writer that starts earlier gets
 // UNKNOWN_TOPIC_OR_PARTITION).
-func EnsureTopic(ctx context.Context, addr, topic string, partitions int) error {
-	client := adminClient(addr)
+func EnsureTopic(ctx context.Context, d *Dialer, addr, topic string, partitions int) error {
+	client := adminClient(d, addr)
 	if err := createTopic(ctx, client, kafka.TopicConfig{Topic: topic, NumPartitions: partitions, ReplicationFactor: -1}); err != nil { // the broker's default.replication.factor
-		return fmt.Errorf("creating topic %q at %s: %w", topic, addr, err)
+		return fmt.Errorf("creating topic %q at %s (%s): %w", topic, addr, d, err)
 	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -88,13 +89,24 @@ func EnsureTopic(ctx context.Context, addr, topic string, partitions int) error 
 	}
 }
 
-// CheckBroker dials the broker once: kafka-go's client reports a broker it
-// cannot reach as "Broker Not Available", which hides the reason.
-func CheckBroker(ctx context.Context, addr string) error {
-	dialer := kafka.Dialer{Timeout: adminTimeout}
-	conn, err := dialer.DialContext(ctx, "tcp", addr)
+// CheckBroker dials the broker once, TLS and SASL included: kafka-go's
+// client reports a broker it cannot reach as "Broker Not Available",
+// which hides the reason (a refused certificate or password among them).
+func CheckBroker(ctx context.Context, d *Dialer, addr string) error {
+	conn, err := d.KafkaDialer().DialContext(ctx, "tcp", addr)
 	if err != nil {
-		return fmt.Errorf("Kafka broker at %s is not answering: %w", addr, err)
+		return fmt.Errorf("Kafka broker at %s is not answering: %w (connecting with %s)", addr, err, d)
+	}
+	// A plaintext client on a TLS listener connects: only a request
+	// shows that nothing sensible answers.
+	conn.SetDeadline(time.Now().Add(adminTimeout))
+	if _, err := conn.ApiVersions(); err != nil {
+		conn.Close()
+		hint := ""
+		if d.tlsConfig() == nil && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)) {
+			hint = "; a TLS listener hangs up on a plaintext client so: does it need kafka.tls?"
+		}
+		return fmt.Errorf("Kafka broker at %s is not answering a request: %w (connecting with %s%s)", addr, err, d, hint)
 	}
 	return conn.Close()
 }
@@ -102,8 +114,8 @@ func CheckBroker(ctx context.Context, addr string) error {
 // DeleteTopics deletes topics at addr as well as it can: it is for
 // cleaning up (the demo's topics on a real broker), where a failure is no
 // reason to fail.
-func DeleteTopics(ctx context.Context, addr string, topics ...string) {
-	adminClient(addr).DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: topics})
+func DeleteTopics(ctx context.Context, d *Dialer, addr string, topics ...string) {
+	adminClient(d, addr).DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: topics})
 }
 
 // createTopic creates one topic; one that exists already is no error.

@@ -29,7 +29,7 @@ func TestEnsureDeadLetterTopic(t *testing.T) {
 	})
 
 	for range 2 { // the second call finds it
-		if err := ensureDeadLetterTopic(ctx, []string{addr}, input, dead); err != nil {
+		if err := ensureDeadLetterTopic(ctx, nil, []string{addr}, input, dead); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -41,7 +41,7 @@ func TestEnsureDeadLetterTopic(t *testing.T) {
 		t.Fatalf("dead-letter topic metadata %+v, want 3 partitions like the input", meta.Topics)
 	}
 
-	err = ensureDeadLetterTopic(ctx, []string{addr}, input+"-missing", dead+"-missing")
+	err = ensureDeadLetterTopic(ctx, nil, []string{addr}, input+"-missing", dead+"-missing")
 	if err == nil || !strings.Contains(err.Error(), "not found") {
 		t.Fatalf("missing input topic: %v, want a clear error", err)
 	}

@@ -31,7 +31,7 @@ type bench struct {
 }
 
 func newBench(ctx context.Context, opts options, progress io.Writer) (*bench, error) {
-	b := &bench{opts: opts, id: fmt.Sprintf("cohortbench-%d", time.Now().Unix()), progress: progress, kafka: newKafkaAdmin(opts.Kafka)}
+	b := &bench{opts: opts, id: fmt.Sprintf("cohortbench-%d", time.Now().Unix()), progress: progress, kafka: newKafkaAdmin(opts.Kafka, opts.kafka.dialer)}
 	var err error
 	if b.ch, err = openClickHouse(ctx, opts.ClickHouse); err != nil {
 		return nil, err

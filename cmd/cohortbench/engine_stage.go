@@ -82,6 +82,9 @@ func (c engineConfig) String() string {
 // ClickHouse's defaults, then one consumer with a bigger block if asked.
 func engineConfigs(opts options) []engineConfig {
 	var out []engineConfig
+	if opts.KafkaConfig != "" {
+		return nil // the engine's Kafka client is ClickHouse's: not secured by --kafka-config
+	}
 	for _, n := range opts.EngineConsumers {
 		out = append(out, engineConfig{Consumers: n})
 	}

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/segmentio/kafka-go"
+
+	"github.com/cohortline/cohortline/pipeline"
 )
 
 // kafkaAdmin holds the requests the benchmark makes to the broker besides
@@ -16,8 +18,8 @@ type kafkaAdmin struct {
 	client *kafka.Client
 }
 
-func newKafkaAdmin(addr string) *kafkaAdmin {
-	return &kafkaAdmin{addr: addr, client: &kafka.Client{Addr: kafka.TCP(addr), Timeout: 10 * time.Second}}
+func newKafkaAdmin(addr string, d *pipeline.Dialer) *kafkaAdmin {
+	return &kafkaAdmin{addr: addr, client: &kafka.Client{Addr: kafka.TCP(addr), Timeout: 10 * time.Second, Transport: d.Transport()}}
 }
 
 // partitionRange is the messages of one partition: offsets [First, End).

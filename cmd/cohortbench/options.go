@@ -17,9 +17,15 @@ import (
 // options are cohortbench's flags. Zero values take the defaults of
 // setDefaults, which the flag help repeats.
 type options struct {
-	Kafka      string // broker address; default $COHORTLINE_KAFKA
-	ClickHouse string // native-protocol address; default $COHORTLINE_CLICKHOUSE
-	Cohortline string // the cohortline binary; default bin/cohortline
+	Kafka string // broker address; default $COHORTLINE_KAFKA
+	// KafkaConfig is a cohortline config file whose kafka.tls and
+	// kafka.sasl secure every Kafka connection (kafka_security.go); stages
+	// (c) and (d), whose clients are ClickHouse's and Flink's, are skipped
+	// with it.
+	KafkaConfig string
+	kafka       kafkaSecurity // loaded by Validate
+	ClickHouse  string        // native-protocol address; default $COHORTLINE_CLICKHOUSE
+	Cohortline  string        // the cohortline binary; default bin/cohortline
 
 	Events        int64  // messages in the topic; default 5M
 	EventsPerUser int    // users = Events / this; default 10
@@ -158,6 +164,10 @@ func (o *options) Validate() error {
 	if len(o.MemUsers) != 0 && (len(o.MemUsers) != 2 || o.MemUsers[0] < 1 || o.MemUsers[1] <= o.MemUsers[0]) {
 		errs = append(errs, fmt.Errorf("--mem-users: %v, want two populations, the smaller first, or none", o.MemUsers))
 	}
+	var err error
+	if o.kafka, err = loadKafkaSecurity(o.KafkaConfig); err != nil {
+		errs = append(errs, err)
+	}
 	for _, n := range o.EngineConsumers {
 		if n < 1 {
 			errs = append(errs, fmt.Errorf("--engine-consumers: %d, want at least 1", n))
@@ -188,6 +198,7 @@ func parseFlags(args []string, output io.Writer) (options, error) {
 	fs := flag.NewFlagSet("cohortbench", flag.ContinueOnError)
 	fs.SetOutput(output)
 	fs.StringVar(&o.Kafka, "kafka", "", "Kafka broker address (default $COHORTLINE_KAFKA)")
+	fs.StringVar(&o.KafkaConfig, "kafka-config", "", "cohortline config file whose kafka.tls and kafka.sasl secure the benchmark's Kafka connections (--kafka a secured listener); skips stages (c) and (d)")
 	fs.StringVar(&o.ClickHouse, "clickhouse", "", "ClickHouse native-protocol address (default $COHORTLINE_CLICKHOUSE)")
 	fs.StringVar(&o.Cohortline, "cohortline", "bin/cohortline", "the cohortline binary (make build)")
 	fs.Int64Var(&o.Events, "events", 5_000_000, "messages in the benchmark topic")

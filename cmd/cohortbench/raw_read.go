@@ -8,6 +8,8 @@ import (
 
 	"github.com/segmentio/kafka-go"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/cohortline/cohortline/pipeline"
 )
 
 // rawFetchBytes and rawFetchWait are the fetch sizes of both raw readers:
@@ -28,11 +30,11 @@ type readResult struct {
 // readWithReader reads every partition from its first offset to its end
 // with one kafka.Reader per partition, all at once, doing nothing with the
 // messages: the plain kafka-go consumer.
-func readWithReader(ctx context.Context, addr, topic string, ranges []partitionRange) (readResult, error) {
+func readWithReader(ctx context.Context, d *pipeline.Dialer, addr, topic string, ranges []partitionRange) (readResult, error) {
 	return readAll(ctx, ranges, func(ctx context.Context, r partitionRange, count *readResult) error {
 		rd := kafka.NewReader(kafka.ReaderConfig{
 			Brokers: []string{addr}, Topic: topic, Partition: r.Partition,
-			MinBytes: 1, MaxBytes: rawFetchBytes, MaxWait: rawFetchWait,
+			MinBytes: 1, MaxBytes: rawFetchBytes, MaxWait: rawFetchWait, Dialer: d.KafkaDialer(),
 		})
 		defer rd.Close()
 		if err := rd.SetOffset(r.First); err != nil {
@@ -56,9 +58,9 @@ func readWithReader(ctx context.Context, addr, topic string, ranges []partitionR
 // leader per partition and a loop of kafka-go's Conn.ReadBatch, handing
 // each message to visit, which may be nil. It stays on kafka-go: stage (a)
 // is kafka-go's read rate.
-func readWithBatches(ctx context.Context, addr, topic string, ranges []partitionRange, visit func(kafka.Message)) (readResult, error) {
+func readWithBatches(ctx context.Context, d *pipeline.Dialer, addr, topic string, ranges []partitionRange, visit func(kafka.Message)) (readResult, error) {
 	return readAll(ctx, ranges, func(ctx context.Context, r partitionRange, count *readResult) error {
-		conn, err := (&kafka.Dialer{Timeout: 10 * time.Second}).DialLeader(ctx, "tcp", addr, topic, r.Partition)
+		conn, err := d.KafkaDialer().DialLeader(ctx, "tcp", addr, topic, r.Partition)
 		if err != nil {
 			return err
 		}

@@ -92,6 +92,9 @@ func runBench(ctx context.Context, opts options, progress io.Writer) (rep *repor
 	}
 	b.logf("(b) cohortline run: %s", rateOf(rep.Run.Messages, rep.Run.Wall))
 
+	if opts.KafkaConfig != "" {
+		b.logf("(c) ClickHouse Kafka engine: SKIPPED: --kafka-config (the engine's librdkafka is configured in ClickHouse's own config)")
+	}
 	for _, cfg := range engineConfigs(opts) {
 		b.logf("(c) ClickHouse Kafka engine, %s: counting %d messages…", cfg, rep.Expected)
 		e, err := b.runEngine(ctx, topic, ranges, rep.keys, rep.Expected, cfg)
@@ -128,6 +131,9 @@ func flinkSkip(opts options) string {
 	if opts.Flink == "off" {
 		return "--flink off"
 	}
+	if opts.KafkaConfig != "" {
+		return "--kafka-config: the job's Kafka source is not secured by it"
+	}
 	if missing := flinkMissing(); missing != "" {
 		if opts.Flink == "on" {
 			return "" // runFlink fails, naming the missing tool
@@ -147,6 +153,9 @@ func (b *bench) gen(ctx context.Context, topic string, users int, events int64, 
 	args := append([]string{"gen", "--seed", strconv.FormatUint(b.opts.Seed, 10), "--users", strconv.Itoa(users),
 		"--events", strconv.FormatInt(events, 10), "--kafka", b.opts.Kafka, "--topic", topic,
 		"--partitions", strconv.Itoa(b.opts.Partitions)}, extra...)
+	if b.opts.KafkaConfig != "" {
+		args = append(args, "--config", b.opts.KafkaConfig)
+	}
 	c, err := startChild(b.opts.Cohortline, filepath.Join(b.dir, topic+".gen.log"), nil, args...)
 	if err != nil {
 		return nil, 0, err
@@ -179,14 +188,14 @@ func (b *bench) rawStage(ctx context.Context, topic string, ranges []partitionRa
 	b.logf("(a) raw read with kafka.Reader…")
 	began := b.mark()
 	if rep.Reader, rep.ReaderCPU, rep.ReaderKafka, err = b.timedRead(func() (readResult, error) {
-		return readWithReader(ctx, b.opts.Kafka, topic, ranges)
+		return readWithReader(ctx, b.opts.kafka.dialer, b.opts.Kafka, topic, ranges)
 	}); err != nil {
 		return fmt.Errorf("stage (a), kafka.Reader: %w", err)
 	}
 	b.logf("(a) kafka.Reader: %s", rateOf(rep.Reader.Messages, rep.Reader.Wall))
 	b.logf("(a) raw read with Conn.ReadBatch…")
 	if rep.Batch, rep.BatchCPU, rep.BatchKafka, err = b.timedRead(func() (readResult, error) {
-		return readWithBatches(ctx, b.opts.Kafka, topic, ranges, nil)
+		return readWithBatches(ctx, b.opts.kafka.dialer, b.opts.Kafka, topic, ranges, nil)
 	}); err != nil {
 		return fmt.Errorf("stage (a), Conn.ReadBatch: %w", err)
 	}
@@ -196,7 +205,7 @@ func (b *bench) rawStage(ctx context.Context, topic string, ranges []partitionRa
 
 	var unsafe atomic.Int64
 	rep.keys = newKeyCounts()
-	all, err := readWithBatches(ctx, b.opts.Kafka, topic, ranges, func(m kafka.Message) {
+	all, err := readWithBatches(ctx, b.opts.kafka.dialer, b.opts.Kafka, topic, ranges, func(m kafka.Message) {
 		if rep.flinkTruth != nil {
 			rep.flinkKeys.add(m.Value)
 			rep.flinkTruth.add(m.Value)

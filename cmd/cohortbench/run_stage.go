@@ -136,7 +136,7 @@ kafka:
   topic: %s
   group: %s
   idle_timeout: %s
-cohorts:
+%scohorts:
   window: %s
   feature_set: 1
 clickhouse:
@@ -147,7 +147,7 @@ publish:
   auto: false
 http:
   listen: ""
-`, b.opts.Kafka, topic, group, b.opts.IdleTimeout, benchWindow, b.opts.ClickHouse, db, db)
+`, b.opts.Kafka, topic, group, b.opts.IdleTimeout, b.opts.kafka.yaml, benchWindow, b.opts.ClickHouse, db, db)
 }
 
 // waitCommitted polls group's committed offsets until every partition's

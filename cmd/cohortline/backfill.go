@@ -157,6 +157,7 @@ func runBackfill(cmd *cobra.Command, opts backfillOptions) error {
 	ctx := cmd.Context()
 	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	log := slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	warnInsecure(log, &cfg.file)
 	client, err := clickhouse.Open(ctx, cfg.file.ClickHouse)
 	if err != nil {
 		return err
@@ -179,7 +180,7 @@ func runBackfill(cmd *cobra.Command, opts backfillOptions) error {
 		Parallel:       opts.parallel,
 	}
 	cp, err := backfill.Open(ctx, backfill.Request{
-		Config: bcfg, Brokers: cfg.file.Kafka.Brokers, Files: opts.files, Checkpoint: opts.checkpoint,
+		Config: bcfg, Brokers: cfg.file.Kafka.Brokers, Dialer: cfg.file.Kafka.Dialer, Files: opts.files, Checkpoint: opts.checkpoint,
 		DryRun: opts.dryRun, Resume: opts.resume, Partitions: opts.partitions,
 	})
 	if err != nil {
@@ -229,7 +230,7 @@ func readBackfill(ctx context.Context, bf *backfill.Job, opts backfillOptions, c
 	show := startBackfillProgress(errOut, bf)
 	defer show.stop()
 	if state.Source == "kafka" {
-		return bf.RunKafka(ctx, cfg.file.Kafka.Brokers)
+		return bf.RunKafka(ctx, cfg.file.Kafka.Dialer, cfg.file.Kafka.Brokers)
 	}
 	return bf.RunFiles(ctx, backfill.FileSource{
 		Files: state.Files, Open: openArchive,

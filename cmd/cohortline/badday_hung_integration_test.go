@@ -28,7 +28,7 @@ func TestRunHungClickHouse(t *testing.T) {
 	proxy := startCHProxy(t, set.clickhouse, set.db)
 	opts := runOptions{clickhouse: proxy.addr, restartBackoff: 500 * time.Millisecond,
 		retry:           "{max_attempts: 3, initial_backoff: 50ms, max_backoff: 200ms}",
-		clickhouseExtra: []string{"read_timeout: 2s", "write_timeout: 1s"}}
+		clickhouseExtra: "read_timeout: 2s\nwrite_timeout: 1s"}
 	hungConfig := set.writeConfig(t, "hung.yaml", opts)
 	opts.clickhouse = ""
 	directConfig := set.writeConfig(t, "direct.yaml", opts)

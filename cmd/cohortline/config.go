@@ -95,6 +95,10 @@ func checkConfig(f fileConfig, getenv func(string) string) (*config, error) {
 	if err := cfg.file.Kafka.Validate(); err != nil {
 		return nil, err
 	}
+	// Built once: every Kafka connection of the process shares it.
+	if cfg.file.Kafka.Dialer, err = pipeline.NewDialer(cfg.file.Kafka.TLS, cfg.file.Kafka.SASL, getenv); err != nil {
+		return nil, err
+	}
 	if cfg.spec, err = specOf(&f.Cohorts); err != nil {
 		return nil, err
 	}
@@ -184,13 +188,25 @@ func specOf(n *yaml.Node) (cohorts.Spec, error) {
 	return spec, nil
 }
 
-// clickHouseOf sets the password from the environment, which wins over
-// the file, and validates the clickhouse section.
+// clickHouseOf validates the clickhouse section and sets the password:
+// from password_env or password_file, overridden by
+// COHORTLINE_CLICKHOUSE_PASSWORD when that is set. The TLS files are read
+// here too, so that a bad CA or client certificate fails at start.
 func clickHouseOf(c *clickhouse.Config, getenv func(string) string) error {
+	if err := c.Validate(); err != nil {
+		return fmt.Errorf("clickhouse: %w", err)
+	}
+	pw, err := c.Secret.Read(getenv)
+	if err != nil {
+		return fmt.Errorf("clickhouse: %w", err)
+	}
+	if pw != "" {
+		c.Password = pw
+	}
 	if pw := getenv(envClickHousePassword); pw != "" {
 		c.Password = pw
 	}
-	if err := c.Validate(); err != nil {
+	if _, err := c.TLS.Config(); err != nil {
 		return fmt.Errorf("clickhouse: %w", err)
 	}
 	return nil

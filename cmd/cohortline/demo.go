@@ -21,6 +21,7 @@ import (
 type demoOptions struct {
 	clickhouse string // native-protocol address
 	kafka      string // an outside broker instead of the embedded one
+	config     string // --config: kafka.tls and kafka.sasl for --kafka, clickhouse's tls, user and password source
 	database   string // the published database is database + "_published"
 	users      int
 	events     int64
@@ -89,6 +90,7 @@ ClickHouse with deploy/dev/up first.`,
 	f := cmd.Flags()
 	f.StringVar(&opts.clickhouse, "clickhouse", "", "ClickHouse native-protocol address host:port (default $"+envClickHouse+", else "+clickhouse.DefaultAddr+")")
 	f.StringVar(&opts.kafka, "kafka", "", "Kafka broker host:port to use instead of the embedded broker (a new topic is created)")
+	f.StringVar(&opts.config, "config", "", "YAML config file whose kafka.tls and kafka.sasl secure --kafka, and whose clickhouse tls, username and password_env/password_file secure --clickhouse (nothing else of it is used)")
 	f.StringVar(&opts.database, "database", opts.database, `database of the demo's partials, dropped and created again; the published tables go to DATABASE_published (the name must contain "demo")`)
 	f.IntVar(&opts.users, "users", opts.users, "users in the generated population")
 	f.Int64Var(&opts.events, "events", opts.events, "records to generate, duplicates and bad records included")
@@ -193,6 +195,9 @@ func demoConfig(opts demoOptions) (*config, error) {
 	}
 	if opts.clickhouse != "" {
 		f.ClickHouse.Addr = strings.Split(opts.clickhouse, ",")
+	}
+	if err := demoSecurity(&f, opts); err != nil {
+		return nil, err
 	}
 	f.Publish.Auto = new(bool)
 	return checkConfig(f, os.Getenv)

@@ -30,21 +30,21 @@ func (d *demo) startBroker(ctx context.Context) (stop func(), err error) {
 		addr, topic, what, stop = cluster.ListenAddrs()[0], demoTopic, "embedded broker (kfake)", cluster.Close
 	}
 	d.prog.update("kafka", "creating topic %s on %s", topic, addr)
-	if err := pipeline.CheckBroker(ctx, addr); err != nil {
-		stop()
-		return nil, err
-	}
-	if err := pipeline.EnsureTopic(ctx, addr, topic, d.opts.partitions); err != nil {
-		stop()
-		return nil, err
-	}
 	k := &d.cfg.file.Kafka
+	if err := pipeline.CheckBroker(ctx, k.Dialer, addr); err != nil {
+		stop()
+		return nil, err
+	}
+	if err := pipeline.EnsureTopic(ctx, k.Dialer, addr, topic, d.opts.partitions); err != nil {
+		stop()
+		return nil, err
+	}
 	k.Brokers, k.Topic, k.DeadLetterTopic = []string{addr}, topic, topic+".dlq"
 	if d.opts.kafka != "" {
 		k.Group = topic
 		// A real broker keeps topics: remove the demo's, whose unique
 		// names nobody else knows.
-		stop = func() { pipeline.DeleteTopics(context.WithoutCancel(ctx), addr, topic, k.DeadLetterTopic) }
+		stop = func() { pipeline.DeleteTopics(context.WithoutCancel(ctx), k.Dialer, addr, topic, k.DeadLetterTopic) }
 	}
 	d.topic = topic
 	d.prog.done("kafka", "%s at %s: topic %s with %d partitions", what, addr, topic, d.opts.partitions)
@@ -76,7 +76,7 @@ func (d *demo) produce(ctx context.Context) (int64, error) {
 	began := time.Now()
 	done := make(chan error, 1)
 	go func() {
-		done <- produceKafka(ctx, g, genOptions{kafka: d.cfg.file.Kafka.Brokers[0], topic: d.topic, partitions: d.opts.partitions}, &sent)
+		done <- produceKafka(ctx, g, genOptions{kafka: d.cfg.file.Kafka.Brokers[0], topic: d.topic, partitions: d.opts.partitions, dialer: d.cfg.file.Kafka.Dialer}, &sent)
 	}()
 	tick := time.NewTicker(progressInterval)
 	defer tick.Stop()

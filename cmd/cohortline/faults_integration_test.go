@@ -44,12 +44,22 @@ type faultSet struct {
 // computes the reference; everything is removed at cleanup.
 func newFaultSet(t *testing.T, kind string, genFlags ...string) *faultSet {
 	t.Helper()
+	return newFaultSetVia(t, kind, nil, genFlags...)
+}
+
+// newFaultSetVia is newFaultSet with gen producing through genKafka (the
+// --kafka flag and its --config) instead of the plaintext listener.
+func newFaultSetVia(t *testing.T, kind string, genKafka []string, genFlags ...string) *faultSet {
+	t.Helper()
 	s := &faultSet{kafka: devenv.Kafka(t), clickhouse: devenv.ClickHouse(t), dir: t.TempDir()}
 	suffix := time.Now().UnixNano()
 	s.name, s.db = fmt.Sprintf("it-%s-%d", kind, suffix), fmt.Sprintf("it_%s_%d", kind, suffix)
 	s.ndjson = filepath.Join(s.dir, "events.ndjson")
 	t.Cleanup(func() { deleteTopics(s.kafka, s.name, s.name+".dlq") })
-	for _, out := range [][]string{{"--out", s.ndjson}, {"--kafka", s.kafka, "--topic", s.name, "--partitions", fmt.Sprint(e2ePartitions)}} {
+	if genKafka == nil {
+		genKafka = []string{"--kafka", s.kafka}
+	}
+	for _, out := range [][]string{{"--out", s.ndjson}, append(genKafka, "--topic", s.name, "--partitions", fmt.Sprint(e2ePartitions))} {
 		if code, _, errOut := runCLI(t, "", append(append([]string{"gen"}, genFlags...), out...)...); code != exitOK {
 			t.Fatalf("gen %v: exit %d: %s", out, code, errOut)
 		}
@@ -92,13 +102,16 @@ type runOptions struct {
 	// cluster is clickhouse.cluster: the remote_servers cluster of
 	// Replicated and Distributed tables; "" for one server.
 	cluster string
-	// clickhouseExtra is appended to the clickhouse section, one key per
-	// line (e.g. "read_timeout: 2s").
-	clickhouseExtra []string
 	// idleTimeout is kafka.idle_timeout; default 2s. The reference has no
 	// idle closes: a worker that receives nothing for this long mid-data
 	// (a rebalance, a stall under load) closes its windows early.
 	idleTimeout time.Duration
+	// brokers is kafka.brokers; default the plaintext listener.
+	brokers string
+	// kafkaExtra and clickhouseExtra are lines added to their sections
+	// (kafka.tls, kafka.sasl, clickhouse.tls, username, password_file,
+	// read_timeout: 2s), indented by two spaces.
+	kafkaExtra, clickhouseExtra string
 }
 
 // writeConfig writes a config file for `run` into the set's directory: the
@@ -112,6 +125,7 @@ func (s *faultSet) writeConfig(t *testing.T, file string, o runOptions) string {
 	o.mode = cmp.Or(o.mode, modeDevelopment)
 	o.publishedDatabase = cmp.Or(o.publishedDatabase, o.database+"_published")
 	o.idleTimeout = cmp.Or(o.idleTimeout, 2*time.Second)
+	o.brokers = cmp.Or(o.brokers, s.kafka)
 	deadLetter := ""
 	if o.deadLetter != "" {
 		deadLetter = "\n  dead_letter_topic: " + o.deadLetter
@@ -124,7 +138,7 @@ kafka:
   group: %s%s
   max_out_of_order: %s
   idle_timeout: %s
-  restart_backoff: %s
+  restart_backoff: %s%s
 cohorts:
   window: 1h
   feature_set: 1 # hourly windows: the pure-eps feature set (fs2's default rho is per day)
@@ -138,17 +152,17 @@ clickhouse:
 http:
   listen: 127.0.0.1:0 # not the default port: other test processes may run
 publish: %s
-`, o.mode, s.kafka, s.name, o.group, deadLetter, e2eMaxOutOfOrder, o.idleTimeout, o.restartBackoff, e2eLateness, e2eBoundEvents, e2eBoundCallSecs,
+`, o.mode, o.brokers, s.name, o.group, deadLetter, e2eMaxOutOfOrder, o.idleTimeout, o.restartBackoff, sectionLines(o.kafkaExtra), e2eLateness, e2eBoundEvents, e2eBoundCallSecs,
 		specExtra(o.specExtra), o.clickhouse, o.database, o.publishedDatabase, o.retry, clusterLine(o.cluster), sectionLines(o.clickhouseExtra), o.publish))
 	return path
 }
 
-func sectionLines(lines []string) string {
-	var b strings.Builder
-	for _, l := range lines {
-		b.WriteString("\n  " + l)
+// sectionLines indents YAML lines into a section, after a newline.
+func sectionLines(yaml string) string {
+	if yaml == "" {
+		return ""
 	}
-	return b.String()
+	return "\n  " + strings.ReplaceAll(strings.TrimRight(yaml, "\n"), "\n", "\n  ")
 }
 
 func clusterLine(cluster string) string {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -26,6 +27,8 @@ type genOptions struct {
 	kafka      string // broker address
 	topic      string
 	partitions int
+	config     string           // --config: its kafka.tls and kafka.sasl secure --kafka
+	dialer     *pipeline.Dialer // built of config; nil is plaintext
 }
 
 func newGenCmd() *cobra.Command {
@@ -85,6 +88,7 @@ A summary goes to standard error.`,
 	f.StringVar(&opts.out, "out", "", `output file: NDJSON ("-": standard output; ".gz" suffix: gzip), .parquet or .arrow`)
 	f.StringVar(&opts.kafka, "kafka", "", "Kafka broker address to produce to, instead of --out")
 	f.StringVar(&opts.topic, "topic", "", "Kafka topic (with --kafka)")
+	f.StringVar(&opts.config, "config", "", "YAML config file whose kafka.tls and kafka.sasl secure --kafka (nothing else of it is used)")
 	f.IntVar(&opts.partitions, "partitions", opts.partitions, "partitions of the topic when gen creates it (replication factor 1)")
 	return cmd
 }
@@ -95,6 +99,9 @@ func runGen(cmd *cobra.Command, cfg synth.Config, opts genOptions) error {
 	}
 	g, err := synth.New(cfg)
 	if err != nil {
+		return err
+	}
+	if opts.dialer, err = kafkaDialerOf(opts.config, os.Getenv); err != nil {
 		return err
 	}
 	ctx := cmd.Context()
@@ -170,6 +177,8 @@ func checkSink(opts genOptions) error {
 		return usageErrorf("--out and --kafka exclude each other")
 	case opts.kafka != "" && opts.topic == "":
 		return usageErrorf("--kafka needs --topic")
+	case opts.kafka == "" && opts.config != "":
+		return usageErrorf("--config secures --kafka: it needs --kafka")
 	case opts.kafka == "" && opts.topic != "":
 		return usageErrorf("--topic needs --kafka")
 	case opts.partitions < 1:
@@ -206,7 +215,7 @@ func writeFile(ctx context.Context, g *synth.Generator, path string, stdout io.W
 
 // produceKafka produces the generator's records to --kafka.
 func produceKafka(ctx context.Context, g *synth.Generator, opts genOptions, sent *atomic.Int64) error {
-	return pipeline.Produce(ctx, opts.kafka, opts.topic, opts.partitions, synthRecords(g), sent)
+	return pipeline.Produce(ctx, opts.dialer, opts.kafka, opts.topic, opts.partitions, synthRecords(g), sent)
 }
 
 // synthRecords hands out the generator's records with their event time as

@@ -24,6 +24,7 @@ func newMigrateCmd() *cobra.Command {
 	}
 	var cfg clickhouse.Config
 	var printOnly bool
+	var configPath string
 	cmd := &cobra.Command{
 		Use:   "migrate [flags]",
 		Short: "Create or update Cohortline's ClickHouse tables",
@@ -36,13 +37,18 @@ again applies nothing. The DDL runs on ClickHouse 18.16 and current releases.
 paths under --zookeeper-path) and Distributed tables over them.
 --print writes the DDL that migrate would run and connects to nothing.
 
-The password, if the user needs one, comes from ` + envClickHousePassword + `.`,
+The password, if the user needs one, comes from ` + envClickHousePassword + `,
+or from the password_env or password_file of --config's clickhouse section,
+whose tls block secures the connection (its other keys are the defaults of
+the flags).`,
 		Example: `  cohortline migrate --clickhouse 127.0.0.1:19000
   cohortline migrate --print --cluster analytics`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg.Addr = strings.Split(addr, ",")
-			cfg.Password = os.Getenv(envClickHousePassword)
+			cfg, err := migrateConfig(cmd, cfg, configPath, addr)
+			if err != nil {
+				return err
+			}
 			return runMigrate(cmd, cfg, printOnly)
 		},
 	}
@@ -54,7 +60,47 @@ The password, if the user needs one, comes from ` + envClickHousePassword + `.`,
 	f.StringVar(&cfg.Cluster, "cluster", "", "cluster name from the servers' remote_servers: create ON CLUSTER, Replicated and Distributed")
 	f.StringVar(&cfg.ZooKeeperPath, "zookeeper-path", schemas.DefaultZooKeeperPath, "with --cluster: prefix of the Replicated tables' ZooKeeper paths")
 	f.BoolVar(&printOnly, "print", false, "print the DDL instead of applying it")
+	f.StringVar(&configPath, "config", "", "YAML config file whose clickhouse section (tls, username, password_env or password_file, addresses, databases, cluster) applies where no flag is given")
 	return cmd
+}
+
+// migrateConfig is the flags' settings over --config's clickhouse
+// section, with the password read from its source.
+func migrateConfig(cmd *cobra.Command, flags clickhouse.Config, path, addr string) (clickhouse.Config, error) {
+	cfg := flags
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return cfg, usageErrorf("reading config: %w", err)
+		}
+		file, _, err := decodeConfig(data)
+		if err != nil {
+			return cfg, usageErrorf("config %s: %w", path, err)
+		}
+		cfg = file.ClickHouse
+		changed := cmd.Flags().Changed
+		for _, f := range []struct {
+			flag      string
+			to, value *string
+		}{
+			{"database", &cfg.Database, &flags.Database}, {"published-database", &cfg.PublishedDatabase, &flags.PublishedDatabase},
+			{"user", &cfg.Username, &flags.Username}, {"cluster", &cfg.Cluster, &flags.Cluster},
+			{"zookeeper-path", &cfg.ZooKeeperPath, &flags.ZooKeeperPath},
+		} {
+			if changed(f.flag) || *f.to == "" {
+				*f.to = *f.value
+			}
+		}
+		if len(cfg.Addr) == 0 || changed("clickhouse") {
+			cfg.Addr = strings.Split(addr, ",")
+		}
+	} else {
+		cfg.Addr = strings.Split(addr, ",")
+	}
+	if err := clickHouseOf(&cfg, os.Getenv); err != nil {
+		return cfg, usageErrorf("migrate: %v", err)
+	}
+	return cfg, nil
 }
 
 func runMigrate(cmd *cobra.Command, cfg clickhouse.Config, printOnly bool) error {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -81,6 +82,11 @@ func measuredProfile(ctx context.Context, spec cohorts.Spec, ch clickhouse.Confi
 	from, err := parseWindowFlag("privacy plan", "--window", start, spec.Window)
 	if err != nil {
 		return nil, err
+	}
+	// The password (password_env, password_file, or the environment) only
+	// now: a plan without --window connects to nothing.
+	if err := clickHouseOf(&ch, os.Getenv); err != nil {
+		return nil, usageErrorf("privacy plan: %v", err)
 	}
 	client, err := clickhouse.Open(ctx, ch)
 	if err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -51,6 +52,7 @@ matter) and COHORTLINE_SECRET, which keys the noise.`,
 			if err != nil {
 				return err
 			}
+			warnInsecure(slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)), &cfg.file)
 			start, end, err := publishRange(window, from, to, cfg.spec.Window)
 			if err != nil {
 				return err

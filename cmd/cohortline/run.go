@@ -110,6 +110,7 @@ func runPipeline(cmd *cobra.Command, path string, failFast bool) (err error) {
 	}
 	stopOps := server.Start(ctx)
 	defer stopOps()
+	warnInsecure(log, &cfg.file)
 	if string(cfg.secret) == developmentSecret {
 		log.Warn("development mode without " + envSecret + ": tokens are keyed with the public development secret")
 	}
@@ -189,10 +190,10 @@ func newAutoPublisher(ctx context.Context, cfg *config, client *clickhouse.Clien
 	if err := client.WriteFeatureDictionary(ctx, clickhouse.FeatureDictionary()); err != nil {
 		return nil, err
 	}
-	brokers, topic := cfg.file.Kafka.Brokers, cfg.file.Kafka.Topic
+	brokers, topic, dialer := cfg.file.Kafka.Brokers, cfg.file.Kafka.Topic, cfg.file.Kafka.Dialer
 	return &publish.Scheduler{
 		Settings: cfg.file.Publish, Spec: cfg.spec, Topic: topic, Publisher: pub, Flushes: client,
-		Partitions: func(ctx context.Context) (int, error) { return pipeline.PartitionCount(ctx, brokers, topic) },
+		Partitions: func(ctx context.Context) (int, error) { return pipeline.PartitionCount(ctx, dialer, brokers, topic) },
 		Owns:       consumer.Owns, Log: log, Now: time.Now,
 	}, nil
 }

@@ -18,6 +18,12 @@ TARGETER_DATABASES=("$PUBLISHED_DATABASE" itp_targeter_sinks itp_targeter_cli)
 # would fail here, not in production. The default is public and dev-only;
 # users.xml holds its SHA-256, never the password.
 TARGETER_PASSWORD=${COHORTLINE_TARGETER_PASSWORD:-targeter-dev-only}
+# A writer with a password, full rights like default, for the tests that
+# connect over TLS with a password from a file (password_file:), as a
+# hardened deployment does. Its password is made once (tls_secret) and
+# lives in the state folder only.
+WRITER_USER=cohortline
+WRITER_PASSWORD_FILE=$CH_DIR/secrets/$WRITER_USER.password
 
 # /usr/sbin is not on every user's PATH.
 ch_server_bin() { command -v clickhouse-server || echo /usr/sbin/clickhouse-server; }
@@ -26,9 +32,11 @@ ch_server_bin() { command -v clickhouse-server || echo /usr/sbin/clickhouse-serv
 clickhouse_preflight() {
 	require_free_port "$CLICKHOUSE_PORT" COHORTLINE_CLICKHOUSE_PORT
 	require_free_port "$CLICKHOUSE_HTTP_PORT" COHORTLINE_CLICKHOUSE_HTTP_PORT
+	require_free_port "$CLICKHOUSE_TLS_PORT" COHORTLINE_CLICKHOUSE_TLS_PORT
 }
 
 clickhouse_prepare() {
+	tls_make_certs
 	[[ -x $(ch_server_bin) ]] && command -v clickhouse-client >/dev/null && return 0
 	((EUID == 0)) || die "clickhouse-server is not installed; install it as root (apt-get install clickhouse-server clickhouse-client) or rerun this as root"
 	mkdir -p "$CH_DIR/logs"
@@ -69,7 +77,7 @@ clickhouse_start() {
 	clickhouse_write_config
 	clickhouse_write_users
 	clickhouse_ports >"$CH_DIR/ports"
-	say "clickhouse: starting on 127.0.0.1:$CLICKHOUSE_PORT (log: $CH_DIR/logs/)"
+	say "clickhouse: starting on 127.0.0.1:$CLICKHOUSE_PORT, TLS on $CLICKHOUSE_TLS_PORT (log: $CH_DIR/logs/)"
 	launch clickhouse "$CH_DIR/logs/stdout.log" "$(ch_server_bin)" --config-file="$CH_DIR/config.xml"
 }
 
@@ -77,9 +85,24 @@ clickhouse_start() {
 # script applies after down + up; data survives.
 # Ports: only the native (tcp_port) and HTTP ones. interserver_http_port
 # (9009, replication) is left out so it is not opened at all; 18.16 has no
-# MySQL, PostgreSQL or Prometheus ports, and TLS ports stay off.
+# MySQL, PostgreSQL or Prometheus ports. The secure native port (TLS, with
+# tls.sh's server certificate) serves the TLS tests; the HTTPS port stays
+# off.
 clickhouse_write_config() {
 	clickhouse_config_xml clickhouse.sh "$CLICKHOUSE_PORT" "$CLICKHOUSE_HTTP_PORT" 268435456 3 "
+    <tcp_port_secure>$CLICKHOUSE_TLS_PORT</tcp_port_secure>
+    <openSSL>
+        <server>
+            <certificateFile>$TLS_SERVER_CERT</certificateFile>
+            <privateKeyFile>$TLS_SERVER_KEY</privateKeyFile>
+            <!-- Clients are not asked for a certificate: users log in by password. -->
+            <verificationMode>none</verificationMode>
+            <loadDefaultCAFile>false</loadDefaultCAFile>
+            <cacheSessions>true</cacheSessions>
+            <disableProtocols>sslv2,sslv3,tlsv1,tlsv1_1</disableProtocols>
+            <preferServerCiphers>true</preferServerCiphers>
+        </server>
+    </openSSL>
     <!-- One local shard, so Distributed tables (cluster mode) can be tried
          without ZooKeeper. Replicated* tables need ZooKeeper: deploy/dev/up
          cluster has them (cluster.sh). -->
@@ -156,6 +179,10 @@ EOF
 # it), so a running server gets a new account without a restart.
 clickhouse_refresh() {
 	clickhouse_write_users
+	local tls
+	read -r _ _ tls <<<"$(recorded_ports clickhouse)"
+	[[ -n $tls ]] ||
+		say "clickhouse: started by an older checkout, without the TLS native port (its tests skip, or fail in CI); it comes with deploy/dev/down clickhouse and up"
 }
 
 # 18.16 has no SQL user management: accounts live in users.xml only. The
@@ -190,9 +217,11 @@ xml_escape() {
 }
 
 clickhouse_users_xml() {
-	local sha databases="" db
+	local sha databases="" db writer_sha
 	sha=$(printf '%s' "$TARGETER_PASSWORD" | sha256sum)
 	sha=${sha%% *}
+	writer_sha=$(tls_secret "$WRITER_PASSWORD_FILE" | tr -d '\n' | sha256sum)
+	writer_sha=${writer_sha%% *}
 	for db in "${TARGETER_DATABASES[@]}"; do
 		databases+="
                 <database>$db</database>"
@@ -236,6 +265,18 @@ clickhouse_users_xml() {
             <profile>default</profile>
             <quota>default</quota>
         </default>
+
+        <!-- The TLS tests' writer: as default, with a password (its
+             SHA-256 here; the password is in $WRITER_PASSWORD_FILE). -->
+        <$WRITER_USER>
+            <password_sha256_hex>$writer_sha</password_sha256_hex>
+            <networks>
+                <ip>127.0.0.1</ip>
+                <ip>::1</ip>
+            </networks>
+            <profile>default</profile>
+            <quota>default</quota>
+        </$WRITER_USER>
 
         <!-- The ad targeter: read-only, published database only (the system
              database stays readable, as for every 18.16 user, but lists
@@ -303,18 +344,25 @@ clickhouse_ready() {
 clickhouse_stop_timeout() { echo 30; }
 
 # The ports asked for now, in the order of $CH_DIR/ports.
-clickhouse_ports() { echo "$CLICKHOUSE_PORT $CLICKHOUSE_HTTP_PORT"; }
+clickhouse_ports() { echo "$CLICKHOUSE_PORT $CLICKHOUSE_HTTP_PORT $CLICKHOUSE_TLS_PORT"; }
 
 clickhouse_describe() {
-	local port http
-	read -r port http <<<"$(recorded_ports clickhouse)"
-	echo "native 127.0.0.1:${port:-?}, http 127.0.0.1:${http:-?}, logs $CH_DIR/logs/"
+	local port http tls
+	read -r port http tls <<<"$(recorded_ports clickhouse)"
+	echo "native 127.0.0.1:${port:-?}, http 127.0.0.1:${http:-?}, native TLS 127.0.0.1:${tls:-none}, logs $CH_DIR/logs/"
 }
 
+# A server started before the TLS port existed exports none of it: down +
+# up adds it.
 clickhouse_export() {
-	local port
-	read -r port _ <<<"$(recorded_ports clickhouse)"
+	local port tls
+	read -r port _ tls <<<"$(recorded_ports clickhouse)"
 	echo "export COHORTLINE_CLICKHOUSE=127.0.0.1:${port:-$CLICKHOUSE_PORT}"
+	[[ -n $tls ]] || return 0
+	echo "export COHORTLINE_CLICKHOUSE_TLS=127.0.0.1:$tls"
+	echo "export COHORTLINE_CLICKHOUSE_TLS_USER=$WRITER_USER"
+	echo "export COHORTLINE_CLICKHOUSE_TLS_PASSWORD_FILE=$WRITER_PASSWORD_FILE"
+	tls_export CLICKHOUSE
 }
 
 clickhouse_purge() {

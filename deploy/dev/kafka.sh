@@ -33,6 +33,8 @@ kafka_preflight() {
 	require_java
 	require_free_port "$KAFKA_PORT" COHORTLINE_KAFKA_PORT
 	require_free_port "$KAFKA_CONTROLLER_PORT" COHORTLINE_KAFKA_CONTROLLER_PORT
+	require_free_port "$KAFKA_SASL_SSL_PORT" COHORTLINE_KAFKA_SASL_SSL_PORT
+	require_free_port "$KAFKA_MTLS_PORT" COHORTLINE_KAFKA_MTLS_PORT
 }
 
 kafka_check_version() {
@@ -42,7 +44,14 @@ kafka_check_version() {
 
 kafka_prepare() {
 	kafka_fetch_libs
+	tls_make_certs
 }
+
+# The SCRAM user of the SASL_SSL listener, and the file of its password
+# (made once, tls_secret): tests read the password from the file, as a
+# deployment reads a mounted secret.
+KAFKA_SASL_USER=cohortline
+KAFKA_SASL_PASSWORD_FILE=$KAFKA_DIR/sasl/$KAFKA_SASL_USER.password
 
 require_java() {
 	command -v java >/dev/null ||
@@ -95,7 +104,7 @@ kafka_start() {
 	kafka_format
 	kafka_ports >"$KAFKA_DIR/ports"
 	echo "$KAFKA_VERSION" >"$KAFKA_DIR/version"
-	say "kafka: starting Kafka $KAFKA_VERSION on 127.0.0.1:$KAFKA_PORT (log: $KAFKA_DIR/logs/)"
+	say "kafka: starting Kafka $KAFKA_VERSION on 127.0.0.1:$KAFKA_PORT, SASL_SSL on $KAFKA_SASL_SSL_PORT, mTLS on $KAFKA_MTLS_PORT (log: $KAFKA_DIR/logs/)"
 	# The flags kafka-server-start.sh would use, minus JMX (it opens a port).
 	launch kafka "$KAFKA_DIR/logs/stdout.log" java \
 		-Xms256m -Xmx1g -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
@@ -134,21 +143,69 @@ kafka_adopt_old_data() {
 }
 
 # Rewritten on every start so a change of port applies after down + up.
+# It holds the keystore's and the PLAIN user's passwords: this user only.
 kafka_write_config() {
+	local KAFKA_EXTRA_LISTENERS=",SASL_SSL://127.0.0.1:$KAFKA_SASL_SSL_PORT,SSL://127.0.0.1:$KAFKA_MTLS_PORT"
+	(umask 077 && : >"$KAFKA_DIR/server.properties")
 	kafka_properties kafka.sh "One KRaft node, broker and controller, on loopback only." \
 		1 "1@127.0.0.1:$KAFKA_CONTROLLER_PORT" "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$KAFKA_DATA" 4 4 "default.replication.factor=1
 # A single node can only hold one replica of the internal topics.
 offsets.topic.replication.factor=1
 transaction.state.log.replication.factor=1
 transaction.state.log.min.isr=1" >"$KAFKA_DIR/server.properties"
+	kafka_security_properties >>"$KAFKA_DIR/server.properties"
 	kafka_write_log4j
+}
+
+# kafka_security_properties: the secured listeners' settings. Brokers talk
+# to each other and to the controller in plaintext (one node); clients
+# get SASL_SSL (SCRAM-SHA-512 and -256 users made by kafka_add_scram_user,
+# PLAIN from the JAAS line) or SSL with a client certificate required.
+kafka_security_properties() {
+	local pw
+	pw=$(tls_secret "$KAFKA_SASL_PASSWORD_FILE")
+	cat <<EOF
+
+# TLS (deploy/dev/tls.sh's throwaway CA) and SASL for clients.
+ssl.keystore.type=PKCS12
+ssl.keystore.location=$TLS_SERVER_KEYSTORE
+ssl.keystore.password=$(<"$TLS_KEYSTORE_PASSWORD_FILE")
+ssl.truststore.type=PEM
+ssl.truststore.location=$TLS_CA
+listener.name.ssl.ssl.client.auth=required
+sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256,PLAIN
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required user_$KAFKA_SASL_USER="$pw";
+EOF
+}
+
+# kafka_add_scram_user PORT: the SCRAM credentials of KAFKA_SASL_USER, set
+# with the broker's own ConfigCommand over the plaintext listener at PORT
+# (in KRaft they live in the metadata log; setting them again is
+# harmless). The throwaway password is on the tool's command line for a
+# moment (its --add-config-file renames the SCRAM keys and fails), on a
+# loopback-only dev broker; a failure names the log rather than print it,
+# since the tool's errors echo the password.
+kafka_add_scram_user() {
+	local port=$1 pw cls=kafka.admin.ConfigCommand # in the broker's jar, 3.x and 4.x alike
+	pw=$(tls_secret "$KAFKA_SASL_PASSWORD_FILE")
+	local mech
+	: >"$KAFKA_DIR/logs/scram.log"
+	for mech in SCRAM-SHA-512 SCRAM-SHA-256; do # one credential per request, says the broker
+		"${KAFKA_TOOL[@]}" "$cls" --bootstrap-server "127.0.0.1:$port" --alter \
+			--entity-type users --entity-name "$KAFKA_SASL_USER" \
+			--add-config "$mech=[iterations=4096,password=$pw]" >>"$KAFKA_DIR/logs/scram.log" 2>&1 ||
+			die "kafka: could not create the $mech user $KAFKA_SASL_USER; see $KAFKA_DIR/logs/scram.log"
+	done
 }
 
 # kafka_properties SCRIPT WHAT NODE_ID VOTERS PORT CONTROLLER_PORT DATA
 # PARTITIONS IO_THREADS REPLICATION: the server.properties of a dev KRaft
 # node (broker and controller, loopback only, every message kept), with
 # REPLICATION the node's replication settings; cluster.sh's nodes use it
-# too. SCRIPT is named as the file to edit.
+# too. SCRIPT is named as the file to edit. KAFKA_EXTRA_LISTENERS, when
+# set, adds listeners (kafka.sh's SASL_SSL and SSL ones).
 kafka_properties() {
 	cat <<EOF
 # Generated by deploy/dev/up at each start: edit deploy/dev/$1 instead.
@@ -156,9 +213,9 @@ kafka_properties() {
 process.roles=broker,controller
 node.id=$3
 controller.quorum.voters=$4
-listeners=PLAINTEXT://127.0.0.1:$5,CONTROLLER://127.0.0.1:$6
-advertised.listeners=PLAINTEXT://127.0.0.1:$5
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listeners=PLAINTEXT://127.0.0.1:$5,CONTROLLER://127.0.0.1:$6${KAFKA_EXTRA_LISTENERS:-}
+advertised.listeners=PLAINTEXT://127.0.0.1:$5${KAFKA_EXTRA_LISTENERS:-}
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL,SSL:SSL
 inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
 log.dirs=$7
@@ -196,7 +253,12 @@ kafka_answers() {
 kafka_ready() {
 	local rc=0
 	wait_ready kafka 90 kafka_answers || rc=$?
-	((rc == 0)) && return 0
+	if ((rc == 0)); then
+		local port sasl
+		read -r port _ sasl _ <<<"$(recorded_ports kafka)"
+		[[ -z $sasl ]] || kafka_add_scram_user "${port:-$KAFKA_PORT}"
+		return 0
+	fi
 	local why="did not answer within 90s"
 	((rc == 2)) && why="exited"
 	stop_service kafka >/dev/null 2>&1 || true
@@ -207,19 +269,27 @@ kafka_ready() {
 kafka_stop_timeout() { echo 30; }
 
 # The ports asked for now, in the order of $KAFKA_DIR/ports.
-kafka_ports() { echo "$KAFKA_PORT $KAFKA_CONTROLLER_PORT"; }
+kafka_ports() { echo "$KAFKA_PORT $KAFKA_CONTROLLER_PORT $KAFKA_SASL_SSL_PORT $KAFKA_MTLS_PORT"; }
 
 kafka_describe() {
-	local port controller version
-	read -r port controller <<<"$(recorded_ports kafka)"
+	local port controller sasl mtls version
+	read -r port controller sasl mtls <<<"$(recorded_ports kafka)"
 	version=$(cat "$KAFKA_DIR/version" 2>/dev/null || echo "?")
-	echo "Kafka $version, broker 127.0.0.1:${port:-?}, controller 127.0.0.1:${controller:-?}, logs $KAFKA_DIR/logs/"
+	echo "Kafka $version, broker 127.0.0.1:${port:-?}, SASL_SSL 127.0.0.1:${sasl:-none}, mTLS 127.0.0.1:${mtls:-none}, controller 127.0.0.1:${controller:-?}, logs $KAFKA_DIR/logs/"
 }
 
+# A broker started before the secured listeners existed exports none of
+# them (their tests then skip, or fail under CI): down + up adds them.
 kafka_export() {
-	local port
-	read -r port _ <<<"$(recorded_ports kafka)"
+	local port sasl mtls
+	read -r port _ sasl mtls <<<"$(recorded_ports kafka)"
 	echo "export COHORTLINE_KAFKA=127.0.0.1:${port:-$KAFKA_PORT}"
+	[[ -n $sasl ]] || return 0
+	echo "export COHORTLINE_KAFKA_SASL_SSL=127.0.0.1:$sasl"
+	echo "export COHORTLINE_KAFKA_MTLS=127.0.0.1:$mtls"
+	echo "export COHORTLINE_KAFKA_SASL_USER=$KAFKA_SASL_USER"
+	echo "export COHORTLINE_KAFKA_SASL_PASSWORD_FILE=$KAFKA_SASL_PASSWORD_FILE"
+	tls_export KAFKA
 }
 
 # Nothing of a running broker changes without a restart; another
@@ -229,6 +299,10 @@ kafka_refresh() {
 	running=$(cat "$KAFKA_DIR/version" 2>/dev/null || echo "3.9.1")
 	[[ $running == "$KAFKA_VERSION" ]] ||
 		say "kafka: keeps running Kafka $running; KAFKA_VERSION=$KAFKA_VERSION applies after deploy/dev/down kafka"
+	local sasl
+	read -r _ _ sasl _ <<<"$(recorded_ports kafka)"
+	[[ -n $sasl ]] ||
+		say "kafka: started by an older checkout, without the SASL_SSL and mTLS listeners (their tests skip, or fail in CI); they come with deploy/dev/down kafka and up"
 	# A broker started by a checkout from before libs/<version>/ runs on
 	# flat jars; the readiness check needs this version's tools (seen:
 	# without them it judged a healthy broker dead and stopped it).

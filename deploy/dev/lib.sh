@@ -19,6 +19,12 @@ CLICKHOUSE_PORT=${COHORTLINE_CLICKHOUSE_PORT:-19000}
 CLICKHOUSE_HTTP_PORT=${COHORTLINE_CLICKHOUSE_HTTP_PORT:-18123}
 KAFKA_PORT=${COHORTLINE_KAFKA_PORT:-19092}
 KAFKA_CONTROLLER_PORT=${COHORTLINE_KAFKA_CONTROLLER_PORT:-19093}
+# The dev broker's secured listeners (tls.sh makes their certificates):
+# SASL_SSL with SCRAM users, and SSL that requires a client certificate.
+KAFKA_SASL_SSL_PORT=${COHORTLINE_KAFKA_SASL_SSL_PORT:-19094}
+KAFKA_MTLS_PORT=${COHORTLINE_KAFKA_MTLS_PORT:-19095}
+# ClickHouse's secure native port (TLS), beside the plain one.
+CLICKHOUSE_TLS_PORT=${COHORTLINE_CLICKHOUSE_TLS_PORT:-19440}
 # The published database that ClickHouse's targeter account may read: the
 # --published-database (published_database) that cohortline migrates.
 PUBLISHED_DATABASE=${COHORTLINE_PUBLISHED_DATABASE:-cohortline_published}
@@ -56,6 +62,7 @@ check_settings() {
 	local var port
 	for var in COHORTLINE_CLICKHOUSE_PORT COHORTLINE_CLICKHOUSE_HTTP_PORT \
 		COHORTLINE_KAFKA_PORT COHORTLINE_KAFKA_CONTROLLER_PORT COHORTLINE_ZOOKEEPER_PORT \
+		COHORTLINE_KAFKA_SASL_SSL_PORT COHORTLINE_KAFKA_MTLS_PORT COHORTLINE_CLICKHOUSE_TLS_PORT \
 		COHORTLINE_CHCLUSTER_BASE_PORT COHORTLINE_KAFKACLUSTER_BASE_PORT; do
 		port=${!var:-}
 		[[ -z $port ]] && continue
@@ -67,7 +74,8 @@ check_settings() {
 	[[ $PUBLISHED_DATABASE =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] ||
 		die "COHORTLINE_PUBLISHED_DATABASE=$PUBLISHED_DATABASE is not a database name (letters, digits and _, not starting with a digit)"
 	local -A seen=()
-	for port in "$CLICKHOUSE_PORT" "$CLICKHOUSE_HTTP_PORT" "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
+	for port in "$CLICKHOUSE_PORT" "$CLICKHOUSE_HTTP_PORT" "$CLICKHOUSE_TLS_PORT" \
+		"$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$KAFKA_SASL_SSL_PORT" "$KAFKA_MTLS_PORT"; do
 		[[ -z ${seen[$port]:-} ]] || die "port $port is configured twice; give each COHORTLINE_*_PORT its own port"
 		seen[$port]=1
 	done

@@ -103,3 +103,77 @@ func TargeterPassword() string {
 	}
 	return DevTargeterPassword
 }
+
+// SecureKafka is the dev broker's secured listeners (deploy/dev/kafka.sh)
+// and what a client needs for them: the throwaway CA and client
+// certificate of deploy/dev/tls.sh and the SCRAM user, whose password is
+// in a file, as a deployment reads a mounted secret.
+type SecureKafka struct {
+	SASLSSL string // SASL_SSL: SCRAM-SHA-512, SCRAM-SHA-256 and PLAIN
+	MTLS    string // SSL that requires a client certificate
+	TLSFiles
+	SASLUser, SASLPasswordFile string
+}
+
+// TLSFiles are the dev CA, the client certificate and key it signed, and
+// the name the servers' certificate carries besides 127.0.0.1.
+type TLSFiles struct {
+	CAFile, CertFile, KeyFile, ServerName string
+}
+
+// KafkaSecure returns the secured listeners from COHORTLINE_KAFKA_SASL_SSL
+// and the variables beside it; skipped or failed like Kafka.
+func KafkaSecure(t testing.TB) SecureKafka {
+	t.Helper()
+	const server = "Kafka broker with SASL_SSL and mTLS listeners (deploy/dev/up kafka)"
+	return SecureKafka{
+		SASLSSL:          require(t, "COHORTLINE_KAFKA_SASL_SSL", server),
+		MTLS:             require(t, "COHORTLINE_KAFKA_MTLS", server),
+		TLSFiles:         tlsFiles(t, "COHORTLINE_KAFKA_TLS_", server),
+		SASLUser:         require(t, "COHORTLINE_KAFKA_SASL_USER", server),
+		SASLPasswordFile: require(t, "COHORTLINE_KAFKA_SASL_PASSWORD_FILE", server),
+	}
+}
+
+// SecureClickHouse is the dev server's secure native port and its
+// password-protected writer account (deploy/dev/clickhouse.sh).
+type SecureClickHouse struct {
+	Addr string
+	TLSFiles
+	User, PasswordFile string
+}
+
+// ClickHouseTLS returns the secure native port from
+// COHORTLINE_CLICKHOUSE_TLS and the variables beside it.
+func ClickHouseTLS(t testing.TB) SecureClickHouse {
+	t.Helper()
+	const server = "ClickHouse server with a TLS native port (deploy/dev/up clickhouse)"
+	return SecureClickHouse{
+		Addr:         require(t, "COHORTLINE_CLICKHOUSE_TLS", server),
+		TLSFiles:     tlsFiles(t, "COHORTLINE_CLICKHOUSE_TLS_", server),
+		User:         require(t, "COHORTLINE_CLICKHOUSE_TLS_USER", server),
+		PasswordFile: require(t, "COHORTLINE_CLICKHOUSE_TLS_PASSWORD_FILE", server),
+	}
+}
+
+// tlsFiles reads the variables of prefix: each service has its own, as
+// a broker of another state folder has its own CA.
+func tlsFiles(t testing.TB, prefix, server string) TLSFiles {
+	t.Helper()
+	return TLSFiles{
+		CAFile:     require(t, prefix+"CA", server),
+		CertFile:   require(t, prefix+"CLIENT_CERT", server),
+		KeyFile:    require(t, prefix+"CLIENT_KEY", server),
+		ServerName: require(t, prefix+"SERVER_NAME", server),
+	}
+}
+
+// ReadSecret returns the password in file, without its trailing newline.
+func ReadSecret(t testing.TB, file string) string {
+	t.Helper()
+	b, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatalf("reading a dev secret: %v", err)
+	}
+	return strings.TrimRight(string(b), "\r\n")
+}

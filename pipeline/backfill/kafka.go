@@ -29,12 +29,12 @@ import (
 // start offset, and every message before it has an earlier timestamp, so it
 // could not have closed a window of the range: streaming's watermark and the
 // backfill's agree on every window of the range.
-func PlanKafka(ctx context.Context, brokers []string, topic string, spec *cohorts.Spec, maxOutOfOrder time.Duration, from, to time.Time) ([]PartitionCheckpoint, error) {
-	n, err := pipeline.PartitionCount(ctx, brokers, topic)
+func PlanKafka(ctx context.Context, d *pipeline.Dialer, brokers []string, topic string, spec *cohorts.Spec, maxOutOfOrder time.Duration, from, to time.Time) ([]PartitionCheckpoint, error) {
+	n, err := pipeline.PartitionCount(ctx, d, brokers, topic)
 	if err != nil {
 		return nil, fmt.Errorf("reading the partitions of topic %q: %w", topic, err)
 	}
-	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second}
+	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second, Transport: d.Transport()}
 	lateness := spec.AllowedLateness
 	ends, err := listOffsets(ctx, client, topic, n, func(p int) kafka.OffsetRequest { return kafka.LastOffsetOf(p) })
 	if err != nil {
@@ -136,14 +136,14 @@ const maxFetchFailures = 10
 
 // RunKafka reads every partition not done yet from brokers, Parallel at a
 // time, outside any consumer group: the live group's offsets and
-// assignments are untouched.
-func (b *Job) RunKafka(ctx context.Context, brokers []string) error {
+// assignments are untouched. d secures the connections (nil: plaintext).
+func (b *Job) RunKafka(ctx context.Context, d *pipeline.Dialer, brokers []string) error {
 	return b.runPartitions(ctx, b.cfg.Parallel, func(ctx context.Context, p *partitionJob) error {
-		return b.readKafkaPartition(ctx, brokers, p)
+		return b.readKafkaPartition(ctx, d, brokers, p)
 	})
 }
 
-func (b *Job) readKafkaPartition(ctx context.Context, brokers []string, p *partitionJob) error {
+func (b *Job) readKafkaPartition(ctx context.Context, d *pipeline.Dialer, brokers []string, p *partitionJob) error {
 	defer p.w.Release()
 	if err := p.resume(ctx); err != nil {
 		return err
@@ -152,7 +152,7 @@ func (b *Job) readKafkaPartition(ctx context.Context, brokers []string, p *parti
 	if offset >= p.end {
 		return p.finish(ctx)
 	}
-	reader := kafkawire.NewPartitionReader(brokers, b.cfg.Topic, p.id, offset)
+	reader := kafkawire.NewPartitionReader(d.KafkaDialer(), brokers, b.cfg.Topic, p.id, offset)
 	defer reader.Close()
 	handle := func(m kafka.Message) error { return p.handle(ctx, m) }
 	for failures := 0; ; {

@@ -41,7 +41,7 @@ func TestPlanKafkaRefusesWhatRetentionDeleted(t *testing.T) {
 			}
 			spec := cohorts.DefaultSpec()
 			spec.Window, spec.AllowedLateness = time.Hour, 0
-			plan, err := PlanKafka(t.Context(), []string{addr}, "activity", &spec, 10*time.Second, c.from, c.from.Add(time.Hour))
+			plan, err := PlanKafka(t.Context(), nil, []string{addr}, "activity", &spec, 10*time.Second, c.from, c.from.Add(time.Hour))
 			switch {
 			case c.wantError == "" && err != nil:
 				t.Fatalf("PlanKafka: %v", err)

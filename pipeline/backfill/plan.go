@@ -16,7 +16,10 @@ import (
 type Request struct {
 	Config
 	Brokers []string // Kafka: the source, or asked for the partition count
-	Files   []string // archives to read instead of Kafka, in production order
+	// Dialer is how to connect to Brokers (kafka.tls, kafka.sasl); nil
+	// is plaintext.
+	Dialer *pipeline.Dialer
+	Files  []string // archives to read instead of Kafka, in production order
 	// Checkpoint is the checkpoint file; "" means
 	// backfill-TOPIC-FROM-TO.checkpoint.json in the current directory.
 	Checkpoint string
@@ -74,7 +77,7 @@ func Open(ctx context.Context, req Request) (*Checkpoint, error) {
 	}
 	var err error
 	if state.Source == "kafka" {
-		state.Partitions, err = PlanKafka(ctx, req.Brokers, req.Topic, req.Spec, req.MaxOutOfOrder, req.From, req.To)
+		state.Partitions, err = PlanKafka(ctx, req.Dialer, req.Brokers, req.Topic, req.Spec, req.MaxOutOfOrder, req.From, req.To)
 		if err != nil {
 			return nil, err
 		}
@@ -89,7 +92,7 @@ func Open(ctx context.Context, req Request) (*Checkpoint, error) {
 		}
 		n := req.Partitions
 		if n == 0 {
-			if n, err = pipeline.PartitionCount(ctx, req.Brokers, req.Topic); err != nil {
+			if n, err = pipeline.PartitionCount(ctx, req.Dialer, req.Brokers, req.Topic); err != nil {
 				return nil, refusedf("backfill: --partitions is needed: %w", err)
 			}
 		}

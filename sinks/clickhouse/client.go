@@ -2,6 +2,7 @@ package clickhouse
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"strings"
@@ -39,9 +40,18 @@ func Open(ctx context.Context, cfg Config) (*Client, error) {
 	}
 	if err := c.conn.Ping(ctx); err != nil {
 		c.conn.Close()
-		return nil, fmt.Errorf("connecting to ClickHouse at %s: %w", c.addrs(), err)
+		return nil, fmt.Errorf("connecting to ClickHouse at %s%s: %w", c.addrs(), c.security(), err)
 	}
 	return c, nil
+}
+
+// security says how the connection is made, for errors: never the
+// password itself.
+func (c *Client) security() string {
+	if c.cfg.TLS.Enabled {
+		return " over TLS as " + c.cfg.Username
+	}
+	return " in plaintext as " + c.cfg.Username // a TLS port resets the connection: the word points there
 }
 
 // open builds the pool without connecting: clickhouse-go dials on first use.
@@ -50,6 +60,10 @@ func open(cfg Config) (*Client, error) {
 		return nil, fmt.Errorf("ClickHouse configuration: %w", err)
 	}
 	cfg.setDefaults()
+	tlsCfg, err := cfg.TLS.Config() // reads the CA and the client certificate: a bad one fails here
+	if err != nil {
+		return nil, fmt.Errorf("ClickHouse configuration: %w", err)
+	}
 	opts := &ch.Options{
 		Addr:     cfg.Addr,
 		Protocol: ch.Native,
@@ -59,7 +73,9 @@ func open(cfg Config) (*Client, error) {
 		Compression: &ch.Compression{Method: ch.CompressionLZ4},
 		DialTimeout: cfg.DialTimeout,
 		ReadTimeout: cfg.ReadTimeout,
-		DialContext: deadlineDialer(cfg.DialTimeout, cfg.WriteTimeout),
+		// The dialer does TLS itself (tlsCfg nil: plaintext): clickhouse-go
+		// does none when given a DialContext.
+		DialContext: deadlineDialer(cfg.DialTimeout, cfg.WriteTimeout, tlsCfg),
 		// Idle connections would otherwise keep the encode and compress
 		// buffers of their largest insert: a group of flushes is tens of
 		// MB, held per pooled connection. Inserts are few (group commit),
@@ -87,13 +103,31 @@ func open(cfg Config) (*Client, error) {
 // now honouring the context) and gives every write on the connection a
 // deadline: clickhouse-go bounds reads by ReadTimeout but leaves writes
 // unbounded unless the context has a deadline, so a server that stops
-// reading would hold a flush's block write forever.
-func deadlineDialer(dial, write time.Duration) func(context.Context, string) (net.Conn, error) {
+// reading would hold a flush's block write forever. With tlsCfg it
+// makes the TLS handshake too, within the dial timeout, checking the
+// server's name as tls.Dial does.
+func deadlineDialer(dial, write time.Duration, tlsCfg *tls.Config) func(context.Context, string) (net.Conn, error) {
 	d := &net.Dialer{Timeout: dial}
 	return func(ctx context.Context, addr string) (net.Conn, error) {
 		conn, err := d.DialContext(ctx, "tcp", addr)
 		if err != nil {
 			return nil, err
+		}
+		if tlsCfg != nil {
+			cfg := tlsCfg
+			if cfg.ServerName == "" {
+				cfg = tlsCfg.Clone()
+				cfg.ServerName, _, _ = net.SplitHostPort(addr)
+			}
+			tc := tls.Client(conn, cfg)
+			hs, cancel := context.WithTimeout(ctx, dial)
+			err := tc.HandshakeContext(hs)
+			cancel()
+			if err != nil {
+				conn.Close()
+				return nil, err
+			}
+			conn = tc
 		}
 		return &writeDeadlineConn{Conn: conn, timeout: write}, nil
 	}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/cohortline/cohortline/netsec"
 	"github.com/cohortline/cohortline/schemas"
 )
 
@@ -24,10 +25,15 @@ type Config struct {
 	PublishedDatabase string `yaml:"published_database"`
 	// Username defaults to "default".
 	Username string `yaml:"username"`
-	// Password: the CLI sets it from the environment variable
-	// COHORTLINE_CLICKHOUSE_PASSWORD, so it need not be in a file. It is
-	// never logged: LogValue leaves it out and errors never include it.
-	Password string `yaml:"password"`
+	// Password is never in the config file: the CLI reads it from the
+	// source Secret names (password_env, password_file), and the
+	// environment variable COHORTLINE_CLICKHOUSE_PASSWORD overrides it. It
+	// is never logged: LogValue leaves it out and errors never include it.
+	Password string        `yaml:"-"`
+	Secret   netsec.Secret `yaml:",inline"` // password_env, password_file; an inline password is refused
+	// TLS secures the native protocol (the secure port, 9440 by
+	// convention): CA, client certificate, server name. Off by default.
+	TLS netsec.TLS `yaml:"tls"`
 	// Cluster, when set, creates tables ON CLUSTER with Replicated* engines
 	// and Distributed tables (schemas.DDLOptions), and makes inserts into
 	// Distributed tables synchronous.
@@ -143,6 +149,12 @@ func (c Config) Validate() error {
 	if err := c.ddlOptions().Validate(); err != nil {
 		return err // names the key: database, published_database, cluster, zookeeper_path
 	}
+	if err := c.Secret.Check(); err != nil {
+		return err
+	}
+	if err := c.TLS.Validate(); err != nil {
+		return err
+	}
 	switch {
 	case c.DialTimeout < 0:
 		return fmt.Errorf("dial_timeout: %s is negative", c.DialTimeout)
@@ -182,6 +194,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("published_database", c.PublishedDatabase),
 		slog.String("username", c.Username),
 		slog.Bool("password_set", c.Password != ""),
+		slog.Bool("tls", c.TLS.Enabled),
 		slog.String("cluster", c.Cluster),
 	)
 }

@@ -75,6 +75,12 @@ func newFetchConnReader(b *testing.B, addr, topic string) func(int64) int64 {
 	if err != nil {
 		b.Fatal(err)
 	}
+	return fetchConnReader(b, conn, topic)
+}
+
+// fetchConnReader is newFetchConnReader on a connection made already (a
+// TLS one: BenchmarkFetchDecodeTLS).
+func fetchConnReader(b *testing.B, conn net.Conn, topic string) func(int64) int64 {
 	f := newFetchConn(conn, topic, 0)
 	b.Cleanup(func() { f.close() })
 	var m kafka.Message

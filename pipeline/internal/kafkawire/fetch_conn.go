@@ -2,6 +2,7 @@ package kafkawire
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -71,6 +72,9 @@ func (f *fetchConn) fetch(offset int64, maxWait time.Duration, minBytes, maxByte
 	if _, err := io.ReadFull(f.conn, f.size[:]); err != nil {
 		return fmt.Errorf("reading a fetch response: %w", err)
 	}
+	if tlsRecord(f.size[:]) {
+		return errTLSListener
+	}
 	size := int64(int32(binary.BigEndian.Uint32(f.size[:])))
 	if size < 4 || size > fetchSizeLimit {
 		return fmt.Errorf("fetch response of %d bytes: outside [4, %d]", size, fetchSizeLimit)
@@ -110,6 +114,15 @@ func (f *fetchConn) appendRequest(b []byte, offset int64, maxWait time.Duration,
 	be.PutUint32(b, uint32(len(b)-4))
 	return b
 }
+
+// errTLSListener is a plaintext client's error on a TLS listener, which
+// answers a request it cannot read with a TLS alert.
+var errTLSListener = errors.New("the broker answered with a TLS record: this listener speaks TLS, and the client is configured for plaintext")
+
+// tlsRecord reports whether a response's first bytes are a TLS record
+// header (an alert or a handshake, version 3.x) rather than a size: no
+// response of Kafka's is 350 MB long.
+func tlsRecord(b []byte) bool { return (b[0] == 0x15 || b[0] == 0x16) && b[1] == 0x03 }
 
 func appendString(b []byte, s string) []byte {
 	b = binary.BigEndian.AppendUint16(b, uint16(len(s)))

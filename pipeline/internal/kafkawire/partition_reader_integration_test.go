@@ -23,7 +23,7 @@ func TestPartitionReader(t *testing.T) {
 	ctx := t.Context()
 	topic := singlePartitionTopic(t, addr, 3000)
 
-	r := NewPartitionReader([]string{addr}, topic, 0, kafka.FirstOffset)
+	r := NewPartitionReader(nil, []string{addr}, topic, 0, kafka.FirstOffset)
 	defer r.Close()
 	var got []int64
 	failAt, slowAt := int64(1500), int64(700)

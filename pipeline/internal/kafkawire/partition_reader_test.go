@@ -81,7 +81,7 @@ func inOrder(offsets []int64, from int64) bool {
 // message is handled once, in order, and the lag ends at 0.
 func TestPartitionReaderRecovers(t *testing.T) {
 	cluster, addr := kfakeTopic(t, 1000)
-	r := NewPartitionReader([]string{addr}, "t", 0, kafka.FirstOffset)
+	r := NewPartitionReader(nil, []string{addr}, "t", 0, kafka.FirstOffset)
 	defer r.Close()
 	r.maxBytes = 2000 // a few batches a fetch
 	failed, dropped := false, false
@@ -116,7 +116,7 @@ func TestPartitionReaderRecovers(t *testing.T) {
 // fetch blocked for a minute at once.
 func TestPartitionReaderIdleAndCancel(t *testing.T) {
 	_, addr := kfakeTopic(t, 10)
-	r := NewPartitionReader([]string{addr}, "t", 0, kafka.LastOffset)
+	r := NewPartitionReader(nil, []string{addr}, "t", 0, kafka.LastOffset)
 	defer r.Close()
 	nothing := func(m kafka.Message) error { t.Fatalf("handled offset %d", m.Offset); return nil }
 	if n, err := r.Fetch(t.Context(), nothing); n != 0 || err != nil || r.offset != 10 {
@@ -167,7 +167,7 @@ func TestPartitionReaderDeletedOffsets(t *testing.T) {
 		}
 		return resp
 	})
-	r := NewPartitionReader([]string{addr}, "t", 0, 10)
+	r := NewPartitionReader(nil, []string{addr}, "t", 0, 10)
 	defer r.Close()
 	got, errs := readAllFrom(t, r, 200, func(kafka.Message) error { return nil })
 	if len(errs) != 1 || !errors.Is(errs[0], kafka.OffsetOutOfRange) || !strings.Contains(errs[0].Error(), "offsets 10 to 99 were deleted before they were processed (90 messages lost); continuing at 100") {
@@ -196,7 +196,7 @@ func TestPartitionReaderStepsOverControlBatches(t *testing.T) {
 		resp.Topics = append(resp.Topics, topic)
 		return resp
 	})
-	r := NewPartitionReader([]string{addr}, "t", 0, 0)
+	r := NewPartitionReader(nil, []string{addr}, "t", 0, 0)
 	defer r.Close()
 	n, err := r.Fetch(t.Context(), func(kafka.Message) error { return nil })
 	if n != 2 || err != nil || r.offset != 3 || r.Lag() != 0 {
