@@ -58,10 +58,29 @@ type Config struct {
 	// to rejoin during a rebalance; a member that takes longer (a worker
 	// finishing a flush) is dropped from the generation. Default 15s.
 	RebalanceTimeout time.Duration `yaml:"rebalance_timeout"`
+	// MaxInFlightFlushes is how many closed windows of one partition may
+	// be on their way to the sink at once: the worker hands a closed
+	// window to its flusher and reads on, and commits offsets only as the
+	// sink acknowledges (pipeline/flusher.go). When this many are
+	// unacknowledged the worker waits, so reading stops and memory stays
+	// bounded (one partials record per window in flight). 1 flushes
+	// synchronously: the worker reads nothing while it writes. Default 2;
+	// 1 to MaxInFlightFlushes (16).
+	MaxInFlightFlushes int `yaml:"max_in_flight_flushes"`
 }
 
 // DefaultWatermarkUsers is kafka.watermark_users' default.
 const DefaultWatermarkUsers = 3
+
+// DefaultMaxInFlightFlushes is kafka.max_in_flight_flushes' default: one
+// window written while the next fills, which is all the windows of a
+// partition that close close together (the hours of a backlog) need for
+// the reading not to wait on the sink.
+const DefaultMaxInFlightFlushes = 2
+
+// MaxInFlightFlushes is the largest kafka.max_in_flight_flushes accepted:
+// more would only hold more records while ClickHouse is slow.
+const MaxInFlightFlushes = 16
 
 func (c *Config) setDefaults() {
 	if c.Group == "" {
@@ -96,6 +115,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.RebalanceTimeout == 0 {
 		c.RebalanceTimeout = 15 * time.Second
+	}
+	if c.MaxInFlightFlushes == 0 {
+		c.MaxInFlightFlushes = DefaultMaxInFlightFlushes
 	}
 }
 
@@ -133,6 +155,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SessionTimeout > 0 && c.SessionTimeout%time.Millisecond != 0 || c.RebalanceTimeout%time.Millisecond != 0 {
 		errs = append(errs, errors.New("kafka.session_timeout, kafka.rebalance_timeout: want whole milliseconds (the protocol's unit)"))
+	}
+	if c.MaxInFlightFlushes < 1 || c.MaxInFlightFlushes > MaxInFlightFlushes {
+		errs = append(errs, fmt.Errorf("kafka.max_in_flight_flushes: %d, want 1 (synchronous flushes) to %d", c.MaxInFlightFlushes, MaxInFlightFlushes))
 	}
 	if c.DeadLetterBatch < 0 {
 		errs = append(errs, fmt.Errorf("kafka.dead_letter_batch: %d is negative", c.DeadLetterBatch))

@@ -54,7 +54,8 @@ func NewConsumer(cfg Config, spec *cohorts.Spec, rekey *cohorts.Rekeyer, sink Si
 	}
 	return &Consumer{
 		cfg:    cfg,
-		worker: WorkerConfig{Spec: spec, Rekey: rekey, MaxOutOfOrder: cfg.MaxOutOfOrder, WatermarkUsers: cfg.WatermarkUsers},
+		worker: WorkerConfig{Spec: spec, Rekey: rekey, MaxOutOfOrder: cfg.MaxOutOfOrder, WatermarkUsers: cfg.WatermarkUsers,
+			MaxInFlightFlushes: cfg.MaxInFlightFlushes},
 		sink:   sink,
 		dead: &kafka.Writer{
 			Addr: kafka.TCP(cfg.Brokers...), Topic: cfg.DeadLetterTopic,
@@ -193,6 +194,11 @@ func (c *Consumer) consumePartition(ctx context.Context, gen *kafka.Generation, 
 			continue
 		}
 		failures = 0
+		// Between fetches: commit the flushes acknowledged meanwhile, and
+		// stop on one that failed, even when no message comes.
+		if err := w.Poll(ctx); err != nil {
+			return w.committed, err
+		}
 		if n > 0 {
 			lastActive = now
 		} else if now.Sub(lastActive) >= c.cfg.IdleTimeout {

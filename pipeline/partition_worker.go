@@ -10,6 +10,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/apache/arrow/go/v15/arrow"
 	"github.com/apache/arrow/go/v15/arrow/memory"
 	"github.com/segmentio/kafka-go"
 
@@ -24,9 +25,14 @@ type Committer func(ctx context.Context, offset int64) error
 // Worker turns the messages of one Kafka partition into flushed windows:
 // the streaming core, which a backfill (pipeline/backfill) drives over a
 // bounded source too. It runs on one goroutine; nothing in it is shared.
-// Call Resume once, then Handle for each message in offset order, Idle
-// when the partition is quiet, Drain at the end of a bounded source, and
-// Release when the worker stops.
+// Call Resume once, then Handle for each message in offset order, Poll
+// between fetches, Idle when the partition is quiet, Drain at the end of a
+// bounded source, and Release when the worker stops.
+//
+// With WorkerConfig.MaxInFlightFlushes above 1, a closed window is written
+// by the worker's flusher goroutine (flusher.go) while the worker reads
+// on, and the commit waits for the sink's acknowledgement; the worker's
+// own state still lives on its one goroutine.
 //
 // The exactly-once effect rests on three rules (DESIGN.md, "Delivery
 // guarantee"):
@@ -61,6 +67,14 @@ type Worker struct {
 	open       []*openWindow // by window start
 	nextOffset int64         // offset after the last message handled; -1 before the first
 	committed  int64         // last offset committed; -1 before the first
+
+	// The pipelined flush (flusher.go): at most maxInFlight windows handed
+	// to the flusher and not yet acknowledged, oldest first. maxInFlight
+	// <= 1 flushes in Handle itself, as a backfill does.
+	maxInFlight int
+	flusher     *flusher // started by the first hand-off
+	inFlight    []inFlightFlush
+	flushErr    error // the first flush that failed: the worker is done
 
 	// lastCohorts is how many finest cohorts the last flushed window had: a
 	// new window reserves room for as many, which spares the cohort table
@@ -104,6 +118,11 @@ type WorkerConfig struct {
 	// defaults); see schemas.Decoder.
 	MinTS, MaxTS int64
 	Flush        FlushPolicy
+	// MaxInFlightFlushes is how many closed windows of the partition may
+	// be on their way to the sink at once while the worker reads on; the
+	// worker waits when that many are unacknowledged, so 0 and 1 flush
+	// synchronously (a backfill's). See Config.MaxInFlightFlushes.
+	MaxInFlightFlushes int
 	// Log receives a line per flush; nil discards them.
 	Log *slog.Logger
 }
@@ -119,6 +138,7 @@ func NewWorker(cfg WorkerConfig, topic string, partition int, sink Sink, dead De
 		policy:     cfg.Flush,
 		wm:         newWatermark(cfg.MaxOutOfOrder, max(cfg.WatermarkUsers, 1)),
 		nextOffset: -1, committed: -1,
+		maxInFlight: cfg.MaxInFlightFlushes,
 	}
 	w.decoder.MinTS, w.decoder.MaxTS = cfg.MinTS, cfg.MaxTS
 	return w
@@ -143,6 +163,11 @@ func (w *Worker) Resume(ctx context.Context) error {
 // failed after their own retries: the caller stops the worker, and the
 // partition is replayed from the last commit.
 func (w *Worker) Handle(ctx context.Context, m kafka.Message) error {
+	if len(w.inFlight) > 0 {
+		if err := w.Poll(ctx); err != nil {
+			return err
+		}
+	}
 	w.counters.Messages.Add(1)
 	w.nextOffset = m.Offset + 1
 	ev := &w.event
@@ -278,16 +303,24 @@ func (w *Worker) drop(n int) {
 	w.open = w.open[n:]
 }
 
-// Release drops every open window without flushing it: the worker stops,
-// and whoever takes the partition over replays them from the commit.
-func (w *Worker) Release() { w.drop(len(w.open)) }
+// Release drops every open window without flushing it, and abandons the
+// flushes still in flight (stopping the flusher and waiting for it): the
+// worker stops, and whoever takes the partition over replays them from the
+// commit, which never passed them.
+func (w *Worker) Release() {
+	w.stopFlusher()
+	w.drop(len(w.open))
+}
 
 // Drain flushes every window still open, as if event time had ended: a
 // bounded source (a backfill) has nothing more for them, where streaming
-// would wait. Then it commits.
+// would wait. It waits for every flush in flight, then commits.
 func (w *Worker) Drain(ctx context.Context) error {
 	w.wm.advanceTo(math.MaxInt64)
-	return w.closeReady(ctx)
+	if err := w.closeReady(ctx); err != nil {
+		return err
+	}
+	return w.settle(ctx)
 }
 
 // Closed reports whether the watermark has closed win: no later message
@@ -298,30 +331,64 @@ func (w *Worker) Closed(win cohorts.Window) bool { return w.spec.Closes(win, w.w
 // first.
 func (w *Worker) NextOffset() int64 { return w.nextOffset }
 
+// flush writes the closed window ow to the sink: at once, or through the
+// flusher when flushes are pipelined.
 func (w *Worker) flush(ctx context.Context, ow *openWindow) error {
+	c := w.closedFlush(ow)
+	if w.maxInFlight > 1 {
+		return w.handOff(ctx, c, ow.firstOffset)
+	}
+	defer c.rec.Release()
+	return w.write(ctx, &c)
+}
+
+// closedFlush is a closed window on its way to the sink: its partials and
+// its window_progress row, everything the write needs once the window's
+// per-user state is gone.
+type closedFlush struct {
+	rec       arrow.Record
+	flush     schemas.Flush
+	window    cohorts.Window
+	retracted int
+}
+
+// closedFlush builds ow's record and flush row. It runs on the worker's
+// goroutine, before ow is dropped: the version and the resume watermark
+// are those of the moment the window closed (rules 1 and 3).
+func (w *Worker) closedFlush(ow *openWindow) closedFlush {
 	version := uint64(w.nextOffset)
 	if w.policy.Version != 0 {
 		version = w.policy.Version
 	}
 	rec := cohorts.PartialsRecord(w.mem, ow.window, w.topic, int32(w.partition), version, ow.state.Partials())
-	defer rec.Release()
-	f := schemas.Flush{
-		WindowStart: ow.window.Start, WindowEnd: ow.window.End,
-		Topic: w.topic, Partition: w.partition,
-		Version: version, Rows: int(rec.NumRows()),
-		FirstOffset: ow.firstOffset, LastOffset: ow.lastOffset,
-		Watermark: w.resumeWatermark(ow),
+	return closedFlush{
+		rec: rec,
+		flush: schemas.Flush{
+			WindowStart: ow.window.Start, WindowEnd: ow.window.End,
+			Topic: w.topic, Partition: w.partition,
+			Version: version, Rows: int(rec.NumRows()),
+			FirstOffset: ow.firstOffset, LastOffset: ow.lastOffset,
+			Watermark: w.resumeWatermark(ow),
+		},
+		window: ow.window, retracted: ow.state.Retracted(),
 	}
+}
+
+// write gives c to the sink and counts it. It runs on the worker's
+// goroutine or on its flusher's, and reads only what neither changes after
+// the first message (the sink, topic, partition, log) and the counters,
+// which are atomic.
+func (w *Worker) write(ctx context.Context, c *closedFlush) error {
 	start := time.Now()
-	if err := w.sink.WritePartials(ctx, rec, f); err != nil {
-		return fmt.Errorf("flushing window %s of %s/%d: %w", ow.window, w.topic, w.partition, err)
+	if err := w.sink.WritePartials(ctx, c.rec, c.flush); err != nil {
+		return fmt.Errorf("flushing window %s of %s/%d: %w", c.window, w.topic, w.partition, err)
 	}
 	latency := time.Since(start)
 	w.counters.Flushes.Add(1)
-	w.counters.Retracted.Add(uint64(ow.state.Retracted()))
+	w.counters.Retracted.Add(uint64(c.retracted))
 	w.counters.flushTime.observe(latency)
-	w.log.Info("window flushed", "topic", w.topic, "partition", w.partition, "window", ow.window.String(),
-		"rows", f.Rows, "version", f.Version, "latency_ms", float64(latency.Microseconds())/1000)
+	w.log.Info("window flushed", "topic", w.topic, "partition", w.partition, "window", c.window.String(),
+		"rows", c.flush.Rows, "version", c.flush.Version, "latency_ms", float64(latency.Microseconds())/1000)
 	return nil
 }
 
@@ -342,14 +409,18 @@ func (w *Worker) resumeWatermark(ow *openWindow) int64 {
 	return w.wm.value
 }
 
-// commitLowWatermark commits the smallest first offset of the open windows
-// (not necessarily the oldest window's: an out-of-order event can open an
-// older window after a newer one), or the next offset when no window is
-// open, once the dead letters up to it are durable.
+// commitLowWatermark commits the smallest first offset of the windows not
+// yet durable, open or in flight (not necessarily the oldest window's: an
+// out-of-order event can open an older window after a newer one), or the
+// next offset when there are none, once the dead letters up to it are
+// durable.
 func (w *Worker) commitLowWatermark(ctx context.Context) error {
 	offset := w.nextOffset
 	for _, ow := range w.open {
 		offset = min(offset, ow.firstOffset)
+	}
+	for _, f := range w.inFlight {
+		offset = min(offset, f.firstOffset)
 	}
 	if offset <= w.committed {
 		return nil
