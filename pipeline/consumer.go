@@ -53,10 +53,10 @@ func NewConsumer(cfg Config, spec *cohorts.Spec, rekey *cohorts.Rekeyer, sink Si
 		return nil, err
 	}
 	return &Consumer{
-		cfg:    cfg,
+		cfg: cfg,
 		worker: WorkerConfig{Spec: spec, Rekey: rekey, MaxOutOfOrder: cfg.MaxOutOfOrder, WatermarkUsers: cfg.WatermarkUsers,
 			MaxInFlightFlushes: cfg.MaxInFlightFlushes},
-		sink:   sink,
+		sink: sink,
 		dead: &kafka.Writer{
 			Addr: kafka.TCP(cfg.Brokers...), Topic: cfg.DeadLetterTopic,
 			Balancer: &kafka.Murmur2Balancer{}, RequiredAcks: kafka.RequireAll,
