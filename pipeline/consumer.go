@@ -22,7 +22,7 @@ import (
 // Goroutines: Run owns the group loop; kafka-go's generation runs one
 // goroutine per assigned partition (consumePartition) and waits for all of
 // them before the next generation starts. A partition goroutine owns its
-// reader, worker and dead-letter buffer; the only shared things are the
+// reader, worker (and the worker's flusher) and dead-letter buffer; the only shared things are the
 // sink, the dead-letter writer (both safe for concurrent use) and the
 // counters and gauges maps (guarded by mu), which the metrics collector
 // reads (metrics.go).
@@ -54,8 +54,10 @@ func NewConsumer(cfg Config, spec *cohorts.Spec, rekey *cohorts.Rekeyer, sink Si
 	}
 	return &Consumer{
 		cfg: cfg,
-		worker: WorkerConfig{Spec: spec, Rekey: rekey, MaxOutOfOrder: cfg.MaxOutOfOrder, WatermarkUsers: cfg.WatermarkUsers,
-			MaxInFlightFlushes: cfg.MaxInFlightFlushes},
+		worker: WorkerConfig{
+			Spec: spec, Rekey: rekey, MaxOutOfOrder: cfg.MaxOutOfOrder, WatermarkUsers: cfg.WatermarkUsers,
+			MaxInFlightFlushes: cfg.MaxInFlightFlushes,
+		},
 		sink: sink,
 		dead: &kafka.Writer{
 			Addr: kafka.TCP(cfg.Brokers...), Topic: cfg.DeadLetterTopic,
@@ -82,7 +84,8 @@ func groupConfig(cfg Config) kafka.ConsumerGroupConfig {
 
 // Run consumes until ctx is cancelled, then returns nil once every
 // partition goroutine has stopped. Windows still open are dropped, not
-// flushed: their messages are after the last commit and will be read again.
+// flushed, and flushes in flight abandoned: their messages are after the
+// last commit and will be read again.
 func (c *Consumer) Run(ctx context.Context) error {
 	if err := ensureDeadLetterTopic(ctx, c.cfg.Brokers, c.cfg.Topic, c.cfg.DeadLetterTopic); err != nil {
 		return err

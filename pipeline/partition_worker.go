@@ -40,8 +40,9 @@ type Committer func(ctx context.Context, offset int64) error
 //     and its flush version is the offset after the message that closed it,
 //     so a replay writes the same rows with the same version;
 //  2. the committed offset is the low watermark: the first offset of the
-//     oldest window still open (or the next offset when none is), so every
-//     message an unflushed window needs is read again after a crash;
+//     oldest window not yet stored, open or in flight to the sink (or the
+//     next offset when there is none), so every message an unflushed window
+//     needs is read again after a crash;
 //  3. a worker taking over a partition first restores the watermark of the
 //     partition's last flush (resume), so the replayed messages meet the
 //     same watermark they met the first time: a message of a window that was
