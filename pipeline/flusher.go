@@ -83,6 +83,10 @@ func (f *flusher) run(ctx context.Context, write func(context.Context, *closedFl
 // handOff gives c to the flusher, then waits while maxInFlight flushes are
 // unacknowledged: the back-pressure that stops reading.
 func (w *Worker) handOff(ctx context.Context, c closedFlush, firstOffset int64) error {
+	if w.flushErr != nil {
+		c.rec.Release()
+		return w.flushErr // the flusher writes nothing more
+	}
 	if w.flusher == nil {
 		w.flusher = w.startFlusher(ctx)
 	}
@@ -98,6 +102,9 @@ func (w *Worker) handOff(ctx context.Context, c closedFlush, firstOffset int64) 
 
 // awaitAck waits for the answer to the oldest flush in flight.
 func (w *Worker) awaitAck(ctx context.Context) error {
+	if w.flushErr != nil {
+		return w.flushErr // no answer comes after a failure
+	}
 	select {
 	case err := <-w.flusher.acks:
 		return w.acked(err)

@@ -370,3 +370,43 @@ func TestPollCommitsBetweenFetches(t *testing.T) {
 		}
 	})
 }
+
+// TestIdleWaitsForFlushesInFlight: a quiet partition has nothing to read,
+// so Idle closes its windows, waits for every flush in flight and commits
+// the end: a partition at the end of its data commits it at once, not at
+// its next message.
+func TestIdleWaitsForFlushesInFlight(t *testing.T) {
+	msgs := testMessages(t, 6000)
+	synctest.Test(t, func(t *testing.T) {
+		cfg := testWorkerConfig(t, time.Minute, 5*time.Minute)
+		cfg.MaxInFlightFlushes = 4
+		sink := newGatedSink()
+		var commits []int64
+		w := NewWorker(cfg, "activity", 0, sink, &memoryDeadLetters{}, func(_ context.Context, offset int64) error {
+			commits = append(commits, offset)
+			return nil
+		}, &Counters{})
+		defer w.Release()
+		go func() {
+			for g := range sink.writes {
+				g.answer <- nil
+			}
+		}()
+		defer close(sink.writes)
+		for _, m := range msgs {
+			if err := w.Handle(t.Context(), m); err != nil {
+				t.Fatal(err)
+			}
+		}
+		end := time.UnixMilli(w.open[len(w.open)-1].window.End).Add(time.Hour)
+		if err := w.Idle(t.Context(), end); err != nil {
+			t.Fatal(err)
+		}
+		if len(w.inFlight) != 0 || len(w.open) != 0 {
+			t.Errorf("after Idle: %d flushes in flight, %d windows open; want none", len(w.inFlight), len(w.open))
+		}
+		if got := commits[len(commits)-1]; got != int64(len(msgs)) {
+			t.Errorf("Idle committed %d, want %d, the end", got, len(msgs))
+		}
+	})
+}
