@@ -160,9 +160,13 @@ func (w *Worker) Resume(ctx context.Context) error {
 }
 
 // Handle processes one message, then flushes the windows it closed and
-// commits. An error means the sink, the dead-letter topic or the commit
-// failed after their own retries: the caller stops the worker, and the
-// partition is replayed from the last commit.
+// commits. With pipelined flushes it first takes the flusher's answers
+// (Poll), hands the windows it closed to the flusher, and blocks while
+// MaxInFlightFlushes of them are unacknowledged. An error means the sink,
+// the dead-letter topic or the commit failed after their own retries (for
+// a pipelined flush, possibly one handed off by an earlier call): the
+// caller stops the worker, and the partition is replayed from the last
+// commit.
 func (w *Worker) Handle(ctx context.Context, m kafka.Message) error {
 	if len(w.inFlight) > 0 {
 		if err := w.Poll(ctx); err != nil {
