@@ -64,19 +64,24 @@ type Config struct {
 	// sink acknowledges (pipeline/flusher.go). When this many are
 	// unacknowledged the worker waits, so reading stops and memory stays
 	// bounded (one partials record per window in flight). 1 flushes
-	// synchronously: the worker reads nothing while it writes. Default 2;
-	// 1 to MaxInFlightFlushes (16).
+	// synchronously: the worker reads nothing while it writes. Default 1;
+	// 1 to MaxInFlightFlushes (16). 2 pays where the sink's inserts wait
+	// on the network or on a ClickHouse with cores of its own; on the
+	// 2-core benchmark machine, shared with ClickHouse and Kafka, it was
+	// slower at 5M events (BENCHMARKS.md).
 	MaxInFlightFlushes int `yaml:"max_in_flight_flushes"`
 }
 
 // DefaultWatermarkUsers is kafka.watermark_users' default.
 const DefaultWatermarkUsers = 3
 
-// DefaultMaxInFlightFlushes is kafka.max_in_flight_flushes' default: one
-// window written while the next fills, which is all the windows of a
-// partition that close close together (the hours of a backlog) need for
-// the reading not to wait on the sink.
-const DefaultMaxInFlightFlushes = 2
+// DefaultMaxInFlightFlushes is kafka.max_in_flight_flushes' default: the
+// synchronous flush. On the 2-core benchmark machine, ClickHouse and Kafka
+// on the same cores, the pipelined flush made the 5M-event run slower:
+// the inserts of the one group-commit sender (sinks/clickhouse), the
+// bottleneck there, took twice as long while the workers read on, most
+// likely for want of CPU (BENCHMARKS.md).
+const DefaultMaxInFlightFlushes = 1
 
 // MaxInFlightFlushes is the largest kafka.max_in_flight_flushes accepted:
 // more would only hold more records while ClickHouse is slow.

@@ -44,8 +44,8 @@ func TestGroupTimeoutErrorsNameTheKey(t *testing.T) {
 	}
 }
 
-// kafka.max_in_flight_flushes: 0 takes the default, 1 is the synchronous
-// flush, and values outside 1-16 fail with the key and the reason.
+// kafka.max_in_flight_flushes: 0 takes the default (1, the synchronous
+// flush), and values outside 1-16 fail with the key and the reason.
 func TestMaxInFlightFlushes(t *testing.T) {
 	for _, c := range []struct {
 		in, want int

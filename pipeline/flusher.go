@@ -9,7 +9,8 @@ import (
 //
 // A synchronous flush stops the partition's reading for as long as the
 // sink's insert takes (2.3 s per worker over the 5M-event benchmark). With
-// Config.MaxInFlightFlushes above 1 the worker builds a closed window's
+// Config.MaxInFlightFlushes above 1 (the default is 1: see
+// DefaultMaxInFlightFlushes) the worker builds a closed window's
 // record, drops the window's per-user state, and hands the record to its
 // flusher: one goroutine per worker that writes the records one at a
 // time, in the order the windows closed, and answers each with the sink's

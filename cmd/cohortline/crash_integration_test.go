@@ -34,9 +34,9 @@ var (
 	killBeforeCommit = killPoint{name: "flush stored, its answer held: before the process sees it, so before the commit",
 		event: proxyEvent{Table: "window_progress", Phase: insertAnswered}}
 	// The workers hand closed windows to their flushers and read on
-	// (kafka.max_in_flight_flushes, default 2): with one answer held for
-	// a second, every partition reads ahead of its flushes and fills its
-	// windows in flight, and the kill lands on them.
+	// (kafka.max_in_flight_flushes is 2 in the fault tests' configs): with
+	// one answer held for a second, every partition reads ahead of its
+	// flushes and fills its windows in flight, and the kill lands on them.
 	killInFlight = killPoint{name: "flushes in flight: a flush's answer held 1s while the workers read on, then the kill",
 		event: proxyEvent{Table: "window_progress", Phase: insertAnswered}, hold: time.Second}
 )

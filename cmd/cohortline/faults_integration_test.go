@@ -95,6 +95,10 @@ type runOptions struct {
 	// idle closes: a worker that receives nothing for this long mid-data
 	// (a rebalance, a stall under load) closes its windows early.
 	idleTimeout time.Duration
+	// maxInFlightFlushes is kafka.max_in_flight_flushes; default 2, not
+	// the pipeline's 1: the fault tests kill, cut and rebalance with
+	// flushes in flight (pipeline/flusher.go).
+	maxInFlightFlushes int
 }
 
 // writeConfig writes a config file for `run` into the set's directory: the
@@ -108,6 +112,7 @@ func (s *faultSet) writeConfig(t *testing.T, file string, o runOptions) string {
 	o.mode = cmp.Or(o.mode, modeDevelopment)
 	o.publishedDatabase = cmp.Or(o.publishedDatabase, o.database+"_published")
 	o.idleTimeout = cmp.Or(o.idleTimeout, 2*time.Second)
+	o.maxInFlightFlushes = cmp.Or(o.maxInFlightFlushes, 2)
 	deadLetter := ""
 	if o.deadLetter != "" {
 		deadLetter = "\n  dead_letter_topic: " + o.deadLetter
@@ -121,6 +126,7 @@ kafka:
   max_out_of_order: %s
   idle_timeout: %s
   restart_backoff: %s
+  max_in_flight_flushes: %d
 cohorts:
   window: 1h
   feature_set: 1 # hourly windows: the pure-eps feature set (fs2's default rho is per day)
@@ -134,7 +140,7 @@ clickhouse:
 http:
   listen: 127.0.0.1:0 # not the default port: other test processes may run
 publish: %s
-`, o.mode, s.kafka, s.name, o.group, deadLetter, e2eMaxOutOfOrder, o.idleTimeout, o.restartBackoff, e2eLateness, e2eBoundEvents, e2eBoundCallSecs,
+`, o.mode, s.kafka, s.name, o.group, deadLetter, e2eMaxOutOfOrder, o.idleTimeout, o.restartBackoff, o.maxInFlightFlushes, e2eLateness, e2eBoundEvents, e2eBoundCallSecs,
 		specExtra(o.specExtra), o.clickhouse, o.database, o.publishedDatabase, o.retry, clusterLine(o.cluster), o.publish))
 	return path
 }
