@@ -16,6 +16,7 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/cohortline/cohortline/deploy/devenv"
+	"github.com/cohortline/cohortline/schemas/synth"
 	"github.com/cohortline/cohortline/sinks/clickhouse"
 )
 
@@ -103,6 +104,68 @@ func TestRunOnClusters(t *testing.T) {
 	}
 	if perNode[0] == 0 || perNode[2] == 0 {
 		t.Errorf("a shard holds no partials: %v (sharding by cohort_id should spread them)", perNode)
+	}
+	publishOnCluster(t, set, nodes, cluster)
+}
+
+// publishOnCluster publishes what the instances wrote to the cluster, then
+// backfills the range from the same events (a republish: the rows readers
+// see stay as they were), from an empty archive (the cohorts of every
+// window leave both shards: ReplaceEnrichmentWindow across shards) and
+// from the events again (they come back, equal).
+func publishOnCluster(t *testing.T, set *faultSet, nodes []string, cluster string) {
+	config := set.writeConfig(t, "publish.yaml", runOptions{clickhouse: nodes[0], cluster: cluster})
+	from, to := synth.DefaultStart.Format(time.RFC3339), synth.DefaultStart.Add(4*time.Hour).Format(time.RFC3339)
+	began := time.Now()
+	if code, out, errOut := runCLI(t, "", "publish", "--config", config, "--from", from, "--to", to); code != exitOK {
+		t.Fatalf("publish on the cluster: exit %d\n%s%s", code, out, errOut)
+	}
+	syncPublished(t, nodes, set.db+"_published")
+	published := publishedRows(t, set)
+	if len(published) == 0 {
+		t.Fatal("publish on the cluster: no rows readers see")
+	}
+	t.Logf("publish on the cluster: %d rows in %.1fs", len(published), time.Since(began).Seconds())
+	empty := filepath.Join(set.dir, "empty.ndjson")
+	writeTestFile(t, empty, "")
+	for i, step := range []struct {
+		name, file string
+		want       []string
+	}{
+		{"the same events", set.ndjson, published},
+		{"an empty archive", empty, nil},
+		{"the same events again", set.ndjson, published},
+	} {
+		began := time.Now()
+		code, out, errOut := runCLI(t, "", "backfill", "--config", config, "--from", from, "--to", to,
+			"--checkpoint", filepath.Join(set.dir, fmt.Sprintf("backfill%d.checkpoint.json", i)),
+			"--files", step.file, "--partitions", fmt.Sprint(clusterPartitions))
+		if code != exitOK {
+			t.Fatalf("backfill from %s on the cluster: exit %d\n%s%s", step.name, code, out, errOut)
+		}
+		syncPublished(t, nodes, set.db+"_published")
+		if diff := diffLines(publishedRows(t, set), step.want); diff != "" {
+			t.Errorf("after a backfill from %s on the cluster, the published rows differ from those wanted:\n%s", step.name, diff)
+		}
+		t.Logf("backfill from %s and republish on the cluster: %.1fs", step.name, time.Since(began).Seconds())
+	}
+}
+
+// syncPublished lets every replica of the published rows catch up with
+// its peer: a write reaches one replica of each shard, and a reader of
+// the Distributed table may read the other.
+func syncPublished(t *testing.T, nodes []string, db string) {
+	t.Helper()
+	for _, node := range nodes {
+		conn, err := ch.Open(&ch.Options{Addr: []string{node}, Protocol: ch.Native})
+		if err != nil {
+			t.Fatal(err)
+		}
+		err = conn.Exec(t.Context(), "SYSTEM SYNC REPLICA "+db+".cohort_enrichment_local")
+		conn.Close()
+		if err != nil {
+			t.Fatalf("syncing %s.cohort_enrichment_local on %s: %v", db, node, err)
+		}
 	}
 }
 

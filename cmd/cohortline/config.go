@@ -148,6 +148,26 @@ func decodeConfig(data []byte) (f fileConfig, lines configLines, err error) {
 	return f, lines, nil
 }
 
+// loadSpecConfig reads the config file at path for a command that needs
+// only some of its sections (lookup, privacy plan): the file is decoded
+// strictly and its cohorts section checked, nothing else; no Kafka, no
+// secret. Errors are usage errors naming the file (and the key's line).
+func loadSpecConfig(path string) (fileConfig, cohorts.Spec, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fileConfig{}, cohorts.Spec{}, usageErrorf("reading config: %w", err)
+	}
+	file, lines, err := decodeConfig(data)
+	if err != nil {
+		return fileConfig{}, cohorts.Spec{}, usageErrorf("config %s: %w", path, err)
+	}
+	spec, err := specOf(&file.Cohorts)
+	if err != nil {
+		return fileConfig{}, cohorts.Spec{}, usageErrorf("config %s: %w", path, locateConfigError(lines, err))
+	}
+	return file, spec, nil
+}
+
 // specOf parses the cohorts section: the default spec when it is absent.
 func specOf(n *yaml.Node) (cohorts.Spec, error) {
 	if n.Kind == 0 {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cohortline/cohortline/pipeline"
 	"github.com/cohortline/cohortline/pipeline/archive"
+	"github.com/cohortline/cohortline/schemas"
 	"github.com/cohortline/cohortline/schemas/synth"
 )
 
@@ -127,31 +128,13 @@ func isColumnarArchive(path string) bool {
 // order: a files backfill depends on it) to a Parquet or Arrow file. Bad
 // records have no columns to go in: they are counted, not written.
 func writeArchive(ctx context.Context, g *synth.Generator, path string) (skipped int64, err error) {
-	w, err := archive.Create(path)
-	if err != nil {
-		return 0, err
-	}
-	defer func() {
-		if cerr := w.Close(); err == nil && cerr != nil {
-			err = fmt.Errorf("closing %s: %w", path, cerr)
-		}
-	}()
-	for n := 0; ; n++ {
-		if n%4096 == 0 && ctx.Err() != nil {
-			return skipped, ctx.Err()
-		}
+	return archive.WriteAll(ctx, path, func() (*schemas.Event, bool) {
 		rec, ok := g.Next()
 		if !ok {
-			return skipped, nil
+			return nil, false
 		}
-		if rec.Event == nil {
-			skipped++
-			continue
-		}
-		if err := w.Write(rec.Event); err != nil {
-			return skipped, fmt.Errorf("writing %s: %w", path, err)
-		}
-	}
+		return rec.Event, true
+	})
 }
 
 // genConfig completes cfg from the string flags and checks the command

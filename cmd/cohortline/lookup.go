@@ -145,19 +145,8 @@ func (f *lookupFlags) config(getenv func(string) string) (cohorts.Spec, clickhou
 	if f.configPath == "" {
 		return cohorts.DefaultSpec(), clickhouse.Config{}, nil
 	}
-	data, err := os.ReadFile(f.configPath)
-	if err != nil {
-		return cohorts.Spec{}, clickhouse.Config{}, usageErrorf("reading config: %w", err)
-	}
-	file, lines, err := decodeConfig(data)
-	if err != nil {
-		return cohorts.Spec{}, clickhouse.Config{}, usageErrorf("config %s: %w", f.configPath, err)
-	}
-	spec, err := specOf(&file.Cohorts)
-	if err != nil {
-		return cohorts.Spec{}, clickhouse.Config{}, usageErrorf("config %s: %w", f.configPath, locateConfigError(lines, err))
-	}
-	return spec, file.ClickHouse, nil
+	file, spec, err := loadSpecConfig(f.configPath)
+	return spec, file.ClickHouse, err
 }
 
 // shortDuration spells a window size as the spec does: "1h", "30m",
@@ -181,35 +170,21 @@ func shortDuration(d time.Duration) string {
 // query's time instead.
 func runLookup(cmd *cobra.Command, req lookupRequest, asJSON bool) error {
 	ctx := cmd.Context()
-	var chain []cohorts.Key
-	ids := make([]uint64, 0, len(req.spec.Generalize)+1)
-	for _, k := range req.spec.Ancestors(req.finest) {
-		chain = append(chain, k)
-		ids = append(ids, k.ID())
-	}
 	client, err := clickhouse.Open(ctx, req.ch)
 	if err != nil {
 		return err // names the address
 	}
 	defer client.Close()
-	rows, err := client.ReadEnrichment(ctx, ids, req.window)
+	found, err := client.Lookup(ctx, req.spec, req.finest, req.window)
 	if err != nil {
 		return err
 	}
-	level, row, ok := mostSpecific(chain, rows)
-	if !ok {
-		where := "in any window"
-		if !req.window.IsZero() {
-			where = "in the window starting " + req.window.Format(time.RFC3339)
-		}
-		return fmt.Errorf("no published cohort covers %s %s: neither it nor any of its %d generalizations has a row in %s.%s",
-			req.finest, where, len(chain)-1, req.ch.Published(), clickhouse.EnrichmentView(req.window))
-	}
+	row := found.Row
 	dict, err := client.FeatureDictionary(ctx, row.FeatureSet)
 	if err != nil {
 		return err
 	}
-	res := newLookupResult(req.finest, level, len(chain)-1, row, dict)
+	res := newLookupResult(req.finest, found.Level, found.Levels, row, dict)
 	if noise, err := client.ReadFeatureNoise(ctx, row.Release); err != nil {
 		fmt.Fprintf(cmd.ErrOrStderr(), "cohortline: lookup: no error bars: %v\n", err)
 	} else {
@@ -223,21 +198,4 @@ func runLookup(cmd *cobra.Command, req lookupRequest, asJSON bool) error {
 		return res.writeJSON(cmd.OutOrStdout())
 	}
 	return res.writeText(cmd.OutOrStdout())
-}
-
-// mostSpecific returns the row of the lowest chain level. A row counts
-// only if its key is the candidate's: an id is a hash of the key, and a
-// row published under another spec (another dimension order) must not
-// pass for this one.
-func mostSpecific(chain []cohorts.Key, rows []clickhouse.EnrichmentRow) (int, clickhouse.EnrichmentRow, bool) {
-	byID := make(map[uint64]clickhouse.EnrichmentRow, len(rows))
-	for _, r := range rows {
-		byID[r.CohortID] = r
-	}
-	for level, k := range chain {
-		if r, ok := byID[k.ID()]; ok && r.CohortKey == k.String() {
-			return level, r, true
-		}
-	}
-	return 0, clickhouse.EnrichmentRow{}, false
 }

@@ -121,40 +121,6 @@ func TestLookupRequestPrecedence(t *testing.T) {
 	}
 }
 
-func TestMostSpecific(t *testing.T) {
-	s := cohorts.DefaultSpec()
-	finest, err := cohorts.ParseKey(s, "country=BR|lang=pt|age=25-34|platform=android")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var chain []cohorts.Key
-	for _, k := range s.Ancestors(finest) {
-		chain = append(chain, k)
-	}
-	row := func(level int) clickhouse.EnrichmentRow {
-		return clickhouse.EnrichmentRow{CohortID: chain[level].ID(), CohortKey: chain[level].String(), Users: uint64(100 * (level + 1))}
-	}
-	impostor := row(0)
-	impostor.CohortKey = "platform=android|age=25-34|lang=pt|country=BR" // another spec's key under the same id
-	for _, tc := range []struct {
-		name  string
-		rows  []clickhouse.EnrichmentRow
-		level int
-		ok    bool
-	}{
-		{"finest", []clickhouse.EnrichmentRow{row(3), row(0), row(1)}, 0, true},
-		{"generalized", []clickhouse.EnrichmentRow{row(4), row(2)}, 2, true},
-		{"top only", []clickhouse.EnrichmentRow{row(4)}, 4, true},
-		{"key mismatch skipped", []clickhouse.EnrichmentRow{impostor, row(1)}, 1, true},
-		{"none", nil, 0, false},
-	} {
-		level, r, ok := mostSpecific(chain, tc.rows)
-		if ok != tc.ok || level != tc.level || (ok && r.CohortKey != chain[level].String()) {
-			t.Errorf("%s: level %d %v (%s), want %d %v", tc.name, level, ok, r.CohortKey, tc.level, tc.ok)
-		}
-	}
-}
-
 func TestLookupResultOutput(t *testing.T) {
 	finest, _ := cohorts.ParseKey(cohorts.DefaultSpec(), "country=BR|lang=pt|age=25-34|platform=android")
 	ws := time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)

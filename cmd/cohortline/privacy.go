@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -62,17 +61,9 @@ func planConfig(path string) (cohorts.Spec, publish.Budget, clickhouse.Config, e
 	if path == "" {
 		return cohorts.DefaultSpec(), publish.Budget{}, clickhouse.Config{}, nil
 	}
-	data, err := os.ReadFile(path)
+	file, spec, err := loadSpecConfig(path)
 	if err != nil {
-		return cohorts.Spec{}, publish.Budget{}, clickhouse.Config{}, usageErrorf("reading config: %w", err)
-	}
-	file, lines, err := decodeConfig(data)
-	if err != nil {
-		return cohorts.Spec{}, publish.Budget{}, clickhouse.Config{}, usageErrorf("config %s: %w", path, err)
-	}
-	spec, err := specOf(&file.Cohorts)
-	if err != nil {
-		return cohorts.Spec{}, publish.Budget{}, clickhouse.Config{}, usageErrorf("config %s: %w", path, locateConfigError(lines, err))
+		return cohorts.Spec{}, publish.Budget{}, clickhouse.Config{}, err
 	}
 	if err := publish.CheckNoise(spec); err != nil {
 		return cohorts.Spec{}, publish.Budget{}, clickhouse.Config{}, fmt.Errorf("config %s: %w", path, err)

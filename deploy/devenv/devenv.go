@@ -10,6 +10,7 @@ package devenv
 import (
 	"os"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -28,7 +29,15 @@ func ClickHouse(t testing.TB) string {
 // KafkaCluster returns the three brokers of `deploy/dev/up cluster`
 // (replication factor 3, min.insync.replicas 2) from
 // COHORTLINE_KAFKA_CLUSTER.
+// It holds the topology's shared lock until the test ends (cluster_lock.go).
 func KafkaCluster(t testing.TB) []string {
+	t.Helper()
+	brokers := kafkaCluster(t)
+	lockCluster(t, os.Getenv("COHORTLINE_CH_CLUSTER"), syscall.LOCK_SH)
+	return brokers
+}
+
+func kafkaCluster(t testing.TB) []string {
 	t.Helper()
 	return strings.Split(require(t, "COHORTLINE_KAFKA_CLUSTER", "three-broker Kafka cluster (deploy/dev/up cluster)"), ",")
 }
@@ -37,7 +46,15 @@ func KafkaCluster(t testing.TB) []string {
 // `deploy/dev/up cluster`, shard by shard (s1r1, s1r2, s2r1, s2r2), from
 // COHORTLINE_CH_CLUSTER, and the remote_servers name of their cluster
 // from COHORTLINE_CH_CLUSTER_NAME.
+// It holds the topology's shared lock until the test ends (cluster_lock.go).
 func ClickHouseCluster(t testing.TB) (addrs []string, cluster string) {
+	t.Helper()
+	addrs, cluster = clickHouseCluster(t)
+	lockCluster(t, os.Getenv("COHORTLINE_CH_CLUSTER"), syscall.LOCK_SH)
+	return addrs, cluster
+}
+
+func clickHouseCluster(t testing.TB) (addrs []string, cluster string) {
 	t.Helper()
 	addrs = strings.Split(require(t, "COHORTLINE_CH_CLUSTER", "2x2 ClickHouse cluster (deploy/dev/up cluster)"), ",")
 	return addrs, require(t, "COHORTLINE_CH_CLUSTER_NAME", "2x2 ClickHouse cluster (deploy/dev/up cluster)")

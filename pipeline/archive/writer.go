@@ -2,6 +2,7 @@ package archive
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -118,4 +119,38 @@ func (w *ndjsonWriter) Write(e *schemas.Event) error {
 		return fmt.Errorf("writing %s: %w", w.path, err)
 	}
 	return nil
+}
+
+// WriteAll creates path (Create) and writes to it every event next hands
+// out, in order, until next reports the end; ctx is checked every 4,096
+// events. next hands out a nil event for a record that has no columns to
+// go in (a generator's bad record: Parquet and Arrow hold only valid
+// events): it is counted in skipped, not written. The file is closed (and
+// completed) also after an error.
+func WriteAll(ctx context.Context, path string, next func() (e *schemas.Event, ok bool)) (skipped int64, err error) {
+	w, err := Create(path)
+	if err != nil {
+		return 0, err
+	}
+	defer func() {
+		if cerr := w.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("closing %s: %w", path, cerr)
+		}
+	}()
+	for n := 0; ; n++ {
+		if n%4096 == 0 && ctx.Err() != nil {
+			return skipped, ctx.Err()
+		}
+		e, ok := next()
+		if !ok {
+			return skipped, nil
+		}
+		if e == nil {
+			skipped++
+			continue
+		}
+		if err := w.Write(e); err != nil {
+			return skipped, fmt.Errorf("writing %s: %w", path, err)
+		}
+	}
 }

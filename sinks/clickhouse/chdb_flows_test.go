@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cohortline/cohortline/cohorts"
 	"github.com/cohortline/cohortline/schemas"
 )
 
@@ -190,6 +191,33 @@ func chdbEnrichment(t *testing.T, c *Client) {
 	}
 	if got := publishedCohorts(t, c, window); !slices.Equal(got, []uint64{1, 2}) {
 		t.Errorf("PublishedCohorts = %v", got)
+	}
+	chdbLookup(t, c, w1)
+}
+
+// chdbLookup: of a person's chain only the cohort one level up is
+// published, in window w; Lookup finds it, and nothing in another window.
+func chdbLookup(t *testing.T, c *Client, w time.Time) {
+	ctx := t.Context()
+	spec := cohorts.DefaultSpec()
+	finest, err := cohorts.ParseKey(spec, "country=BR|lang=pt|age=25-34|platform=android")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var up cohorts.Key
+	for level, k := range spec.Ancestors(finest) {
+		if level == 1 {
+			up = k
+		}
+	}
+	row := enrichment(w, up.ID(), up.String(), 80, w.Add(time.Hour))
+	publishRows(t, c, []EnrichmentRow{row})
+	if got, err := c.Lookup(ctx, spec, finest, time.Time{}); err != nil || got.Level != 1 || got.Levels != len(spec.Generalize) || !reflect.DeepEqual(got.Row, row) {
+		t.Errorf("Lookup(newest) = %+v, %v; want level 1 of %d, %+v", got, err, len(spec.Generalize), row)
+	}
+	var nf *NotFoundError
+	if _, err := c.Lookup(ctx, spec, finest, window); !errors.As(err, &nf) {
+		t.Errorf("Lookup(%s), no row in that window = %v, want a NotFoundError", window, err)
 	}
 }
 

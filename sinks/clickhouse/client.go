@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
@@ -17,6 +18,14 @@ type Client struct {
 	cfg    Config // defaults set
 	now    func() time.Time
 	writer *Writer
+
+	// replicas are clients of single servers of the cluster, by address,
+	// opened on first use (replicaClient) and closed with the Client.
+	replicasMu sync.Mutex
+	replicas   map[string]*Client
+	// replicaWait bounds the wait for a replica to catch up
+	// (replicas.go); 0 is defaultReplicaWait. Tests shorten it.
+	replicaWait time.Duration
 }
 
 // Open connects over the native protocol with LZ4 compression and checks the
@@ -76,7 +85,38 @@ func open(cfg Config) (*Client, error) {
 func (c *Client) PublishedDatabase() string { return c.cfg.PublishedDatabase }
 
 // Close closes the pool's connections.
-func (c *Client) Close() error { return c.conn.Close() }
+func (c *Client) Close() error {
+	c.replicasMu.Lock()
+	for _, rc := range c.replicas {
+		rc.Close()
+	}
+	c.replicas = nil
+	c.replicasMu.Unlock()
+	return c.conn.Close()
+}
+
+// replicaClient returns a client of the one server at addr, a replica of
+// the cluster, for what must read or act on that replica's own tables.
+// It fails fast: one attempt, as the caller tries the next replica.
+func (c *Client) replicaClient(addr string) (*Client, error) {
+	c.replicasMu.Lock()
+	defer c.replicasMu.Unlock()
+	if rc, ok := c.replicas[addr]; ok {
+		return rc, nil
+	}
+	cfg := c.cfg
+	cfg.Cluster, cfg.Addr = "", []string{addr}
+	cfg.Retry.MaxAttempts = 1
+	rc, err := open(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if c.replicas == nil {
+		c.replicas = map[string]*Client{}
+	}
+	c.replicas[addr] = rc
+	return rc, nil
+}
 
 func (c *Client) addrs() string { return strings.Join(c.cfg.Addr, ",") }
 

@@ -1,13 +1,14 @@
 package clickhouse
 
 import (
-	"errors"
 	"fmt"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/cohortline/cohortline/deploy/devenv"
 )
 
 // storedEnrichment returns every stored row of cohort_enrichment that
@@ -61,6 +62,14 @@ func TestReplaceEnrichmentWindow(t *testing.T) {
 // replaceScenario is TestReplaceEnrichmentWindow on a migrated client.
 func replaceScenario(t *testing.T, c *Client) {
 	ctx := t.Context()
+	// In cluster mode a write reaches one replica of each shard, and a
+	// reader of the Distributed table may read the other: each write is
+	// followed by settle, which lets every replica catch up.
+	settle := func() {
+		if c.cfg.Cluster != "" {
+			syncReplicas(t, c.cfg.Addr, c.cfg.PublishedDatabase+".cohort_enrichment_local")
+		}
+	}
 	w0, w1 := window, window.Add(time.Hour) // 10:00 and 11:00 of one day
 	next := window.Add(24 * time.Hour)      // 10:00 of the next day
 	pub := w1.Add(2 * time.Hour)
@@ -76,6 +85,7 @@ func replaceScenario(t *testing.T, c *Client) {
 	for _, rows := range [][]EnrichmentRow{first, republish} { // two inserts: two parts, not merged yet
 		publishRows(t, c, rows)
 	}
+	settle()
 	if got := publishedCohorts(t, c, w0); !slices.Equal(got, []uint64{1, 2, 3}) {
 		t.Errorf("PublishedCohorts(w0) = %v, want [1 2 3]", got)
 	}
@@ -101,6 +111,7 @@ func replaceScenario(t *testing.T, c *Client) {
 	if err := c.ReplaceEnrichmentWindow(ctx, w0, w0.Add(time.Hour), replacement, nil); err != nil {
 		t.Fatal(err)
 	}
+	settle()
 
 	if got := storedEnrichment(t, c, windowIs(w0)); !reflect.DeepEqual(got, replacement) {
 		t.Errorf("w0 after the replace holds\n%+v\nwant exactly\n%+v", got, replacement)
@@ -137,6 +148,7 @@ func replaceScenario(t *testing.T, c *Client) {
 	if err := c.ReplaceEnrichmentWindow(ctx, w1, w1.Add(time.Hour), nil, nil); err != nil {
 		t.Fatal(err)
 	}
+	settle()
 	if got := storedEnrichment(t, c, windowIs(w1)); len(got) != 0 {
 		t.Errorf("w1 replaced with no rows still holds %+v", got)
 	}
@@ -163,7 +175,13 @@ func newestPerCohort(rows []EnrichmentRow) []EnrichmentRow {
 // and views and nothing else: no staging table left behind.
 func assertTables(t *testing.T, c *Client, when string) {
 	t.Helper()
-	rows, err := c.conn.Query(t.Context(), "SELECT name FROM system.tables WHERE database = ? ORDER BY name", c.cfg.PublishedDatabase)
+	want := "cohort_enrichment cohort_enrichment_current cohort_enrichment_latest feature_dictionary feature_noise published_releases"
+	tables := "system.tables"
+	if c.cfg.Cluster != "" { // every node's: a staging table stays on the replica that swapped
+		tables = "cluster('" + c.cfg.Cluster + "', system.tables)"
+		want = "cohort_enrichment cohort_enrichment_current cohort_enrichment_latest cohort_enrichment_local feature_dictionary feature_noise published_releases"
+	}
+	rows, err := c.conn.Query(t.Context(), "SELECT DISTINCT name FROM "+tables+" WHERE database = ? ORDER BY name", c.cfg.PublishedDatabase)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +194,7 @@ func assertTables(t *testing.T, c *Client, when string) {
 		}
 		names = append(names, n)
 	}
-	if want := "cohort_enrichment cohort_enrichment_current cohort_enrichment_latest feature_dictionary feature_noise published_releases"; strings.Join(names, " ") != want {
+	if strings.Join(names, " ") != want {
 		t.Errorf("%s the published database holds %v, want only %s", when, names, want)
 	}
 }
@@ -202,25 +220,15 @@ func latestView(t *testing.T, c *Client) map[uint64]EnrichmentRow {
 	return out
 }
 
-// TestReplaceEnrichmentWindowRefuses: in cluster mode, and for rows of
-// another window, before touching the server.
+// TestReplaceEnrichmentWindowRefuses: rows of another window, before
+// touching the server.
 func TestReplaceEnrichmentWindowRefuses(t *testing.T) {
-	cluster, err := open(Config{Cluster: "analytics"}) // does not connect
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cluster.Close()
-	rows := []EnrichmentRow{enrichment(window, 1, "k", 60, window)}
-	err = cluster.ReplaceEnrichmentWindow(t.Context(), window, window.Add(time.Hour), rows, nil)
-	if !errors.Is(err, ErrReplaceOnCluster) || !strings.Contains(err.Error(), "not supported in cluster mode") {
-		t.Errorf("cluster mode: %v, want ErrReplaceOnCluster", err)
-	}
-
 	single, err := open(Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer single.Close()
+	rows := []EnrichmentRow{enrichment(window, 1, "k", 60, window)}
 	for _, tc := range []struct {
 		name      string
 		start     time.Time
@@ -238,4 +246,85 @@ func TestReplaceEnrichmentWindowRefuses(t *testing.T) {
 			t.Errorf("%s: %v, want an error naming %q", tc.name, err, tc.wantError)
 		}
 	}
+}
+
+// TestReplaceEnrichmentWindowOnCluster runs TestReplaceEnrichmentWindow's
+// scenario on the 2x2 cluster of deploy/dev (cohort_enrichment a
+// Distributed table over cohort_enrichment_local, sharded by cohort_id,
+// its cohorts on both shards), then checks where the rows are: each on
+// the shard that the Distributed table puts its cohort on, both replicas
+// of a shard alike, and no staging table on any node.
+func TestReplaceEnrichmentWindowOnCluster(t *testing.T) {
+	nodes, cluster := devenv.ClickHouseCluster(t)
+	cfg := testConfig(t)
+	cfg.Addr, cfg.Cluster = nodes, cluster
+	c := migratedClient(t, cfg)
+	replaceScenario(t, c)
+
+	syncReplicas(t, nodes, cfg.PublishedDatabase+".cohort_enrichment_local")
+	shards, err := c.clusterShards(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(shards) != 2 {
+		t.Fatalf("cluster %s has %d shards, want the 2 of deploy/dev", cluster, len(shards))
+	}
+	var total uint64
+	for _, sh := range shards {
+		total += uint64(sh.weight)
+	}
+	held := map[uint64]bool{}
+	for i, sh := range shards {
+		var replicas [][]uint64
+		for _, node := range sh.replicas {
+			nc := nodeClient(t, node)
+			ids, err := queryValues[uint64](t.Context(), nc, "SELECT cohort_id FROM "+cfg.PublishedDatabase+".cohort_enrichment_local ORDER BY cohort_id, published_at")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, id := range ids {
+				held[id] = true
+				if shardOf(shards, total, id) != i {
+					t.Errorf("%s (shard %d) holds cohort %d, which the Distributed table puts on shard %d", node, sh.num, id, shards[shardOf(shards, total, id)].num)
+				}
+			}
+			replicas = append(replicas, ids)
+		}
+		if len(replicas) == 2 && !slices.Equal(replicas[0], replicas[1]) {
+			t.Errorf("the replicas of shard %d differ: %v and %v", sh.num, replicas[0], replicas[1])
+		}
+	}
+	on := map[int]bool{}
+	for id := range held {
+		on[shardOf(shards, total, id)] = true
+	}
+	if len(on) != 2 {
+		t.Errorf("the scenario's cohorts %v are not on both shards: the test shows nothing about a replace across shards", held)
+	}
+}
+
+// syncReplicas makes every node's replica of each table (db.name) catch
+// up with its peer.
+func syncReplicas(t *testing.T, nodes []string, tables ...string) {
+	t.Helper()
+	for _, node := range nodes {
+		nc := nodeClient(t, node)
+		for _, table := range tables {
+			if err := nc.exec(t.Context(), "SYSTEM SYNC REPLICA "+table); err != nil {
+				t.Fatalf("syncing %s on %s: %v", table, node, err)
+			}
+		}
+	}
+}
+
+// nodeClient is a client of one server of the cluster, for statements
+// that name their tables; it creates and drops nothing.
+func nodeClient(t *testing.T, node string) *Client {
+	t.Helper()
+	c, err := open(Config{Addr: []string{node}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
 }

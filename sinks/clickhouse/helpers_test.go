@@ -59,10 +59,8 @@ func openClient(t testing.TB, cfg Config) *Client {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
-		for _, db := range []string{c.cfg.Database, c.cfg.PublishedDatabase} {
-			if err := c.conn.Exec(ctx, "DROP DATABASE IF EXISTS "+db); err != nil {
-				t.Errorf("dropping %s: %v", db, err)
-			}
+		if err := c.DropDatabases(ctx); err != nil { // ON CLUSTER in cluster mode
+			t.Error(err)
 		}
 		c.Close()
 	})

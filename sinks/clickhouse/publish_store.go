@@ -49,7 +49,16 @@ func (s PublishStore) AppendPublishedRelease(ctx context.Context, e publish.Ledg
 	})
 }
 
+// Partials reads the current partials of [from, to). In cluster mode the
+// replicas catch up first (replicas.go): a release made from a replica
+// that lacks a flush its peer acknowledged would publish part of a window.
 func (s PublishStore) Partials(ctx context.Context, spec cohorts.Spec, from, to time.Time) (map[int64][]cohorts.Partial, error) {
+	if s.c.cfg.Cluster != "" {
+		db := s.c.cfg.Database
+		if err := s.c.syncEveryReplica(ctx, db+".cohort_partials_local", db+".window_progress_local", db+".backfill_progress_local"); err != nil {
+			return nil, fmt.Errorf("reading the partials of [%s, %s) on cluster %q: %w", from.UTC().Format(time.RFC3339), to.UTC().Format(time.RFC3339), s.c.cfg.Cluster, err)
+		}
+	}
 	rows, err := s.c.CurrentPartials(ctx, from, to)
 	if err != nil {
 		return nil, err

@@ -5,10 +5,33 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/cohortline/cohortline/deploy/devenv"
 )
 
 func TestDropPartitionsBeforeDropsOnlyOlderDays(t *testing.T) {
-	c := migratedClient(t, testConfig(t))
+	retentionScenario(t, migratedClient(t, testConfig(t)))
+}
+
+// TestDropPartitionsBeforeOnCluster: the same on the 2x2 cluster of
+// deploy/dev, where the days live in each shard's _local tables and
+// retention drops them ON CLUSTER.
+func TestDropPartitionsBeforeOnCluster(t *testing.T) {
+	nodes, cluster := devenv.ClickHouseCluster(t)
+	cfg := testConfig(t)
+	cfg.Addr, cfg.Cluster = nodes, cluster
+	retentionScenario(t, migratedClient(t, cfg))
+}
+
+// retentionScenario writes five days, drops those before the fourth and
+// checks what is left, on a migrated client.
+func retentionScenario(t *testing.T, c *Client) {
+	settle := func() { // see replaceScenario
+		if c.cfg.Cluster != "" {
+			syncReplicas(t, c.cfg.Addr, c.cfg.Database+".window_progress_local", c.cfg.Database+".cohort_partials_local",
+				c.cfg.Database+".backfill_progress_local", c.cfg.PublishedDatabase+".cohort_enrichment_local")
+		}
+	}
 	w := c.Writer()
 	days := []time.Time{
 		time.Date(2026, 10, 30, 23, 0, 0, 0, time.UTC),
@@ -33,6 +56,7 @@ func TestDropPartitionsBeforeDropsOnlyOlderDays(t *testing.T) {
 	if err := enrich.Send(); err != nil {
 		t.Fatal(err)
 	}
+	settle()
 
 	// Any time of the cutoff day means that day.
 	cutoff := time.Date(2026, 11, 1, 17, 30, 0, 0, time.FixedZone("UTC+2", 2*3600))
@@ -40,9 +64,10 @@ func TestDropPartitionsBeforeDropsOnlyOlderDays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	settle()
 	var want []string
 	for _, table := range []string{c.cfg.Database + ".window_progress", c.cfg.Database + ".cohort_partials", c.cfg.PublishedDatabase + ".cohort_enrichment"} {
-		want = append(want, table+" 20261030", table+" 20261031")
+		want = append(want, table+c.localName("")+" 20261030", table+c.localName("")+" 20261031")
 	}
 	if !reflect.DeepEqual(dropped, want) {
 		t.Errorf("dropped %v\nwant    %v", dropped, want)
