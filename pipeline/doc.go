@@ -3,6 +3,7 @@
 //
 //	consumer.go          Consumer: the consumer group, one goroutine per assigned partition
 //	partition_worker.go  Worker: decode, policy, re-key, window, flush, commit (one partition)
+//	flush.go             a closed window's record, window_progress row and write
 //	flusher.go           the pipelined flush: a worker's closed windows written behind its reading
 //	watermark.go         the event-time watermark, corroborated by several users
 //	idle.go              closing the windows of a quiet partition
