@@ -7,7 +7,7 @@ GO ?= go
 BIN := bin/cohortline
 STATE ?= $(CURDIR)/.state
 
-.PHONY: help build demo test test-kafka4 test-deps test-unit bench services services-down
+.PHONY: help build demo test test-kafka4 test-deps test-unit fuzz bench services services-down
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -43,6 +43,9 @@ test: test-deps ## start Kafka, ClickHouse and the cluster topology (deploy/dev/
 # KAFKA4_VERSION from Maven Central, on 127.0.0.1:29092 (controller 29093),
 # its state in .state/kafka4, stopped at the end. ClickHouse is
 # COHORTLINE_CLICKHOUSE, else deploy/dev/up's. CI runs it after make test.
+# Then, alone (it stops and starts that broker, which the first step's
+# tests must not see), TestRunBrokerRestart: the broker is the test's to
+# restart, never the shared dev broker.
 KAFKA4_VERSION ?= 4.1.1
 KAFKA4_TESTS := ^(TestRealBroker|TestPartitionReader|TestFetchConnMatchesKafkaGoOnBroker|TestEnsureDeadLetterTopic|TestRunEndToEnd|TestRunDeadLetters|TestBackfillParity|TestGenKafka)$$
 
@@ -54,7 +57,8 @@ test-kafka4: ## smoke-test the Kafka integration tests on a Kafka 4 broker of th
 	  COHORTLINE_KAFKA_PORT=29092 COHORTLINE_KAFKA_CONTROLLER_PORT=29093; \
 	trap 'deploy/dev/down kafka' EXIT; \
 	kafka=$$(deploy/dev/up kafka); eval "$$kafka"; \
-	$(GO) test -count=1 -timeout 20m -run '$(KAFKA4_TESTS)' ./...
+	$(GO) test -count=1 -timeout 20m -run '$(KAFKA4_TESTS)' ./...; \
+	COHORTLINE_KAFKA_RESTARTABLE=1 $(GO) test -count=1 -timeout 10m -run '^TestRunBrokerRestart$$' ./cmd/cohortline/
 
 # Debian's iso-codes is an independent copy of ISO 3166-1 and ISO 639-1 that
 # a schemas test checks our country and language tables against. Debian's
@@ -71,6 +75,24 @@ test-deps:
 
 test-unit: ## hermetic tests only: no servers (integration tests skip)
 	$(GO) test -race -count=1 ./...
+
+# fuzz: every fuzz target for FUZZTIME each, one after the other (go test
+# fuzzes one target at a time). FUZZ_MINIMIZE bounds the minimization of
+# each new interesting input: at go's default (60s each) the fuzzer of the
+# Parquet and Arrow readers spent nearly all its time minimizing inputs of
+# a few KiB, 61 executions in 90s; at 10x it made 22k in 60s on one loaded
+# core. A crash is written to the package's testdata/fuzz, where it is a
+# seed from then on: commit it with the fix.
+FUZZTIME ?= 10m
+FUZZ_MINIMIZE ?= 10x
+FUZZ_TARGETS := ./schemas:FuzzDecode ./cohorts:FuzzParseSpec ./cohorts:FuzzParseKey ./cohorts/privacy:FuzzEncodeDraw \
+	./pipeline/archive:FuzzArchiveColumnar ./pipeline/internal/kafkawire:FuzzRecordBatch
+
+fuzz: ## run every fuzz target for FUZZTIME (default 10m) each
+	for t in $(FUZZ_TARGETS); do \
+	  echo "make fuzz: $${t#*:} in $${t%%:*} for $(FUZZTIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) -fuzzminimizetime $(FUZZ_MINIMIZE) "$${t%%:*}"; \
+	done
 
 # bench: the Go benchmarks (BENCH_PATTERN selects them, "NONE" skips them),
 # then cmd/cohortbench's side-by-side run on the real servers over a topic of

@@ -32,12 +32,17 @@ type Consumer struct {
 	sink   Sink
 	dead   *kafka.Writer
 	log    *slog.Logger
+	health Health // see SetHealth
 	now    func() time.Time
 
 	mu       sync.Mutex
 	counters map[int]*Counters        // by partition, kept across generations
 	gauges   map[int]*partitionGauges // by partition, while assigned
 	joined   atomic.Bool              // see Joined
+	// fetchFailing is set while a fetch has failed and none has
+	// succeeded since, on any partition: the first success reports the
+	// link recovered, even on a worker restarted in between.
+	fetchFailing atomic.Bool
 
 	// commitMu serializes the workers' offset commits. They share the
 	// generation's one coordinator connection, and kafka-go lets several
@@ -65,11 +70,17 @@ func NewConsumer(cfg Config, spec *cohorts.Spec, rekey *cohorts.Rekeyer, sink Si
 			AllowAutoTopicCreation: true, BatchTimeout: 10 * time.Millisecond,
 		},
 		log:      log,
+		health:   logHealth{log},
 		now:      time.Now,
 		counters: map[int]*Counters{},
 		gauges:   map[int]*partitionGauges{},
 	}, nil
 }
+
+// SetHealth makes the consumer report its connection failures and
+// recoveries to h (pipeline/ops.Links in run) instead of logging each
+// one. Call it before Run.
+func (c *Consumer) SetHealth(h Health) { c.health = h }
 
 // groupConfig is the consumer group's configuration: the timeouts that
 // decide how fast survivors take a dead member's partitions come from cfg.
@@ -83,22 +94,34 @@ func groupConfig(cfg Config) kafka.ConsumerGroupConfig {
 }
 
 // Run consumes until ctx is cancelled, then returns nil once every
-// partition goroutine has stopped. Windows still open are dropped, not
-// flushed, and flushes in flight abandoned: their messages are after the
-// last commit and will be read again.
+// partition goroutine has stopped, or after leaveTimeout (see leave).
+// Windows still open are dropped, not flushed, and flushes in flight
+// abandoned: their messages are after the last commit and will be read
+// again.
+//
+// A broker that cannot be reached is retried with backoff, at start as
+// later, and reported to the consumer's Health; Run returns an error only
+// for a configuration kafka-go refuses.
 func (c *Consumer) Run(ctx context.Context) error {
-	if err := ensureDeadLetterTopic(ctx, c.cfg.Brokers, c.cfg.Topic, c.cfg.DeadLetterTopic); err != nil {
-		return err
+	brokers := brokersText(c.cfg.Brokers)
+	for n := 1; ; n++ {
+		err := ensureDeadLetterTopic(ctx, c.cfg.Brokers, c.cfg.Topic, c.cfg.DeadLetterTopic)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		c.health.Failed(linkGroup, brokers, err)
+		if !sleep(ctx, c.backoff(n)) {
+			return nil
+		}
 	}
 	group, err := kafka.NewConsumerGroup(groupConfig(c.cfg))
 	if err != nil {
 		return fmt.Errorf("joining consumer group %q on %v: %w", c.cfg.Group, c.cfg.Brokers, err)
 	}
-	// Deferred calls run last-in first-out: the group closes first and waits
-	// for the partition goroutines, so no worker writes to a closed
-	// dead-letter writer.
-	defer c.dead.Close()
-	defer group.Close()
+	defer c.leave(group)
 	defer c.joined.Store(false)
 	for {
 		gen, err := group.Next(ctx)
@@ -106,8 +129,16 @@ func (c *Consumer) Run(ctx context.Context) error {
 			return nil
 		}
 		c.joined.Store(err == nil)
-		if err != nil {
+		switch {
+		case err == nil:
+			c.health.Recovered(linkGroup)
+		case isConnectionError(err):
+			c.health.Failed(linkGroup, brokers, fmt.Errorf("joining consumer group %q: %w", c.cfg.Group, err))
+		default:
+			// A rebalance in progress and its kin: the protocol at work.
 			c.log.Warn("consumer group: waiting for the next generation", "group", c.cfg.Group, "err", err)
+		}
+		if err != nil {
 			if !sleep(ctx, c.cfg.RestartBackoff) {
 				return nil
 			}
@@ -120,6 +151,43 @@ func (c *Consumer) Run(ctx context.Context) error {
 			gen.Start(func(ctx context.Context) { c.runPartition(ctx, gen, partition, offset) })
 		}
 	}
+}
+
+// leaveTimeout bounds how long a stopping consumer waits to leave its
+// group and close the dead-letter writer, so that SIGTERM ends the process
+// within about a second whatever the brokers do. kafka-go's Close cannot
+// be interrupted: it waits for a JoinGroup in flight (up to the session
+// plus rebalance timeout, 17s were seen against a dead coordinator). Not
+// waiting loses nothing: what was not committed is read again, and a
+// member that did not leave is dropped after kafka.session_timeout.
+const leaveTimeout = time.Second
+
+// leave closes the group (which waits for the partition goroutines, then
+// leaves it), then the dead-letter writer, in that order so that no worker
+// writes to a closed writer; it gives up waiting after leaveTimeout.
+func (c *Consumer) leave(group *kafka.ConsumerGroup) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		group.Close()
+		c.dead.Close()
+	}()
+	select {
+	case <-done:
+	case <-time.After(leaveTimeout):
+		c.log.Warn("consumer group: leaving takes too long; stopping without waiting (the coordinator drops this member after kafka.session_timeout)",
+			"group", c.cfg.Group, "waited", leaveTimeout)
+	}
+}
+
+// backoff is the wait before retry n of a connection at start: doubling
+// from a quarter second up to kafka.restart_backoff.
+func (c *Consumer) backoff(n int) time.Duration {
+	d := 250 * time.Millisecond
+	for i := 1; i < n && d < c.cfg.RestartBackoff; i++ {
+		d *= 2
+	}
+	return min(d, max(c.cfg.RestartBackoff, 250*time.Millisecond))
 }
 
 // runPartition keeps a worker on the partition until the generation ends.
@@ -160,6 +228,7 @@ func (c *Consumer) consumePartition(ctx context.Context, gen *kafka.Generation, 
 		return gen.CommitOffsets(map[string]map[int]int64{c.cfg.Topic: {partition: offset}})
 	}
 	dead := newKafkaDeadLetters(c.dead, c.cfg.DeadLetterBatch, partition, c.log)
+	dead.health, dead.brokers = c.health, brokersText(c.cfg.Brokers)
 	w := NewWorker(c.worker, c.cfg.Topic, partition, c.sink, dead, commit, c.countersOf(partition))
 	w.gauges, w.log = g, c.log
 	defer w.Release()
@@ -189,12 +258,20 @@ func (c *Consumer) consumePartition(ctx context.Context, gen *kafka.Generation, 
 			// The broker or the connection: fetch again from the same
 			// offset; the worker and its open windows stay.
 			failures++
-			c.log.Warn("fetch failed; reconnecting", "topic", c.cfg.Topic, "partition", partition,
-				"failures", failures, "backoff", c.cfg.RestartBackoff, "err", err)
+			if isConnectionError(err) {
+				c.fetchFailing.Store(true)
+				c.health.Failed(linkFetch, brokersText(c.cfg.Brokers), err)
+			} else {
+				c.log.Warn("fetch failed; reconnecting", "topic", c.cfg.Topic, "partition", partition,
+					"failures", failures, "backoff", c.cfg.RestartBackoff, "err", err)
+			}
 			if !sleep(ctx, c.cfg.RestartBackoff) {
 				return w.committed, ctx.Err()
 			}
 			continue
+		}
+		if c.fetchFailing.Load() && c.fetchFailing.CompareAndSwap(true, false) {
+			c.health.Recovered(linkFetch)
 		}
 		failures = 0
 		// Between fetches: commit the flushes acknowledged meanwhile, and

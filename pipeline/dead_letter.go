@@ -54,6 +54,8 @@ type kafkaDeadLetters struct {
 	partition int                   // the source partition, for the log
 	classes   [numRejectClasses]int // of buf, by reason class, for the log
 	log       *slog.Logger
+	health    Health // nil: failures are only returned
+	brokers   string // for health
 }
 
 func newKafkaDeadLetters(w *kafka.Writer, limit, partition int, log *slog.Logger) *kafkaDeadLetters {
@@ -83,7 +85,14 @@ func (d *kafkaDeadLetters) Flush(ctx context.Context) error {
 		return nil
 	}
 	if err := d.writer.WriteMessages(ctx, d.buf...); err != nil {
-		return fmt.Errorf("writing %d dead letters to %q: %w", len(d.buf), d.writer.Topic, err)
+		err = fmt.Errorf("writing %d dead letters to %q: %w", len(d.buf), d.writer.Topic, err)
+		if d.health != nil && ctx.Err() == nil {
+			d.health.Failed(linkDeadLetters, d.brokers, err)
+		}
+		return err
+	}
+	if d.health != nil {
+		d.health.Recovered(linkDeadLetters)
 	}
 	d.logWritten()
 	clear(d.buf)

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // chProxy stands between `run` and the real ClickHouse, so that a test can
@@ -27,6 +28,8 @@ type chProxy struct {
 	hook    atomic.Pointer[proxyHook]
 	down    atomic.Bool
 	refused atomic.Int64 // connections accepted and closed while down
+	hung    atomic.Bool
+	held    atomic.Int64 // connections accepted while hung, never answered
 
 	mu    sync.Mutex
 	conns map[net.Conn]bool
@@ -69,6 +72,7 @@ func startCHProxy(t testing.TB, target, db string) *chProxy {
 	go p.accept()
 	t.Cleanup(func() {
 		l.Close()
+		p.hung.Store(false) // the pipes held by a hang return once their connections close
 		p.closeAll()
 		p.wg.Wait()
 	})
@@ -94,6 +98,27 @@ func (p *chProxy) cut() {
 
 func (p *chProxy) restore() { p.down.Store(false) }
 
+// hang makes ClickHouse accept and then go silent, as a server stuck on a
+// disk or a lock does: live connections stop forwarding in both
+// directions but stay open, new ones are accepted and never answered. Only
+// the client's timeouts can end what it waits for.
+func (p *chProxy) hang() { p.hung.Store(true) }
+
+// unhang ends a hang the way a restarted server would: every connection of
+// the hang is closed (what it held is dropped, never delivered late), and
+// new ones are forwarded again.
+func (p *chProxy) unhang() {
+	p.closeAll()
+	p.hung.Store(false)
+}
+
+// waitWhileHung blocks while the proxy hangs.
+func (p *chProxy) waitWhileHung() {
+	for p.hung.Load() {
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 // closeAll closes every connection, both sides.
 func (p *chProxy) closeAll() {
 	p.mu.Lock()
@@ -114,6 +139,13 @@ func (p *chProxy) accept() {
 		if p.down.Load() {
 			p.refused.Add(1)
 			in.Close()
+			continue
+		}
+		if p.hung.Load() {
+			p.held.Add(1)
+			p.mu.Lock()
+			p.conns[in] = true // closed by unhang or cleanup
+			p.mu.Unlock()
 			continue
 		}
 		out, err := net.Dial("tcp", p.target)
@@ -138,8 +170,10 @@ func (p *chProxy) pipe(src, dst net.Conn, watch func(chunk []byte) bool) {
 	defer dst.Close()
 	buf := make([]byte, 64<<10)
 	for {
+		p.waitWhileHung()
 		n, err := src.Read(buf)
 		if n > 0 {
+			p.waitWhileHung() // bytes read as the hang began are held too
 			if !watch(buf[:n]) {
 				return
 			}

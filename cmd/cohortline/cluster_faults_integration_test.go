@@ -14,7 +14,6 @@ import (
 	"github.com/segmentio/kafka-go"
 
 	"github.com/cohortline/cohortline/deploy/devenv"
-	"github.com/cohortline/cohortline/sinks/clickhouse"
 )
 
 // Faults of the servers themselves on the cluster topology, mid-stream:
@@ -76,10 +75,7 @@ func TestClusterShardDownMidStream(t *testing.T) {
 func clusterFaultScenario(t *testing.T, brokers, nodes []string, cluster string, fault func(*testing.T, *faultSet) (killed []string, survivor string)) *faultSet {
 	set := newClusterSet(t, brokers, nodes, cluster, "--seed", "45", "--users", "3000", "--events", "60000", "--span", "4h",
 		"--late", "0.02", "--duplicates", "0.02")
-	if code, out, errOut := runCLI(t, "", "migrate", "--clickhouse", strings.Join(nodes, ","), "--cluster", cluster,
-		"--database", set.db, "--published-database", set.db+"_published"); code != exitOK {
-		t.Fatalf("migrate --cluster: exit %d\n%s%s", code, out, errOut)
-	}
+	set.migrateCluster(t, nodes, cluster)
 	bin := buildCohortline(t)
 	var daemons []*daemon
 	for i := range 3 {
@@ -130,19 +126,8 @@ func clusterFaultScenario(t *testing.T, brokers, nodes []string, cluster string,
 	}
 	t.Logf("%.1fs: %s back", time.Since(killed).Seconds(), node)
 
-	both := filepath.Join(set.dir, "both.ndjson")
-	concatFiles(t, both, set.ndjson, second)
-	cfg, err := loadConfig(set.writeConfig(t, "spec.yaml", runOptions{}), func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := streamingReferenceOf(t, both, cfg.spec, clusterPartitions)
-	client, err := clickhouse.Open(t.Context(), clickhouse.Config{Addr: []string{nodes[3]}, Database: set.db, PublishedDatabase: set.db + "_published", Cluster: cluster})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	if _, err := waitForPartials(t, client, want, 120*time.Second, daemons[1].exit); err != nil {
+	want := set.referenceWith(t, second)
+	if _, err := waitForPartials(t, set.clusterClient(t, nodes[3], cluster), want, 120*time.Second, daemons[1].exit); err != nil {
 		for i, d := range daemons {
 			t.Logf("log of instance %d:\n%s", i, d.logTail(15))
 		}

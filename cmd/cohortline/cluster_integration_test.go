@@ -71,11 +71,7 @@ func TestRunOnClusters(t *testing.T) {
 	t.Logf("%.1fs: three members, partitions %v", time.Since(began).Seconds(), split)
 
 	for i, node := range nodes {
-		client, err := clickhouse.Open(t.Context(), clickhouse.Config{Addr: []string{node}, Database: set.db, PublishedDatabase: set.db + "_published", Cluster: cluster})
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer client.Close()
+		client := set.clusterClient(t, node, cluster)
 		exit := daemons[i%len(daemons)].exit
 		got, err := waitForPartials(t, client, set.want, 120*time.Second, exit)
 		if err != nil {
@@ -199,6 +195,41 @@ func newClusterSet(t *testing.T, brokers, nodes []string, cluster string, genFla
 	return s
 }
 
+// migrateCluster migrates the set's databases ON CLUSTER, as an operator
+// does once before starting instances.
+func (s *faultSet) migrateCluster(t *testing.T, nodes []string, cluster string) {
+	t.Helper()
+	if code, out, errOut := runCLI(t, "", "migrate", "--clickhouse", strings.Join(nodes, ","), "--cluster", cluster,
+		"--database", s.db, "--published-database", s.db+"_published"); code != exitOK {
+		t.Fatalf("migrate --cluster: exit %d\n%s%s", code, out, errOut)
+	}
+}
+
+// clusterClient opens a client of node in cluster mode on the set's
+// databases: it reads through the Distributed tables. Closed at cleanup.
+func (s *faultSet) clusterClient(t *testing.T, node, cluster string) *clickhouse.Client {
+	t.Helper()
+	c, err := clickhouse.Open(t.Context(), clickhouse.Config{Addr: []string{node}, Database: s.db, PublishedDatabase: s.db + "_published", Cluster: cluster})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// referenceWith is the reference of the set's events followed by those
+// of the file more: a second data set produced into the topic later.
+func (s *faultSet) referenceWith(t *testing.T, more string) []string {
+	t.Helper()
+	both := filepath.Join(s.dir, "both.ndjson")
+	concatFiles(t, both, s.ndjson, more)
+	cfg, err := loadConfig(s.writeConfig(t, "spec.yaml", runOptions{}), func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return streamingReferenceOf(t, both, cfg.spec, clusterPartitions)
+}
+
 func dropDatabasesOnCluster(t testing.TB, addr, cluster string, dbs ...string) {
 	conn, err := ch.Open(&ch.Options{Addr: []string{addr}, Protocol: ch.Native})
 	if err != nil {
@@ -244,10 +275,7 @@ func TestClusterFailover(t *testing.T) {
 	brokers := devenv.KafkaCluster(t)
 	nodes, cluster := devenv.ClickHouseCluster(t)
 	set := newClusterSet(t, brokers, nodes, cluster, "--seed", "43", "--users", "2000", "--events", "30000", "--span", "3h")
-	if code, out, errOut := runCLI(t, "", "migrate", "--clickhouse", strings.Join(nodes, ","), "--cluster", cluster,
-		"--database", set.db, "--published-database", set.db+"_published"); code != exitOK {
-		t.Fatalf("migrate --cluster: exit %d\n%s%s", code, out, errOut)
-	}
+	set.migrateCluster(t, nodes, cluster)
 	bin := buildCohortline(t)
 	var daemons []*daemon
 	for i := range 3 {
@@ -302,18 +330,8 @@ func TestClusterFailover(t *testing.T) {
 	t.Logf("kill -9 to the survivors' first commit on a dead partition: %.1fs; to the last (partitions %v at their ends): %.1fs",
 		first.Seconds(), dead, last.Seconds())
 
-	both := filepath.Join(set.dir, "both.ndjson")
-	concatFiles(t, both, set.ndjson, second)
-	cfg, err := loadConfig(set.writeConfig(t, "spec.yaml", runOptions{}), func(string) string { return "" })
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := streamingReferenceOf(t, both, cfg.spec, clusterPartitions)
-	client, err := clickhouse.Open(t.Context(), clickhouse.Config{Addr: []string{nodes[3]}, Database: set.db, PublishedDatabase: set.db + "_published", Cluster: cluster})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
+	want := set.referenceWith(t, second)
+	client := set.clusterClient(t, nodes[3], cluster)
 	if _, err := waitForPartials(t, client, want, 60*time.Second, daemons[1].exit); err != nil {
 		t.Fatal(err)
 	}
@@ -387,10 +405,7 @@ func TestClusterRebalanceOneThreeOne(t *testing.T) {
 	nodes, cluster := devenv.ClickHouseCluster(t)
 	set := newClusterSet(t, brokers, nodes, cluster, "--seed", "47", "--users", "3000", "--events", "60000", "--span", "5h",
 		"--late", "0.02", "--duplicates", "0.02")
-	if code, out, errOut := runCLI(t, "", "migrate", "--clickhouse", strings.Join(nodes, ","), "--cluster", cluster,
-		"--database", set.db, "--published-database", set.db+"_published"); code != exitOK {
-		t.Fatalf("migrate --cluster: exit %d\n%s%s", code, out, errOut)
-	}
+	set.migrateCluster(t, nodes, cluster)
 	bin := buildCohortline(t)
 	slow := startCHProxy(t, nodes[0], set.db)
 	var flushes atomic.Int64
@@ -428,12 +443,7 @@ func TestClusterRebalanceOneThreeOne(t *testing.T) {
 	atOne := flushes.Load()
 	waitForSplit(t, brokers[0], set.name, set.name, []int{clusterPartitions}, 60*time.Second)
 	t.Logf("%.1fs: back to one instance after %d flushes", time.Since(began).Seconds(), atOne)
-	client, err := clickhouse.Open(t.Context(), clickhouse.Config{Addr: []string{nodes[2]}, Database: set.db, PublishedDatabase: set.db + "_published", Cluster: cluster})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	got, err := waitForPartials(t, client, set.want, 180*time.Second, a.exit)
+	got, err := waitForPartials(t, set.clusterClient(t, nodes[2], cluster), set.want, 180*time.Second, a.exit)
 	if err != nil {
 		t.Fatalf("%v\nlog of the one left:\n%s", err, a.logTail(20))
 	}

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -91,6 +92,9 @@ type runOptions struct {
 	// cluster is clickhouse.cluster: the remote_servers cluster of
 	// Replicated and Distributed tables; "" for one server.
 	cluster string
+	// clickhouseExtra is appended to the clickhouse section, one key per
+	// line (e.g. "read_timeout: 2s").
+	clickhouseExtra []string
 	// idleTimeout is kafka.idle_timeout; default 2s. The reference has no
 	// idle closes: a worker that receives nothing for this long mid-data
 	// (a rebalance, a stall under load) closes its windows early.
@@ -136,13 +140,21 @@ clickhouse:
   addr: [%s]
   database: %s
   published_database: %s
-  retry: %s%s
+  retry: %s%s%s
 http:
   listen: 127.0.0.1:0 # not the default port: other test processes may run
 publish: %s
 `, o.mode, s.kafka, s.name, o.group, deadLetter, e2eMaxOutOfOrder, o.idleTimeout, o.restartBackoff, o.maxInFlightFlushes, e2eLateness, e2eBoundEvents, e2eBoundCallSecs,
-		specExtra(o.specExtra), o.clickhouse, o.database, o.publishedDatabase, o.retry, clusterLine(o.cluster), o.publish))
+		specExtra(o.specExtra), o.clickhouse, o.database, o.publishedDatabase, o.retry, clusterLine(o.cluster), sectionLines(o.clickhouseExtra), o.publish))
 	return path
+}
+
+func sectionLines(lines []string) string {
+	var b strings.Builder
+	for _, l := range lines {
+		b.WriteString("\n  " + l)
+	}
+	return b.String()
 }
 
 func clusterLine(cluster string) string {

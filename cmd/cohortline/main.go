@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 )
@@ -35,11 +36,30 @@ func usageErrorf(format string, args ...any) error {
 // having already printed why (validate with invalid lines).
 var errFound = errors.New("problems found")
 
+// stopGrace is how long a command may take to stop after SIGINT or
+// SIGTERM before the process exits without waiting any longer. Every part
+// stops on its context well within it (the consumer gives its group a
+// second, the HTTP server half of one); this is the guarantee for what
+// cannot be interrupted, such as a server that stopped answering. Exiting
+// then loses nothing: the pipeline is exactly-once under kill -9, and a
+// backfill resumes from its checkpoint.
+const stopGrace = 1500 * time.Millisecond
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go exitAfterGrace(ctx, stopGrace, os.Stderr)
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
+}
+
+// exitAfterGrace waits for ctx (the signal), then ends the process with
+// exitFailure if it is still running grace later.
+func exitAfterGrace(ctx context.Context, grace time.Duration, stderr io.Writer) {
+	<-ctx.Done()
+	time.Sleep(grace)
+	fmt.Fprintf(stderr, "cohortline: still stopping %v after the signal; exiting without waiting (what was not committed is read again at the next start)\n", grace)
+	os.Exit(exitFailure)
 }
 
 // run executes the command line args and returns the process exit code.
@@ -88,6 +108,7 @@ k-anonymity, differential privacy) and writes cohort enrichments to ClickHouse.`
 		newDemoCmd(),
 		newVersionCmd(),
 		newPrivacyCmd(),
+		newRetentionCmd(),
 	)
 	return root
 }

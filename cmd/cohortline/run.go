@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,7 +19,10 @@ import (
 )
 
 func newRunCmd() *cobra.Command {
-	var path string
+	var (
+		path     string
+		failFast bool
+	)
 	cmd := &cobra.Command{
 		Use:   "run --config FILE",
 		Short: "Run the streaming pipeline: Kafka activity to cohort partials in ClickHouse",
@@ -34,28 +40,70 @@ Logs are JSON lines on standard error.
 
 It serves Prometheus metrics on /metrics and the probes /healthz (200 while
 running) and /readyz (200 once ClickHouse is migrated and the consumer has
-joined its group, else 503 with the reason) on http.listen (default
-127.0.0.1:9464; "" disables).`,
+joined its group, else 503 with the reason, such as a failing connection)
+on http.listen (default 127.0.0.1:9464; "" disables).
+
+A server that cannot be reached, at start or later, is logged at once with
+its address and the cause, then retried with backoff (a line when the
+cause changes, every 30s while it lasts, and at recovery). With --fail-fast
+the first connection failure ends the command instead, exit status 1.`,
 		Args: usageArgs(cobra.NoArgs),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if path == "" {
 				return usageErrorf("run: --config FILE is required")
 			}
-			return runPipeline(cmd, path)
+			return runPipeline(cmd, path, failFast)
 		},
 	}
 	cmd.Flags().StringVar(&path, "config", "", "YAML config file (required)")
+	cmd.Flags().BoolVar(&failFast, "fail-fast", false, "exit 1 at the first connection failure (Kafka or ClickHouse, at start or later) instead of retrying")
 	return cmd
 }
 
-func runPipeline(cmd *cobra.Command, path string) error {
-	ctx := cmd.Context()
+// failFastError is why run --fail-fast stopped.
+type failFastError struct {
+	link, addr string
+	err        error
+}
+
+func (e *failFastError) Error() string {
+	return fmt.Sprintf("%s at %s: %v (--fail-fast: not retrying)", e.link, e.addr, e.err)
+}
+
+func (e *failFastError) Unwrap() error { return e.err }
+
+// connectBackoff paces run's retries of ClickHouse at start.
+var connectBackoff = ops.Backoff{Initial: 250 * time.Millisecond, Max: 5 * time.Second}
+
+func runPipeline(cmd *cobra.Command, path string, failFast bool) (err error) {
 	cfg, err := loadConfig(path, os.Getenv)
 	if err != nil {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(cmd.ErrOrStderr(), nil))
+	ctx, cancel := context.WithCancelCause(cmd.Context())
+	defer cancel(nil)
+	links := ops.NewLinks(log)
+	if failFast {
+		links.OnFailure = func(link, addr string, err error) { cancel(&failFastError{link, addr, err}) }
+	}
+	// The failure that stopped a --fail-fast run is its error, whatever
+	// the parts returned on their way out.
+	defer func() {
+		if ff := (*failFastError)(nil); errors.As(context.Cause(ctx), &ff) {
+			err = ff
+		}
+	}()
+	chAddr := strings.Join(cfg.file.ClickHouse.Addr, ",")
+	cfg.file.ClickHouse.Retry.Observe = func(err error) {
+		if err == nil {
+			links.Recovered(linkClickHouse)
+		} else {
+			links.Failed(linkClickHouse, chAddr, err)
+		}
+	}
 	reg, ready := newOpsRegistry(&cfg.file.ClickHouse), &ops.Readiness{}
+	ready.SetLinks(links)
 	server, err := ops.Listen(cfg.file.HTTP, reg, ready, log)
 	if err != nil {
 		return err
@@ -69,15 +117,14 @@ func runPipeline(cmd *cobra.Command, path string) error {
 	if err != nil {
 		return err
 	}
-	client, err := clickhouse.Open(ctx, cfg.file.ClickHouse)
+	client, applied, err := openMigrated(ctx, cfg, links)
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped (or --fail-fast, which the deferred check reports)
+		}
 		return err
 	}
 	defer client.Close()
-	applied, err := client.Migrate(ctx)
-	if err != nil {
-		return err
-	}
 	log.Info("clickhouse ready", "clickhouse", cfg.file.ClickHouse, "migrations_applied", applied)
 	ready.SetMigrated()
 	consumer, err := pipeline.NewConsumer(cfg.file.Kafka, &cfg.spec, rekey, client.Writer(), log)
@@ -89,6 +136,7 @@ func runPipeline(cmd *cobra.Command, path string) error {
 		st := client.Writer().Stats()
 		log.Info("sink totals", "flushes_written", st.Flushes, "partials_inserts", st.Inserts)
 	}()
+	consumer.SetHealth(links)
 	ready.SetConsumer(consumer)
 	if *cfg.file.Publish.Auto {
 		auto, err := newAutoPublisher(ctx, cfg, client, consumer, log)
@@ -102,6 +150,29 @@ func runPipeline(cmd *cobra.Command, path string) error {
 	log.Info("consuming", "topic", cfg.file.Kafka.Topic, "group", cfg.file.Kafka.Group, "spec_hash", cfg.spec.Hash(),
 		"auto_publish", *cfg.file.Publish.Auto)
 	return consumer.Run(ctx)
+}
+
+// linkClickHouse names ClickHouse's connection in the log and on /readyz.
+const linkClickHouse = "clickhouse"
+
+// openMigrated connects to ClickHouse and applies pending migrations,
+// retrying while the server cannot be reached (reported on links) and
+// giving up on any other error, such as refused credentials.
+func openMigrated(ctx context.Context, cfg *config, links *ops.Links) (client *clickhouse.Client, applied []string, err error) {
+	err = links.Retry(ctx, linkClickHouse, strings.Join(cfg.file.ClickHouse.Addr, ","), connectBackoff, clickhouse.IsRetryable,
+		func(ctx context.Context) error {
+			c, err := clickhouse.Open(ctx, cfg.file.ClickHouse)
+			if err != nil {
+				return err
+			}
+			if applied, err = c.Migrate(ctx); err != nil {
+				c.Close()
+				return err
+			}
+			client = c
+			return nil
+		})
+	return client, applied, err
 }
 
 // newAutoPublisher prepares run's automatic publishing; see

@@ -10,8 +10,11 @@ import (
 // The Arrow and Parquet libraries size buffers from lengths written in the
 // file; in a corrupt file such a length can ask for terabytes, and the Go
 // runtime does not panic on that, it dies. No column of a sane record batch
-// comes near this: 64Ki rows of events take a few MiB.
-const maxBuffer = 1 << 30
+// comes near this: 64Ki rows of events take a few MiB. A variable only
+// for FuzzArchiveColumnar, whose inputs are small: there a length that
+// asks for more than a few MiB is corrupt, and allocating up to a GiB per
+// input made the fuzzer crawl.
+var maxBuffer = 1 << 30
 
 // allocator is the Go allocator, except that it refuses a buffer over
 // maxBuffer with a panic, which the readers recover as a FileError.

@@ -42,7 +42,7 @@ func newArrowReader(path string, f *countingFile) (r Reader, err error) {
 		}
 		src = &ipcFile{r: fr}
 	} else {
-		sr, err := ipc.NewReader(f, ipc.WithAllocator(allocator))
+		sr, err := ipc.NewReaderFromMessageReader(newBoundedMessages(f, st.Size()), ipc.WithAllocator(allocator))
 		if err != nil {
 			return nil, &FileError{Path: path, Reason: "not an Arrow IPC file or stream", Err: err}
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -304,5 +305,31 @@ func TestArchiveCorruptColumnar(t *testing.T) {
 				readBroken(t, bad) // readAll fails the test on an error that is not a FileError
 			}
 		})
+	}
+}
+
+// A stream whose first message claims nearly 2 GiB of metadata (found by
+// FuzzArchiveColumnar, which then died: arrow/go makes a slice of that
+// length before reading) is refused as corrupt without allocating it.
+func TestArchiveStreamHugeMetadataLength(t *testing.T) {
+	for name, data := range map[string][]byte{
+		"legacy length":      []byte("\x98ggt"),
+		"after continuation": append([]byte{0xff, 0xff, 0xff, 0xff}, []byte("\x98ggt....")...),
+	} {
+		path := filepath.Join(t.TempDir(), "huge.arrows")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		err := readBroken(t, path)
+		runtime.ReadMemStats(&after)
+		var fe *FileError
+		if !errors.As(err, &fe) {
+			t.Errorf("%s: %v, want a FileError", name, err)
+		}
+		if grew := after.TotalAlloc - before.TotalAlloc; grew > 64<<20 {
+			t.Errorf("%s: reading allocated %d MiB, want no buffer sized by the corrupt length", name, grew>>20)
+		}
 	}
 }

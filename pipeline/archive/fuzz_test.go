@@ -9,7 +9,15 @@ import (
 // FuzzArchiveColumnar feeds arbitrary bytes to the Parquet and Arrow IPC
 // readers: they must end in io.EOF or a *FileError, never panic or die.
 // The seeds are small good files of each kind.
+//
+// Speed matters for a fuzzer: the inputs stay a few KiB (seeds of 20
+// events), the readers size their buffers by the file and the footer's
+// row counts, and a length in an input that asks for more than 16 MiB is
+// refused as corrupt (it would be in a file this small) instead of being
+// allocated, the same path a real file takes above 1 GiB.
 func FuzzArchiveColumnar(f *testing.F) {
+	defer func(old int) { maxBuffer = old }(maxBuffer)
+	maxBuffer = 16 << 20
 	exts := []string{".parquet", ".arrow", ".arrows"}
 	events := generate(f, 20, 9)
 	dir := f.TempDir()

@@ -28,8 +28,8 @@ type Config struct {
 const DefaultListen = "127.0.0.1:9464"
 
 // shutdownTimeout bounds the wait for in-flight requests (a scrape) when
-// the command stops.
-const shutdownTimeout = 5 * time.Second
+// the command stops: short, since SIGTERM must end the process within 2s.
+const shutdownTimeout = 500 * time.Millisecond
 
 // Validate checks the listen address; errors name http.listen.
 func (c Config) Validate() error {
@@ -54,6 +54,7 @@ type Readiness struct {
 	mu       sync.Mutex
 	migrated bool
 	consumer GroupMember // nil until created
+	links    *Links      // failing connections; nil: none tracked
 	stopping bool
 }
 
@@ -72,6 +73,14 @@ func (r *Readiness) SetConsumer(c GroupMember) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.consumer = c
+}
+
+// SetLinks makes /readyz answer with the failing connections of links,
+// before any other reason: they are why the rest is not ready.
+func (r *Readiness) SetLinks(l *Links) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.links = l
 }
 
 // SetStopping records that the command is stopping: both probes fail.
@@ -95,6 +104,8 @@ func (r *Readiness) ready() (bool, string) {
 	switch {
 	case r.stopping:
 		return false, "stopping"
+	case len(r.links.Problems()) > 0:
+		return false, problemsText(r.links)
 	case !r.migrated:
 		return false, "clickhouse: not migrated yet"
 	case r.consumer == nil || !r.consumer.Joined():

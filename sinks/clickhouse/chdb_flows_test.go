@@ -229,14 +229,17 @@ func chdbRetention(t *testing.T, c *Client) {
 		write(t, c.Writer(), progressOf(ws, "activity", 0, 1, 0), []partial{{cohort: 1, users: 1, events: 1, values: []uint64{1}}})
 		publishRows(t, c, []EnrichmentRow{enrichment(ws, 1, "a", 60, ws.Add(2*time.Hour))})
 	}
-	dropped, err := c.DropPartitionsBefore(ctx, day2)
-	if err != nil {
-		t.Fatal(err)
-	}
 	want := []string{
 		c.cfg.Database + ".window_progress 20261101",
 		c.cfg.Database + ".cohort_partials 20261101",
 		c.cfg.PublishedDatabase + ".cohort_enrichment 20261101",
+	}
+	if listed, err := c.PartitionsBefore(ctx, day2); err != nil || !slices.Equal(listed, want) {
+		t.Errorf("PartitionsBefore = %v, %v; want %v", listed, err, want)
+	}
+	dropped, err := c.DropPartitionsBefore(ctx, day2)
+	if err != nil {
+		t.Fatal(err)
 	}
 	if !slices.Equal(dropped, want) {
 		t.Errorf("DropPartitionsBefore = %v, want %v", dropped, want)

@@ -3,6 +3,7 @@ package clickhouse
 import (
 	"context"
 	"fmt"
+	"net"
 	"strings"
 	"sync"
 	"time"
@@ -57,6 +58,8 @@ func open(cfg Config) (*Client, error) {
 		Auth:        ch.Auth{Username: cfg.Username, Password: cfg.Password},
 		Compression: &ch.Compression{Method: ch.CompressionLZ4},
 		DialTimeout: cfg.DialTimeout,
+		ReadTimeout: cfg.ReadTimeout,
+		DialContext: deadlineDialer(cfg.DialTimeout, cfg.WriteTimeout),
 		// Idle connections would otherwise keep the encode and compress
 		// buffers of their largest insert: a group of flushes is tens of
 		// MB, held per pooled connection. Inserts are few (group commit),
@@ -78,6 +81,37 @@ func open(cfg Config) (*Client, error) {
 	c := &Client{conn: conn, cfg: cfg, now: time.Now}
 	c.writer = newWriter(c)
 	return c, nil
+}
+
+// deadlineDialer dials like clickhouse-go (within the dial timeout, and
+// now honouring the context) and gives every write on the connection a
+// deadline: clickhouse-go bounds reads by ReadTimeout but leaves writes
+// unbounded unless the context has a deadline, so a server that stops
+// reading would hold a flush's block write forever.
+func deadlineDialer(dial, write time.Duration) func(context.Context, string) (net.Conn, error) {
+	d := &net.Dialer{Timeout: dial}
+	return func(ctx context.Context, addr string) (net.Conn, error) {
+		conn, err := d.DialContext(ctx, "tcp", addr)
+		if err != nil {
+			return nil, err
+		}
+		return &writeDeadlineConn{Conn: conn, timeout: write}, nil
+	}
+}
+
+// writeDeadlineConn sets a write deadline before each write. clickhouse-go
+// writes whole buffers (a statement, a compressed block), so this is one
+// deadline per block, not per row.
+type writeDeadlineConn struct {
+	net.Conn
+	timeout time.Duration
+}
+
+func (c *writeDeadlineConn) Write(b []byte) (int, error) {
+	if err := c.Conn.SetWriteDeadline(time.Now().Add(c.timeout)); err != nil {
+		return 0, err
+	}
+	return c.Conn.Write(b)
 }
 
 // PublishedDatabase is the name of the published database, defaults

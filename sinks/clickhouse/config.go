@@ -37,7 +37,19 @@ type Config struct {
 	ZooKeeperPath string `yaml:"zookeeper_path"`
 	// DialTimeout bounds one connection attempt. Default 5s.
 	DialTimeout time.Duration `yaml:"dial_timeout"`
-	Retry       RetryConfig   `yaml:"retry"`
+	// ReadTimeout bounds the wait for the server's answer to one
+	// statement (clickhouse-go sets it once per statement, not per read):
+	// a server that accepted the connection and went silent fails the
+	// statement after this, and the retry or the worker's restart takes
+	// over. It must exceed the longest statement: a publish reads a
+	// window's partials in one query. Default 60s (clickhouse-go's own
+	// default is 5 minutes).
+	ReadTimeout time.Duration `yaml:"read_timeout"`
+	// WriteTimeout bounds each write of a statement or a block of rows to
+	// the socket: a server that stopped reading fails it after this.
+	// Default 30s.
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+	Retry        RetryConfig   `yaml:"retry"`
 }
 
 // RetryConfig bounds the retries of a write that failed with a retryable
@@ -53,6 +65,12 @@ type RetryConfig struct {
 	// again (not for its first try): the CLI counts retries in a metric
 	// with it. It must be safe for concurrent use and quick.
 	OnRetry func() `yaml:"-"`
+	// Observe, when set, is called after every attempt of an operation
+	// with a retryable error (the server cannot be reached, or is
+	// overloaded) or with nil when the attempt succeeded: `run` reports
+	// ClickHouse's connection failures and recovery from it. It must be
+	// safe for concurrent use and quick.
+	Observe func(err error) `yaml:"-"`
 }
 
 // Defaults of Config.
@@ -60,6 +78,8 @@ const (
 	DefaultAddr           = "127.0.0.1:9000"
 	DefaultUsername       = "default"
 	DefaultDialTimeout    = 5 * time.Second
+	DefaultReadTimeout    = 60 * time.Second
+	DefaultWriteTimeout   = 30 * time.Second
 	DefaultMaxAttempts    = 8
 	DefaultInitialBackoff = 100 * time.Millisecond
 	DefaultMaxBackoff     = 10 * time.Second
@@ -89,6 +109,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.DialTimeout == 0 {
 		c.DialTimeout = DefaultDialTimeout
+	}
+	if c.ReadTimeout == 0 {
+		c.ReadTimeout = DefaultReadTimeout
+	}
+	if c.WriteTimeout == 0 {
+		c.WriteTimeout = DefaultWriteTimeout
 	}
 	if c.Retry.MaxAttempts == 0 {
 		c.Retry.MaxAttempts = DefaultMaxAttempts
@@ -120,6 +146,15 @@ func (c Config) Validate() error {
 	switch {
 	case c.DialTimeout < 0:
 		return fmt.Errorf("dial_timeout: %s is negative", c.DialTimeout)
+	case c.ReadTimeout < 0:
+		return fmt.Errorf("read_timeout: %s is negative", c.ReadTimeout)
+	case c.ReadTimeout < time.Second:
+		// Below a second, a loaded but healthy server fails statements.
+		return fmt.Errorf("read_timeout: %s, want at least 1s (the longest statement must fit)", c.ReadTimeout)
+	case c.WriteTimeout < 0:
+		return fmt.Errorf("write_timeout: %s is negative", c.WriteTimeout)
+	case c.WriteTimeout < 100*time.Millisecond:
+		return fmt.Errorf("write_timeout: %s, want at least 100ms", c.WriteTimeout)
 	case c.Retry.MaxAttempts < 0:
 		return fmt.Errorf("retry.max_attempts: %d is negative", c.Retry.MaxAttempts)
 	case c.Retry.InitialBackoff < 0:

@@ -26,6 +26,10 @@ func TestConfigValidateNamesTheKey(t *testing.T) {
 		{"cluster", Config{Cluster: "a'b"}, "cluster"},
 		{"zookeeper_path", Config{ZooKeeperPath: "tables"}, "zookeeper_path"},
 		{"dial_timeout", Config{DialTimeout: -time.Second}, "dial_timeout"},
+		{"read_timeout negative", Config{ReadTimeout: -time.Second}, "read_timeout"},
+		{"read_timeout too short", Config{ReadTimeout: 500 * time.Millisecond}, "read_timeout"},
+		{"write_timeout", Config{WriteTimeout: time.Millisecond}, "write_timeout"},
+		{"timeouts", Config{ReadTimeout: 2 * time.Second, WriteTimeout: time.Second}, ""},
 		{"max_attempts", Config{Retry: RetryConfig{MaxAttempts: -1}}, "retry.max_attempts"},
 		{"max_backoff", Config{Retry: RetryConfig{InitialBackoff: time.Minute, MaxBackoff: time.Second}}, "retry.max_backoff"},
 	} {

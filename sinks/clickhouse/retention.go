@@ -34,6 +34,16 @@ func (c *Client) retentionTables() [][2]string {
 // "db.table 20261030". Running it again drops nothing more. In cluster mode
 // it finds the days on every node and drops them ON CLUSTER.
 func (c *Client) DropPartitionsBefore(ctx context.Context, day time.Time) ([]string, error) {
+	return c.partitionsBefore(ctx, day, true)
+}
+
+// PartitionsBefore lists what DropPartitionsBefore would drop, dropping
+// nothing (retention's dry run).
+func (c *Client) PartitionsBefore(ctx context.Context, day time.Time) ([]string, error) {
+	return c.partitionsBefore(ctx, day, false)
+}
+
+func (c *Client) partitionsBefore(ctx context.Context, day time.Time, drop bool) ([]string, error) {
 	if day.IsZero() {
 		return nil, fmt.Errorf("dropping partitions: no day given")
 	}
@@ -53,10 +63,12 @@ func (c *Client) DropPartitionsBefore(ctx context.Context, day time.Time) ([]str
 			return dropped, fmt.Errorf("listing partitions of %s.%s before %s: %w", db, name, cutoff, err)
 		}
 		for _, id := range ids {
-			stmt := fmt.Sprintf("ALTER TABLE %s.%s%s DROP PARTITION ID '%s'", db, name, c.onCluster(), id)
-			err := retry(ctx, c.cfg.Retry, func(ctx context.Context) error { return c.conn.Exec(ctx, stmt) })
-			if err != nil {
-				return dropped, fmt.Errorf("dropping partition %s of %s.%s: %w", id, db, name, err)
+			if drop {
+				stmt := fmt.Sprintf("ALTER TABLE %s.%s%s DROP PARTITION ID '%s'", db, name, c.onCluster(), id)
+				err := retry(ctx, c.cfg.Retry, func(ctx context.Context) error { return c.conn.Exec(ctx, stmt) })
+				if err != nil {
+					return dropped, fmt.Errorf("dropping partition %s of %s.%s: %w", id, db, name, err)
+				}
 			}
 			dropped = append(dropped, db+"."+name+" "+id)
 		}

@@ -60,6 +60,13 @@ func retentionScenario(t *testing.T, c *Client) {
 
 	// Any time of the cutoff day means that day.
 	cutoff := time.Date(2026, 11, 1, 17, 30, 0, 0, time.FixedZone("UTC+2", 2*3600))
+	listed, err := c.PartitionsBefore(t.Context(), cutoff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := queryUint64(t, c, "SELECT count() FROM "+c.cfg.PublishedDatabase+".cohort_enrichment"); n != uint64(len(days)) {
+		t.Errorf("listing dropped rows: cohort_enrichment keeps %d of %d", n, len(days))
+	}
 	dropped, err := c.DropPartitionsBefore(t.Context(), cutoff)
 	if err != nil {
 		t.Fatal(err)
@@ -69,8 +76,8 @@ func retentionScenario(t *testing.T, c *Client) {
 	for _, table := range []string{c.cfg.Database + ".window_progress", c.cfg.Database + ".cohort_partials", c.cfg.PublishedDatabase + ".cohort_enrichment"} {
 		want = append(want, table+c.localName("")+" 20261030", table+c.localName("")+" 20261031")
 	}
-	if !reflect.DeepEqual(dropped, want) {
-		t.Errorf("dropped %v\nwant    %v", dropped, want)
+	if !reflect.DeepEqual(dropped, want) || !reflect.DeepEqual(listed, want) {
+		t.Errorf("dropped %v\nlisted  %v\nwant    %v", dropped, listed, want)
 	}
 	for _, table := range []string{"cohort_partials", "window_progress"} {
 		q := fmt.Sprintf("SELECT count() FROM %s.%s WHERE toDate(window_start) < '2026-11-01'", c.cfg.Database, table)

@@ -76,6 +76,9 @@ func retry(ctx context.Context, cfg RetryConfig, op func(context.Context) error)
 	var err error
 	for attempt := 1; ; attempt++ {
 		if err = op(ctx); err == nil {
+			if cfg.Observe != nil {
+				cfg.Observe(nil)
+			}
 			return nil
 		}
 		if ctx.Err() != nil {
@@ -83,6 +86,9 @@ func retry(ctx context.Context, cfg RetryConfig, op func(context.Context) error)
 		}
 		if !IsRetryable(err) {
 			return err
+		}
+		if cfg.Observe != nil {
+			cfg.Observe(err)
 		}
 		if attempt >= cfg.MaxAttempts {
 			return fmt.Errorf("gave up after %d attempts: %w", attempt, err)

@@ -173,11 +173,16 @@ func (r *PartitionReader) connect(ctx context.Context) error {
 }
 
 // dialLeader connects kafka-go to the partition's leader, asking each
-// broker in turn where it is.
+// broker in turn where it is. Each broker gets dialTimeout in all:
+// kafka-go's Dialer.Timeout bounds only the TCP connect, and a broker
+// that accepts and then stays silent would hold the metadata request
+// forever.
 func (r *PartitionReader) dialLeader(ctx context.Context) (*kafka.Conn, error) {
 	var errs []error
 	for _, b := range r.brokers {
-		conn, err := r.dialer.DialLeader(ctx, "tcp", b, r.topic, r.partition)
+		dctx, cancel := context.WithTimeout(ctx, dialTimeout)
+		conn, err := r.dialer.DialLeader(dctx, "tcp", b, r.topic, r.partition)
+		cancel()
 		if err == nil {
 			return conn, nil
 		}

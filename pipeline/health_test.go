@@ -1,0 +1,38 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"syscall"
+	"testing"
+
+	"github.com/segmentio/kafka-go"
+)
+
+// A connection failure is a failing link; the group protocol at work (a
+// rebalance, a member the coordinator forgot) and data errors are not, so
+// that run --fail-fast does not stop on a normal rebalance.
+func TestIsConnectionError(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want bool
+	}{
+		{fmt.Errorf("joining: %w", &net.OpError{Op: "dial", Net: "tcp", Err: syscall.ECONNREFUSED}), true},
+		{fmt.Errorf("kafka.(*Client).Metadata: %w", &net.DNSError{Err: "no such host", Name: "kafka.invalid", IsNotFound: true}), true},
+		{fmt.Errorf("fetching: %w", syscall.ECONNRESET), true},
+		{fmt.Errorf("coordinator: %w", kafka.GroupCoordinatorNotAvailable), true},
+		{kafka.NotLeaderForPartition, true},
+		{kafka.RebalanceInProgress, false},
+		{fmt.Errorf("heartbeat: %w", kafka.UnknownMemberId), false},
+		{kafka.OffsetOutOfRange, false},
+		{context.Canceled, false},
+		{errors.New("fetch response has correlation id 3, the request 4"), false},
+		{nil, false},
+	} {
+		if got := isConnectionError(tc.err); got != tc.want {
+			t.Errorf("isConnectionError(%v) = %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}
