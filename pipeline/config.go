@@ -68,10 +68,34 @@ type Config struct {
 	// Dialer is what NewDialer built of TLS and SASL, set by the caller;
 	// nil is plaintext, and is refused when TLS or SASL is configured.
 	Dialer *Dialer `yaml:"-"`
+	// MaxInFlightFlushes is how many closed windows of one partition may
+	// be on their way to the sink at once: the worker hands a closed
+	// window to its flusher and reads on, and commits offsets only as the
+	// sink acknowledges (pipeline/flusher.go). When this many are
+	// unacknowledged the worker waits, so reading stops and memory stays
+	// bounded (one partials record per window in flight). 1 flushes
+	// synchronously: the worker reads nothing while it writes. Default 1;
+	// 1 to MaxInFlightFlushes (16). 2 pays where the sink's inserts wait
+	// on the network or on a ClickHouse with cores of its own; on the
+	// 2-core benchmark machine, shared with ClickHouse and Kafka, it was
+	// slower at 5M events (BENCHMARKS.md).
+	MaxInFlightFlushes int `yaml:"max_in_flight_flushes"`
 }
 
 // DefaultWatermarkUsers is kafka.watermark_users' default.
 const DefaultWatermarkUsers = 3
+
+// DefaultMaxInFlightFlushes is kafka.max_in_flight_flushes' default: the
+// synchronous flush. On the 2-core benchmark machine, ClickHouse and Kafka
+// on the same cores, the pipelined flush made the 5M-event run slower:
+// the inserts of the one group-commit sender (sinks/clickhouse), the
+// bottleneck there, took twice as long while the workers read on, most
+// likely for want of CPU (BENCHMARKS.md).
+const DefaultMaxInFlightFlushes = 1
+
+// MaxInFlightFlushes is the largest kafka.max_in_flight_flushes accepted:
+// more would only hold more records while ClickHouse is slow.
+const MaxInFlightFlushes = 16
 
 func (c *Config) setDefaults() {
 	if c.Group == "" {
@@ -106,6 +130,9 @@ func (c *Config) setDefaults() {
 	}
 	if c.RebalanceTimeout == 0 {
 		c.RebalanceTimeout = 15 * time.Second
+	}
+	if c.MaxInFlightFlushes == 0 {
+		c.MaxInFlightFlushes = DefaultMaxInFlightFlushes
 	}
 }
 
@@ -143,6 +170,9 @@ func (c *Config) Validate() error {
 	}
 	if c.SessionTimeout > 0 && c.SessionTimeout%time.Millisecond != 0 || c.RebalanceTimeout%time.Millisecond != 0 {
 		errs = append(errs, errors.New("kafka.session_timeout, kafka.rebalance_timeout: want whole milliseconds (the protocol's unit)"))
+	}
+	if c.MaxInFlightFlushes < 1 || c.MaxInFlightFlushes > MaxInFlightFlushes {
+		errs = append(errs, fmt.Errorf("kafka.max_in_flight_flushes: %d, want 1 (synchronous flushes) to %d", c.MaxInFlightFlushes, MaxInFlightFlushes))
 	}
 	if c.DeadLetterBatch < 0 {
 		errs = append(errs, fmt.Errorf("kafka.dead_letter_batch: %d is negative", c.DeadLetterBatch))

@@ -58,3 +58,25 @@ func TestConsumerNeedsTheDialerOfItsSecurity(t *testing.T) {
 		t.Errorf("a nil Dialer is not plaintext: %+v, %v, %q", kd, d.Transport(), d)
 	}
 }
+
+// kafka.max_in_flight_flushes: 0 takes the default (1, the synchronous
+// flush), and values outside 1-16 fail with the key and the reason.
+func TestMaxInFlightFlushes(t *testing.T) {
+	for _, c := range []struct {
+		in, want int
+		err      string
+	}{
+		{0, DefaultMaxInFlightFlushes, ""}, {1, 1, ""}, {16, 16, ""},
+		{-1, 0, "kafka.max_in_flight_flushes: -1, want 1 (synchronous flushes) to 16"},
+		{17, 0, "kafka.max_in_flight_flushes: 17, want 1 (synchronous flushes) to 16"},
+	} {
+		cfg := Config{Brokers: []string{"a:1"}, Topic: "t", MaxInFlightFlushes: c.in}
+		err := cfg.Validate()
+		switch {
+		case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+			t.Errorf("%d: error %v, want %q", c.in, err, c.err)
+		case c.err == "" && (err != nil || cfg.MaxInFlightFlushes != c.want):
+			t.Errorf("%d: error %v, value %d, want %d", c.in, err, cfg.MaxInFlightFlushes, c.want)
+		}
+	}
+}

@@ -22,7 +22,7 @@ import (
 // Goroutines: Run owns the group loop; kafka-go's generation runs one
 // goroutine per assigned partition (consumePartition) and waits for all of
 // them before the next generation starts. A partition goroutine owns its
-// reader, worker and dead-letter buffer; the only shared things are the
+// reader, worker (and the worker's flusher) and dead-letter buffer; the only shared things are the
 // sink, the dead-letter writer (both safe for concurrent use) and the
 // counters and gauges maps (guarded by mu), which the metrics collector
 // reads (metrics.go).
@@ -61,9 +61,12 @@ func NewConsumer(cfg Config, spec *cohorts.Spec, rekey *cohorts.Rekeyer, sink Si
 		return nil, errors.New("BUG: kafka.tls or kafka.sasl is set, but no Dialer was built of them (NewDialer)")
 	}
 	return &Consumer{
-		cfg:    cfg,
-		worker: WorkerConfig{Spec: spec, Rekey: rekey, MaxOutOfOrder: cfg.MaxOutOfOrder, WatermarkUsers: cfg.WatermarkUsers},
-		sink:   sink,
+		cfg: cfg,
+		worker: WorkerConfig{
+			Spec: spec, Rekey: rekey, MaxOutOfOrder: cfg.MaxOutOfOrder, WatermarkUsers: cfg.WatermarkUsers,
+			MaxInFlightFlushes: cfg.MaxInFlightFlushes,
+		},
+		sink: sink,
 		dead: &kafka.Writer{
 			Addr: kafka.TCP(cfg.Brokers...), Topic: cfg.DeadLetterTopic,
 			Balancer: &kafka.Murmur2Balancer{}, RequiredAcks: kafka.RequireAll,
@@ -97,8 +100,9 @@ func groupConfig(cfg Config) kafka.ConsumerGroupConfig {
 
 // Run consumes until ctx is cancelled, then returns nil once every
 // partition goroutine has stopped, or after leaveTimeout (see leave).
-// Windows still open are dropped, not flushed: their messages are after
-// the last commit and will be read again.
+// Windows still open are dropped, not flushed, and flushes in flight
+// abandoned: their messages are after the last commit and will be read
+// again.
 //
 // A broker that cannot be reached is retried with backoff, at start as
 // later, and reported to the consumer's Health; Run returns an error only
@@ -275,6 +279,11 @@ func (c *Consumer) consumePartition(ctx context.Context, gen *kafka.Generation, 
 			c.health.Recovered(linkFetch)
 		}
 		failures = 0
+		// Between fetches: commit the flushes acknowledged meanwhile, and
+		// stop on one that failed, even when no message comes.
+		if err := w.Poll(ctx); err != nil {
+			return w.committed, err
+		}
 		if n > 0 {
 			lastActive = now
 		} else if now.Sub(lastActive) >= c.cfg.IdleTimeout {

@@ -12,7 +12,8 @@ import (
 // once their hour is over, a live window is not cut short, and the
 // watermark does not jump to the wall clock, so a backlog of later history
 // that arrives after a quiet spell (a producer catching up) still counts
-// (DESIGN.md, "Watermarks"). Then it commits what is durable: the dead
+// (DESIGN.md, "Watermarks"). Then it waits for the flushes in flight and
+// commits what is durable: the dead
 // letters of a partition that only received bad messages are committed
 // here too.
 func (w *Worker) Idle(ctx context.Context, now time.Time) error {
@@ -27,6 +28,11 @@ func (w *Worker) Idle(ctx context.Context, now time.Time) error {
 		}
 	}
 	if err := w.closeReady(ctx); err != nil {
+		return err
+	}
+	// Nothing to read meanwhile: wait for the flushes in flight, so that
+	// a partition at its end commits them now, not at its next message.
+	if err := w.settle(ctx); err != nil {
 		return err
 	}
 	if w.nextOffset < 0 {

@@ -24,9 +24,14 @@ type Committer func(ctx context.Context, offset int64) error
 // Worker turns the messages of one Kafka partition into flushed windows:
 // the streaming core, which a backfill (pipeline/backfill) drives over a
 // bounded source too. It runs on one goroutine; nothing in it is shared.
-// Call Resume once, then Handle for each message in offset order, Idle
-// when the partition is quiet, Drain at the end of a bounded source, and
-// Release when the worker stops.
+// Call Resume once, then Handle for each message in offset order, Poll
+// between fetches, Idle when the partition is quiet, Drain at the end of a
+// bounded source, and Release when the worker stops.
+//
+// With WorkerConfig.MaxInFlightFlushes above 1, a closed window is written
+// by the worker's flusher goroutine (flusher.go) while the worker reads
+// on, and the commit waits for the sink's acknowledgement; the worker's
+// own state still lives on its one goroutine.
 //
 // The exactly-once effect rests on three rules (DESIGN.md, "Delivery
 // guarantee"):
@@ -34,8 +39,9 @@ type Committer func(ctx context.Context, offset int64) error
 //     and its flush version is the offset after the message that closed it,
 //     so a replay writes the same rows with the same version;
 //  2. the committed offset is the low watermark: the first offset of the
-//     oldest window still open (or the next offset when none is), so every
-//     message an unflushed window needs is read again after a crash;
+//     oldest window not yet stored, open or in flight to the sink (or the
+//     next offset when there is none), so every message an unflushed window
+//     needs is read again after a crash;
 //  3. a worker taking over a partition first restores the watermark of the
 //     partition's last flush (resume), so the replayed messages meet the
 //     same watermark they met the first time: a message of a window that was
@@ -61,6 +67,14 @@ type Worker struct {
 	open       []*openWindow // by window start
 	nextOffset int64         // offset after the last message handled; -1 before the first
 	committed  int64         // last offset committed; -1 before the first
+
+	// The pipelined flush (flusher.go): at most maxInFlight windows handed
+	// to the flusher and not yet acknowledged, oldest first. maxInFlight
+	// <= 1 flushes in Handle itself, as a backfill does.
+	maxInFlight int
+	flusher     *flusher // started by the first hand-off
+	inFlight    []inFlightFlush
+	flushErr    error // the first flush that failed: the worker is done
 
 	// lastCohorts is how many finest cohorts the last flushed window had: a
 	// new window reserves room for as many, which spares the cohort table
@@ -104,6 +118,11 @@ type WorkerConfig struct {
 	// defaults); see schemas.Decoder.
 	MinTS, MaxTS int64
 	Flush        FlushPolicy
+	// MaxInFlightFlushes is how many closed windows of the partition may
+	// be on their way to the sink at once while the worker reads on; the
+	// worker waits when that many are unacknowledged, so 0 and 1 flush
+	// synchronously (a backfill's). See Config.MaxInFlightFlushes.
+	MaxInFlightFlushes int
 	// Log receives a line per flush; nil discards them.
 	Log *slog.Logger
 }
@@ -119,6 +138,7 @@ func NewWorker(cfg WorkerConfig, topic string, partition int, sink Sink, dead De
 		policy:     cfg.Flush,
 		wm:         newWatermark(cfg.MaxOutOfOrder, max(cfg.WatermarkUsers, 1)),
 		nextOffset: -1, committed: -1,
+		maxInFlight: cfg.MaxInFlightFlushes,
 	}
 	w.decoder.MinTS, w.decoder.MaxTS = cfg.MinTS, cfg.MaxTS
 	return w
@@ -139,10 +159,19 @@ func (w *Worker) Resume(ctx context.Context) error {
 }
 
 // Handle processes one message, then flushes the windows it closed and
-// commits. An error means the sink, the dead-letter topic or the commit
-// failed after their own retries: the caller stops the worker, and the
-// partition is replayed from the last commit.
+// commits. With pipelined flushes it first takes the flusher's answers
+// (Poll), hands the windows it closed to the flusher, and blocks while
+// MaxInFlightFlushes of them are unacknowledged. An error means the sink,
+// the dead-letter topic or the commit failed after their own retries (for
+// a pipelined flush, possibly one handed off by an earlier call): the
+// caller stops the worker, and the partition is replayed from the last
+// commit.
 func (w *Worker) Handle(ctx context.Context, m kafka.Message) error {
+	if len(w.inFlight) > 0 {
+		if err := w.Poll(ctx); err != nil {
+			return err
+		}
+	}
 	w.counters.Messages.Add(1)
 	w.nextOffset = m.Offset + 1
 	ev := &w.event
@@ -278,16 +307,24 @@ func (w *Worker) drop(n int) {
 	w.open = w.open[n:]
 }
 
-// Release drops every open window without flushing it: the worker stops,
-// and whoever takes the partition over replays them from the commit.
-func (w *Worker) Release() { w.drop(len(w.open)) }
+// Release drops every open window without flushing it, and abandons the
+// flushes still in flight (stopping the flusher and waiting for it): the
+// worker stops, and whoever takes the partition over replays them from the
+// commit, which never passed them.
+func (w *Worker) Release() {
+	w.stopFlusher()
+	w.drop(len(w.open))
+}
 
 // Drain flushes every window still open, as if event time had ended: a
 // bounded source (a backfill) has nothing more for them, where streaming
-// would wait. Then it commits.
+// would wait. It waits for every flush in flight, then commits.
 func (w *Worker) Drain(ctx context.Context) error {
 	w.wm.advanceTo(math.MaxInt64)
-	return w.closeReady(ctx)
+	if err := w.closeReady(ctx); err != nil {
+		return err
+	}
+	return w.settle(ctx)
 }
 
 // Closed reports whether the watermark has closed win: no later message
@@ -298,58 +335,18 @@ func (w *Worker) Closed(win cohorts.Window) bool { return w.spec.Closes(win, w.w
 // first.
 func (w *Worker) NextOffset() int64 { return w.nextOffset }
 
-func (w *Worker) flush(ctx context.Context, ow *openWindow) error {
-	version := uint64(w.nextOffset)
-	if w.policy.Version != 0 {
-		version = w.policy.Version
-	}
-	rec := cohorts.PartialsRecord(w.mem, ow.window, w.topic, int32(w.partition), version, ow.state.Partials())
-	defer rec.Release()
-	f := schemas.Flush{
-		WindowStart: ow.window.Start, WindowEnd: ow.window.End,
-		Topic: w.topic, Partition: w.partition,
-		Version: version, Rows: int(rec.NumRows()),
-		FirstOffset: ow.firstOffset, LastOffset: ow.lastOffset,
-		Watermark: w.resumeWatermark(ow),
-	}
-	start := time.Now()
-	if err := w.sink.WritePartials(ctx, rec, f); err != nil {
-		return fmt.Errorf("flushing window %s of %s/%d: %w", ow.window, w.topic, w.partition, err)
-	}
-	latency := time.Since(start)
-	w.counters.Flushes.Add(1)
-	w.counters.Retracted.Add(uint64(ow.state.Retracted()))
-	w.counters.flushTime.observe(latency)
-	w.log.Info("window flushed", "topic", w.topic, "partition", w.partition, "window", ow.window.String(),
-		"rows", f.Rows, "version", f.Version, "latency_ms", float64(latency.Microseconds())/1000)
-	return nil
-}
-
-// resumeWatermark is the watermark recorded with ow's flush, the one a
-// worker taking the partition over restores (rule 3). It is the current
-// watermark, unless the next open window closes at it too: that window's
-// flush is still to come, and a crash before it must not resume at a
-// watermark that makes its messages late (they would be skipped and the
-// window never flushed). Then it is the smallest watermark that closes ow:
-// every message before this one met a lower watermark (ow was open), and it
-// closes no later window. The last window of the batch records the current
-// watermark, and Sink.LastFlush prefers it on the version tie.
-func (w *Worker) resumeWatermark(ow *openWindow) int64 {
-	i := slices.Index(w.open, ow)
-	if i+1 < len(w.open) && w.spec.Closes(w.open[i+1].window, w.wm.value) {
-		return ow.window.End + w.spec.AllowedLateness.Milliseconds() // no overflow: the decoder bounds ts
-	}
-	return w.wm.value
-}
-
-// commitLowWatermark commits the smallest first offset of the open windows
-// (not necessarily the oldest window's: an out-of-order event can open an
-// older window after a newer one), or the next offset when no window is
-// open, once the dead letters up to it are durable.
+// commitLowWatermark commits the smallest first offset of the windows not
+// yet durable, open or in flight (not necessarily the oldest window's: an
+// out-of-order event can open an older window after a newer one), or the
+// next offset when there are none, once the dead letters up to it are
+// durable.
 func (w *Worker) commitLowWatermark(ctx context.Context) error {
 	offset := w.nextOffset
 	for _, ow := range w.open {
 		offset = min(offset, ow.firstOffset)
+	}
+	for _, f := range w.inFlight {
+		offset = min(offset, f.firstOffset)
 	}
 	if offset <= w.committed {
 		return nil

@@ -90,7 +90,7 @@ func (r *report) table(w io.Writer) {
 		if f.Inserts > 0 {
 			inserts = fmt.Sprintf(" in %d inserts", f.Inserts)
 		}
-		fmt.Fprintf(w, "(b) flushed %d windows of a partition%s; the flushes took %.2f s in all, %.2f s per partition worker, which reads nothing meanwhile\n",
+		fmt.Fprintf(w, "(b) flushed %d windows of a partition%s; the flushes took %.2f s in all, %.2f s per partition worker, which waits for them (kafka.max_in_flight_flushes 1, the default; above 1 it reads on)\n",
 			f.Count, inserts, f.Latency.Seconds(), f.Latency.Seconds()/float64(r.opts.Partitions))
 	}
 }

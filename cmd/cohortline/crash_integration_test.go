@@ -19,6 +19,9 @@ type killPoint struct {
 	// otherwise the connection is held until the process is dead, so it
 	// never learns what happened on the server.
 	delay time.Duration
+	// hold > 0 holds the connection and kills this long after the event,
+	// so that the process goes on meanwhile without the answer.
+	hold time.Duration
 }
 
 var (
@@ -30,6 +33,12 @@ var (
 		event: proxyEvent{Table: "window_progress", Phase: insertSent}}
 	killBeforeCommit = killPoint{name: "flush stored, its answer held: before the process sees it, so before the commit",
 		event: proxyEvent{Table: "window_progress", Phase: insertAnswered}}
+	// The workers hand closed windows to their flushers and read on
+	// (kafka.max_in_flight_flushes is 2 in the fault tests' configs): with
+	// one answer held for a second, every partition reads ahead of its
+	// flushes and fills its windows in flight, and the kill lands on them.
+	killInFlight = killPoint{name: "flushes in flight: a flush's answer held 1s while the workers read on, then the kill",
+		event: proxyEvent{Table: "window_progress", Phase: insertAnswered}, hold: time.Second}
 )
 
 // TestRunCrash kills `cohortline run` with SIGKILL at points of the flush
@@ -44,8 +53,8 @@ var (
 // last window, within the allowed lateness of the one before).
 //
 // One kill per process: killMidWindowTimed, killMidWindowInsert,
-// killAfterPartials, then killBeforeCommit in every following process until
-// every window is flushed. The processes reach ClickHouse through a chProxy
+// killAfterPartials, killInFlight, then killBeforeCommit and killInFlight
+// in turn in every following process until every window is flushed. The processes reach ClickHouse through a chProxy
 // that reports the protocol's steps and holds a connection until the kill.
 func TestRunCrash(t *testing.T) {
 	set := newFaultSet(t, "crash", "--seed", "33", "--users", "3000", "--events", "60000", "--span", "3h2m",
@@ -79,8 +88,8 @@ func TestRunCrash(t *testing.T) {
 	var kills []string
 	perPoint := map[string]int{}
 	for i := 0; ; i++ {
-		point := killBeforeCommit
-		if early := []killPoint{killMidWindowTimed, killMidWindowInsert, killAfterPartials}; i < len(early) {
+		point := []killPoint{killBeforeCommit, killInFlight}[i%2]
+		if early := []killPoint{killMidWindowTimed, killMidWindowInsert, killAfterPartials, killInFlight}; i < len(early) {
 			point = early[i]
 		}
 		if i == 24 {
@@ -97,7 +106,7 @@ func TestRunCrash(t *testing.T) {
 		evictMembers(t, set.kafka, set.name)
 	}
 	t.Logf("%d kills:\n  %s", len(kills), strings.Join(kills, "\n  "))
-	for _, p := range []killPoint{killMidWindowTimed, killMidWindowInsert, killAfterPartials, killBeforeCommit} {
+	for _, p := range []killPoint{killMidWindowTimed, killMidWindowInsert, killAfterPartials, killInFlight, killBeforeCommit} {
 		t.Logf("%2d × %s", perPoint[p.name], p.name)
 	}
 
@@ -131,6 +140,11 @@ func crashOnce(t *testing.T, bin, config, log string, proxy *chProxy, point kill
 		if point.delay > 0 {
 			time.AfterFunc(point.delay, func() { close(fired) })
 			return true
+		}
+		if point.hold > 0 {
+			time.AfterFunc(point.hold, func() { close(fired) })
+			<-release
+			return false
 		}
 		close(fired)
 		<-release

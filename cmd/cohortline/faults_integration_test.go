@@ -112,6 +112,10 @@ type runOptions struct {
 	// (kafka.tls, kafka.sasl, clickhouse.tls, username, password_file,
 	// read_timeout: 2s), indented by two spaces.
 	kafkaExtra, clickhouseExtra string
+	// maxInFlightFlushes is kafka.max_in_flight_flushes; default 2, not
+	// the pipeline's 1: the fault tests kill, cut and rebalance with
+	// flushes in flight (pipeline/flusher.go).
+	maxInFlightFlushes int
 }
 
 // writeConfig writes a config file for `run` into the set's directory: the
@@ -126,6 +130,7 @@ func (s *faultSet) writeConfig(t *testing.T, file string, o runOptions) string {
 	o.publishedDatabase = cmp.Or(o.publishedDatabase, o.database+"_published")
 	o.idleTimeout = cmp.Or(o.idleTimeout, 2*time.Second)
 	o.brokers = cmp.Or(o.brokers, s.kafka)
+	o.maxInFlightFlushes = cmp.Or(o.maxInFlightFlushes, 2)
 	deadLetter := ""
 	if o.deadLetter != "" {
 		deadLetter = "\n  dead_letter_topic: " + o.deadLetter
@@ -138,7 +143,8 @@ kafka:
   group: %s%s
   max_out_of_order: %s
   idle_timeout: %s
-  restart_backoff: %s%s
+  restart_backoff: %s
+  max_in_flight_flushes: %d%s
 cohorts:
   window: 1h
   feature_set: 1 # hourly windows: the pure-eps feature set (fs2's default rho is per day)
@@ -152,7 +158,7 @@ clickhouse:
 http:
   listen: 127.0.0.1:0 # not the default port: other test processes may run
 publish: %s
-`, o.mode, o.brokers, s.name, o.group, deadLetter, e2eMaxOutOfOrder, o.idleTimeout, o.restartBackoff, sectionLines(o.kafkaExtra), e2eLateness, e2eBoundEvents, e2eBoundCallSecs,
+`, o.mode, o.brokers, s.name, o.group, deadLetter, e2eMaxOutOfOrder, o.idleTimeout, o.restartBackoff, o.maxInFlightFlushes, sectionLines(o.kafkaExtra), e2eLateness, e2eBoundEvents, e2eBoundCallSecs,
 		specExtra(o.specExtra), o.clickhouse, o.database, o.publishedDatabase, o.retry, clusterLine(o.cluster), sectionLines(o.clickhouseExtra), o.publish))
 	return path
 }
