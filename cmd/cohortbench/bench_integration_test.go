@@ -10,6 +10,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
+	"github.com/cohortline/cohortline/cmd/internal/console"
 	"github.com/cohortline/cohortline/deploy/devenv"
 )
 
@@ -36,7 +37,7 @@ func TestBenchSmall(t *testing.T) {
 	t.Log(out.String())
 
 	for name, r := range map[string]readResult{"kafka.Reader": rep.Reader, "Conn.ReadBatch": rep.Batch} {
-		if r.Messages != opts.Events || rate(r.Messages, r.Wall) <= 0 {
+		if r.Messages != opts.Events || console.PerSecond(r.Messages, r.Wall) <= 0 {
 			t.Errorf("(a) %s read %d messages in %v, want %d at a positive rate", name, r.Messages, r.Wall, opts.Events)
 		}
 	}

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/cohortline/cohortline/cmd/internal/console"
 )
 
 // Targets of issue 5, as ratios from one run.
@@ -20,7 +22,7 @@ const (
 
 // ioLimit is the faster of the two raw reads.
 func (r *report) ioLimit() (string, readResult) {
-	if rate(r.Reader.Messages, r.Reader.Wall) > rate(r.Batch.Messages, r.Batch.Wall) {
+	if console.PerSecond(r.Reader.Messages, r.Reader.Wall) > console.PerSecond(r.Batch.Messages, r.Batch.Wall) {
 		return "kafka.Reader", r.Reader
 	}
 	return "Conn.ReadBatch", r.Batch
@@ -32,7 +34,7 @@ func (r *report) print(w io.Writer) {
 	fmt.Fprintf(w, "machine: %s\n", r.Machine)
 	fmt.Fprintf(w, "load average (1, 5, 15 min): %s before, %s after\n", r.LoadBefore, r.LoadAfter)
 	fmt.Fprintf(w, "topic: %d events of %d users, %d partitions (cohortline gen: %.1f s, %s events/s)\n\n",
-		r.Events, r.Users, r.opts.Partitions, r.Gen.Seconds(), human(rate(r.Events, r.Gen)))
+		r.Events, r.Users, r.opts.Partitions, r.Gen.Seconds(), console.Short(console.PerSecond(r.Events, r.Gen)))
 	r.table(w)
 	fmt.Fprintln(w)
 	r.ratios(w)
@@ -59,8 +61,8 @@ func (r *report) table(w io.Writer) {
 	fmt.Fprintf(tw, "%-*s\t", width, "stage")
 	fmt.Fprintln(tw, "events/s\ttime s\tCPU s: consumer\tClickHouse\tKafka\ttotal\tevents per CPU s\tpeak RSS MiB: consumer\tClickHouse\tduplicates\t")
 	row := func(name string, n int64, wall time.Duration, consumer, clickhouse string, kafka, total time.Duration, rss, chRSS, dups string) {
-		fmt.Fprintf(tw, "%-*s\t%s\t%.2f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", width, name, human(rate(n, wall)), wall.Seconds(),
-			consumer, clickhouse, secsOrNA(kafka, r.kafkaSampled), secs(total), human(rate(n, total)), rss, chRSS, dups)
+		fmt.Fprintf(tw, "%-*s\t%s\t%.2f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", width, name, console.Short(console.PerSecond(n, wall)), wall.Seconds(),
+			consumer, clickhouse, secsOrNA(kafka, r.kafkaSampled), secs(total), console.Short(console.PerSecond(n, total)), rss, chRSS, dups)
 	}
 	for _, a := range []struct {
 		name string
@@ -117,7 +119,7 @@ func (r *report) flinkLine(w io.Writer) {
 		build = fmt.Sprintf("Maven build %.1f s, not counted", f.Build.Seconds())
 	}
 	fmt.Fprintf(w, "(d) Flink 2.2.1, parallelism %d, %d EXACTLY_ONCE checkpoints completed (every %s); %s; startup %.2f s to the first record (without it: %s events/s), net job runtime %.2f s\n",
-		f.Parallelism, f.Checkpoints, r.opts.FlinkCheckpointInterval, build, f.Startup.Seconds(), human(rate(f.Messages, f.Wall-f.Startup)), f.NetRuntime.Seconds())
+		f.Parallelism, f.Checkpoints, r.opts.FlinkCheckpointInterval, build, f.Startup.Seconds(), console.Short(console.PerSecond(f.Messages, f.Wall-f.Startup)), f.NetRuntime.Seconds())
 	fmt.Fprintf(w, "(d) %d events in %d (cohort, window) rows, %d late (dropped: allowed lateness %s), %d invalid (%d in the topic); ",
 		f.Windowed, f.Rows, f.Late, flinkAllowedLateness, f.Invalid, f.WantInvalid)
 	fmt.Fprintf(w, "cells: %d, events wrong in %d, distinct users exact in %d, wrong in %d (the other %d had late events: fewer users allowed)\n",
@@ -134,14 +136,14 @@ func engineDuplicates(e engineResult) string {
 
 func (r *report) ratios(w io.Writer) {
 	ioName, io := r.ioLimit()
-	run := rate(r.Run.Messages, r.Run.Wall)
-	limit := rate(io.Messages, io.Wall)
-	fmt.Fprintf(w, "I/O limit (a): %s events/s (%s, the faster raw read)\n", human(limit), ioName)
+	run := console.PerSecond(r.Run.Messages, r.Run.Wall)
+	limit := console.PerSecond(io.Messages, io.Wall)
+	fmt.Fprintf(w, "I/O limit (a): %s events/s (%s, the faster raw read)\n", console.Short(limit), ioName)
 	ratio := run / limit
 	fmt.Fprintf(w, "(b)/(a) = %.2f   target >= %.1f: %s\n", ratio, targetRunOverRaw,
-		verdict(ratio >= targetRunOverRaw, fmt.Sprintf("short by %.2f; (b) would need %s events/s", targetRunOverRaw-ratio, human(targetRunOverRaw*limit))))
+		verdict(ratio >= targetRunOverRaw, fmt.Sprintf("short by %.2f; (b) would need %s events/s", targetRunOverRaw-ratio, console.Short(targetRunOverRaw*limit))))
 	for i, e := range r.Engines {
-		ratio := run / rate(e.Expected, e.Wall)
+		ratio := run / console.PerSecond(e.Expected, e.Wall)
 		// The target compares with the duplicate-free engine (1 consumer)
 		// and asks Cohortline for 0 duplicates; what the engine got wrong
 		// is said beside it.
@@ -159,7 +161,7 @@ func (r *report) ratios(w io.Writer) {
 			engine += " (on " + strings.Join(e.LostKeys, ", ") + ")"
 		}
 		fmt.Fprintf(w, "(b)/(c, %s) = %.2f, per CPU second %.2f; (c) %s   %s\n", e.config(), ratio,
-			rate(r.Run.Messages, r.Run.CPU+r.Run.ClickHouse.CPU+r.Run.Kafka.CPU)/rate(e.Expected, e.ClickHouse.CPU+e.Kafka.CPU), engine, target)
+			console.PerSecond(r.Run.Messages, r.Run.CPU+r.Run.ClickHouse.CPU+r.Run.Kafka.CPU)/console.PerSecond(e.Expected, e.ClickHouse.CPU+e.Kafka.CPU), engine, target)
 	}
 	r.flinkRatios(w, run)
 	if r.TSVUnsafe > 0 {
@@ -173,8 +175,8 @@ func (r *report) flinkRatios(w io.Writer, run float64) {
 		fmt.Fprintf(w, "(b)/(d): not measured, stage (d) was skipped (%s)\n", f.Skipped)
 		return
 	}
-	ratio := run / rate(f.Messages, f.Wall)
-	perCPU := rate(r.Run.Messages, r.Run.CPU+r.Run.ClickHouse.CPU+r.Run.Kafka.CPU) / rate(f.Messages, f.CPU+f.ClickHouse.CPU+f.Kafka.CPU)
+	ratio := run / console.PerSecond(f.Messages, f.Wall)
+	perCPU := console.PerSecond(r.Run.Messages, r.Run.CPU+r.Run.ClickHouse.CPU+r.Run.Kafka.CPU) / console.PerSecond(f.Messages, f.CPU+f.ClickHouse.CPU+f.Kafka.CPU)
 	flink := "exact"
 	if !f.exact() {
 		flink = fmt.Sprintf("NOT exact: %d duplicated, %d lost, %d duplicate rows, %d cells with wrong events, %d with wrong users, %d of %d invalid",
@@ -209,7 +211,7 @@ func (r *report) memory(w io.Writer) {
 	lo, hi := m.Points[0], m.Points[1]
 	for _, p := range m.Points {
 		fmt.Fprintf(w, "memory run: --users %d, %d events in one window: %d active users, cohortline peak RSS %s, peak live heap %s (%s events/s)\n",
-			p.Users, p.Events, p.Active, mib(p.PeakRSS), mib(p.LiveHeap), human(rate(p.Events, p.Wall)))
+			p.Users, p.Events, p.Active, mib(p.PeakRSS), mib(p.LiveHeap), console.Short(console.PerSecond(p.Events, p.Wall)))
 	}
 	bpu := m.BytesPerUser()
 	fmt.Fprintf(w, "memory per active user = (%s - %s) / (%d - %d) users = %.0f bytes of peak RSS   target <= %.0f: %s\n",
@@ -244,7 +246,7 @@ func (r *report) method(w io.Writer) {
   visitParamExtractString does): a duplicate and a loss do not cancel out. Its CPU and peak RSS
   (sampled VmRSS) are clickhouse-server's, which also runs the view; ClickHouse's CPU during (a),
   where it has no part, was %s s: other work on the shared server.
-`, sampleEvery, r.opts.IdleTimeout, r.Run.Startup.Seconds(), human(rate(r.Run.Messages, r.Run.Wall-r.Run.Startup)),
+`, sampleEvery, r.opts.IdleTimeout, r.Run.Startup.Seconds(), console.Short(console.PerSecond(r.Run.Messages, r.Run.Wall-r.Run.Startup)),
 		r.Expected, r.opts.Settle, r.opts.Stall, secsOrNA(r.BackgroundClickHouse, r.chSampled))
 	if r.Flink.Skipped == "" {
 		fmt.Fprintf(w, `- (d) builds cmd/cohortbench/flink with Maven once (target/, stamped by a checksum of its sources;
@@ -286,27 +288,8 @@ func verdict(ok bool, miss string) string {
 	return "MISSED: " + miss
 }
 
-func rate(n int64, d time.Duration) float64 {
-	if d <= 0 {
-		return 0
-	}
-	return float64(n) / d.Seconds()
-}
-
-// human writes a rate as 1.23M or 456k.
-func human(v float64) string {
-	switch {
-	case v >= 1e6:
-		return fmt.Sprintf("%.2fM", v/1e6)
-	case v >= 1e3:
-		return fmt.Sprintf("%.0fk", v/1e3)
-	default:
-		return fmt.Sprintf("%.0f", v)
-	}
-}
-
 func rateOf(n int64, d time.Duration) string {
-	return fmt.Sprintf("%d messages in %.2f s: %s events/s", n, d.Seconds(), human(rate(n, d)))
+	return fmt.Sprintf("%d messages in %.2f s: %s events/s", n, d.Seconds(), console.Short(console.PerSecond(n, d)))
 }
 
 func secs(d time.Duration) string { return fmt.Sprintf("%.2f", d.Seconds()) }

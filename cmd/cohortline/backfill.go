@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cohortline/cohortline/cmd/internal/console"
 	"github.com/cohortline/cohortline/cohorts"
 	"github.com/cohortline/cohortline/pipeline/backfill"
 	"github.com/cohortline/cohortline/sinks/clickhouse"
@@ -261,13 +262,13 @@ func refused(err error) error {
 
 func printBackfillTotals(w io.Writer, t backfill.Totals, took time.Duration) {
 	fmt.Fprintf(w, "read %s messages in %s (%s/s): %s counted, %s bounded, %s duplicates, %s late, %s minors, %s sensitive, %s rejected, %s outside the range; %s windows flushed\n",
-		count(t.Messages), seconds(took), humanRate(int64(t.Messages), took), count(t.Counted), count(t.Bounded), count(t.Duplicates), count(t.Late), count(t.Minors),
-		count(t.Sensitive), count(t.Rejected), count(t.OutOfRange), count(t.Flushes))
+		console.Count(t.Messages), console.Seconds(took), console.Rate(int64(t.Messages), took), console.Count(t.Counted), console.Count(t.Bounded), console.Count(t.Duplicates), console.Count(t.Late), console.Count(t.Minors),
+		console.Count(t.Sensitive), console.Count(t.Rejected), console.Count(t.OutOfRange), console.Count(t.Flushes))
 	for _, r := range t.Rejects {
 		fmt.Fprintf(w, "  rejected: %s\n", r)
 	}
 	if n := t.Rejected - uint64(len(t.Rejects)); len(t.Rejects) > 0 && n > 0 {
-		fmt.Fprintf(w, "  … and %s more rejected\n", count(n))
+		fmt.Fprintf(w, "  … and %s more rejected\n", console.Count(n))
 	}
 	for _, b := range t.BrokenFiles {
 		fmt.Fprintf(w, "  broken file, rest skipped: %s\n", b)

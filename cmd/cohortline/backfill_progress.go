@@ -7,11 +7,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/cohortline/cohortline/cmd/internal/console"
 	"github.com/cohortline/cohortline/pipeline/backfill"
 )
 
 // backfillProgress shows a backfill's progress on errOut: on a terminal, a
-// bar per partition or file redrawn in place every progressInterval; in a
+// bar per partition or file redrawn in place every console.Interval; in a
 // log (CI, a pipe), one line with the totals every backfillLogInterval.
 type backfillProgress struct {
 	w     io.Writer
@@ -26,10 +27,10 @@ type backfillProgress struct {
 const backfillLogInterval = 10 * time.Second
 
 func startBackfillProgress(w io.Writer, bf *backfill.Job) *backfillProgress {
-	p := &backfillProgress{w: w, tty: isTerminal(w), src: bf.Progress, began: time.Now(), done: make(chan struct{})}
+	p := &backfillProgress{w: w, tty: console.IsTerminal(w), src: bf.Progress, began: time.Now(), done: make(chan struct{})}
 	interval := backfillLogInterval
 	if p.tty {
-		interval = progressInterval
+		interval = console.Interval
 	}
 	p.wg.Add(1)
 	go func() {
@@ -85,12 +86,12 @@ func progressBar(s backfill.SourceProgress, width int, elapsed time.Duration) st
 	frac := s.Fraction()
 	filled := int(frac * barWidth)
 	bar := strings.Repeat("█", filled) + strings.Repeat("░", barWidth-filled)
-	state := eta(frac, elapsed)
+	state := console.ETA(frac, elapsed)
 	if s.Finished {
 		state = "done"
 	}
 	return fmt.Sprintf("%-*s %s %5.1f%%  %9s msgs  %8s  %7s msg/s  %s", width, s.Name, bar, 100*frac,
-		count(s.Messages), humanBytes(s.Bytes), humanRate(s.Messages, elapsed), state)
+		console.Count(s.Messages), console.Bytes(s.Bytes), console.Rate(s.Messages, elapsed), state)
 }
 
 // progressSummary is the totals line.
@@ -98,27 +99,5 @@ func progressSummary(sources []backfill.SourceProgress, elapsed time.Duration) s
 	all, finished := backfill.Overall(sources)
 	msgs, frac := all.Messages, all.Fraction()
 	return fmt.Sprintf("%5.1f%%  %d/%d sources done  %s messages  %s  %s msg/s  %s elapsed  %s",
-		100*frac, finished, len(sources), count(msgs), humanBytes(all.Bytes), humanRate(msgs, elapsed), seconds(elapsed), eta(frac, elapsed))
-}
-
-// eta extrapolates the time left from the fraction done so far.
-func eta(frac float64, elapsed time.Duration) string {
-	if frac <= 0 || frac >= 1 {
-		return "ETA -"
-	}
-	left := time.Duration(float64(elapsed) * (1 - frac) / frac)
-	return "ETA " + left.Round(time.Second).String()
-}
-
-// humanBytes spells a byte count shortly: 512 B, 3.4 MB, 1.20 GB.
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1e9:
-		return fmt.Sprintf("%.2f GB", float64(n)/1e9)
-	case n >= 1e6:
-		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
-	case n >= 1e3:
-		return fmt.Sprintf("%.1f kB", float64(n)/1e3)
-	}
-	return fmt.Sprintf("%d B", n)
+		100*frac, finished, len(sources), console.Count(msgs), console.Bytes(all.Bytes), console.Rate(msgs, elapsed), console.Seconds(elapsed), console.ETA(frac, elapsed))
 }

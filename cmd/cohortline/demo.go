@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cohortline/cohortline/cmd/internal/console"
 	"github.com/cohortline/cohortline/pipeline"
 	"github.com/cohortline/cohortline/schemas/synth"
 	"github.com/cohortline/cohortline/sinks/clickhouse"
@@ -109,7 +110,7 @@ type demo struct {
 	opts   demoOptions
 	gen    synth.Config
 	cfg    *config // as run and publish would load it from a file
-	prog   *progress
+	prog   *console.Progress
 	log    *slog.Logger
 	warned *lastWarning // the pipeline's latest warning, for a stall's message
 	client *clickhouse.Client
@@ -135,11 +136,11 @@ func runDemo(ctx context.Context, opts demoOptions, stdout, stderr io.Writer) er
 	}
 	err = d.run(ctx, stdout)
 	if ctx.Err() != nil {
-		d.prog.abandon()
+		d.prog.Abandon()
 		return errInterrupted
 	}
 	if err != nil {
-		d.prog.abandon()
+		d.prog.Abandon()
 		return errors.New(oneLine(err.Error()))
 	}
 	return nil
@@ -174,7 +175,7 @@ func newDemo(opts demoOptions, stderr io.Writer) (*demo, error) {
 	}
 	warned := &lastWarning{}
 	return &demo{
-		opts: opts, gen: g, cfg: cfg, prog: newProgress(stderr),
+		opts: opts, gen: g, cfg: cfg, prog: console.NewProgress(stderr),
 		log: slog.New(warned.wrap(slog.DiscardHandler)), warned: warned,
 	}, nil
 }
@@ -240,7 +241,7 @@ func (d *demo) prepareClickHouse(ctx context.Context) error {
 		addr = clickhouse.DefaultAddr
 	}
 	d.chAddr = addr
-	d.prog.update("clickhouse", "connecting to %s", addr)
+	d.prog.Update("clickhouse", "connecting to %s", addr)
 	client, err := clickhouse.Open(ctx, ch)
 	if err != nil {
 		if inner := errors.Unwrap(err); inner != nil {
@@ -259,7 +260,7 @@ func (d *demo) prepareClickHouse(ctx context.Context) error {
 	if err := client.WriteFeatureDictionary(ctx, clickhouse.FeatureDictionary()); err != nil {
 		return err
 	}
-	d.prog.done("clickhouse", "%s: fresh databases %s and %s (%d migrations)", addr, ch.Database, ch.PublishedDatabase, len(applied))
+	d.prog.Done("clickhouse", "%s: fresh databases %s and %s (%d migrations)", addr, ch.Database, ch.PublishedDatabase, len(applied))
 	return nil
 }
 

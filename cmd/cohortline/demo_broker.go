@@ -8,6 +8,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 
+	"github.com/cohortline/cohortline/cmd/internal/console"
 	"github.com/cohortline/cohortline/pipeline"
 	"github.com/cohortline/cohortline/schemas/synth"
 )
@@ -22,14 +23,14 @@ func (d *demo) startBroker(ctx context.Context) (stop func(), err error) {
 	topic := fmt.Sprintf("cohortline-demo-%d", time.Now().Unix())
 	stop = func() {}
 	if addr == "" {
-		d.prog.update("kafka", "starting the embedded broker")
+		d.prog.Update("kafka", "starting the embedded broker")
 		cluster, err := startEmbeddedBroker()
 		if err != nil {
 			return nil, err
 		}
 		addr, topic, what, stop = cluster.ListenAddrs()[0], demoTopic, "embedded broker (kfake)", cluster.Close
 	}
-	d.prog.update("kafka", "creating topic %s on %s", topic, addr)
+	d.prog.Update("kafka", "creating topic %s on %s", topic, addr)
 	k := &d.cfg.file.Kafka
 	if err := pipeline.CheckBroker(ctx, k.Dialer, addr); err != nil {
 		stop()
@@ -47,7 +48,7 @@ func (d *demo) startBroker(ctx context.Context) (stop func(), err error) {
 		stop = func() { pipeline.DeleteTopics(context.WithoutCancel(ctx), k.Dialer, addr, topic, k.DeadLetterTopic) }
 	}
 	d.topic = topic
-	d.prog.done("kafka", "%s at %s: topic %s with %d partitions", what, addr, topic, d.opts.partitions)
+	d.prog.Done("kafka", "%s at %s: topic %s with %d partitions", what, addr, topic, d.opts.partitions)
 	return stop, nil
 }
 
@@ -78,7 +79,7 @@ func (d *demo) produce(ctx context.Context) (int64, error) {
 	go func() {
 		done <- produceKafka(ctx, g, genOptions{kafka: d.cfg.file.Kafka.Brokers[0], topic: d.topic, partitions: d.opts.partitions, dialer: d.cfg.file.Kafka.Dialer}, &sent)
 	}()
-	tick := time.NewTicker(progressInterval)
+	tick := time.NewTicker(console.Interval)
 	defer tick.Stop()
 	for {
 		select {
@@ -87,13 +88,13 @@ func (d *demo) produce(ctx context.Context) (int64, error) {
 				return 0, err
 			}
 			st, took := g.Stats(), time.Since(began)
-			d.prog.done("produced", "%s events of %s users over %s in %s (%s events/s), with on purpose %s bad, %s duplicate and %s late",
-				count(st.Records), count(int64(d.gen.Users)), shortDuration(d.gen.Span), seconds(took), humanRate(st.Records, took),
-				count(st.Bad), count(st.Duplicates), count(st.Late))
+			d.prog.Done("produced", "%s events of %s users over %s in %s (%s events/s), with on purpose %s bad, %s duplicate and %s late",
+				console.Count(st.Records), console.Count(int64(d.gen.Users)), console.Duration(d.gen.Span), console.Seconds(took), console.Rate(st.Records, took),
+				console.Count(st.Bad), console.Count(st.Duplicates), console.Count(st.Late))
 			return st.Records, nil
 		case <-tick.C:
 			n := sent.Load()
-			d.prog.update("produced", "%s of %s events (%s events/s)", count(n), count(d.gen.Events), humanRate(n, time.Since(began)))
+			d.prog.Update("produced", "%s of %s events (%s events/s)", console.Count(n), console.Count(d.gen.Events), console.Rate(n, time.Since(began)))
 		}
 	}
 }

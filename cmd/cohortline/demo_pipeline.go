@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/cohortline/cohortline/cmd/internal/console"
 	"github.com/cohortline/cohortline/cohorts"
 	"github.com/cohortline/cohortline/cohorts/publish"
 	"github.com/cohortline/cohortline/pipeline"
@@ -46,7 +47,7 @@ func (d *demo) runPipeline(ctx context.Context, records int64) error {
 	defer func() { stop(); <-done }()
 
 	began := time.Now()
-	tick := time.NewTicker(progressInterval)
+	tick := time.NewTicker(console.Interval)
 	defer tick.Stop()
 	var last pipelineTotals
 	lastChange := began
@@ -61,11 +62,11 @@ func (d *demo) runPipeline(ctx context.Context, records int64) error {
 		now, t := time.Now(), totalsOf(consumer)
 		if int64(t.Messages) >= records && t.assigned == d.opts.partitions && t.open == 0 {
 			took := now.Sub(began)
-			d.prog.done("consumed", "%s events in %s (%s events/s): %s counted, %s over a contribution bound, %s duplicate, %s late, %s of minors and %s sensitive left out, %s dead-lettered",
-				count(t.Messages), seconds(took), humanRate(int64(t.Messages), took), count(t.Counted), count(t.Bounded),
-				count(t.Duplicates), count(t.Late), count(t.Minors), count(t.Sensitive), count(t.Rejected))
-			d.prog.done("flushed", "%s windows of %d partitions into %s.cohort_partials",
-				count(t.Flushes), d.opts.partitions, d.cfg.file.ClickHouse.Database)
+			d.prog.Done("consumed", "%s events in %s (%s events/s): %s counted, %s over a contribution bound, %s duplicate, %s late, %s of minors and %s sensitive left out, %s dead-lettered",
+				console.Count(t.Messages), console.Seconds(took), console.Rate(int64(t.Messages), took), console.Count(t.Counted), console.Count(t.Bounded),
+				console.Count(t.Duplicates), console.Count(t.Late), console.Count(t.Minors), console.Count(t.Sensitive), console.Count(t.Rejected))
+			d.prog.Done("flushed", "%s windows of %d partitions into %s.cohort_partials",
+				console.Count(t.Flushes), d.opts.partitions, d.cfg.file.ClickHouse.Database)
 			return nil
 		}
 		if t.Messages != last.Messages || t.Flushes != last.Flushes {
@@ -76,10 +77,10 @@ func (d *demo) runPipeline(ctx context.Context, records int64) error {
 				why = "no warning logged"
 			}
 			return fmt.Errorf("the pipeline made no progress for %s (%s of %s events read, %s windows flushed): %s",
-				demoStallTimeout, count(t.Messages), count(records), count(t.Flushes), why)
+				demoStallTimeout, console.Count(t.Messages), console.Count(records), console.Count(t.Flushes), why)
 		}
-		d.prog.update("consumed", "%s of %s events (%s events/s), %s windows flushed",
-			count(t.Messages), count(records), humanRate(int64(t.Messages), now.Sub(began)), count(t.Flushes))
+		d.prog.Update("consumed", "%s of %s events (%s events/s), %s windows flushed",
+			console.Count(t.Messages), console.Count(records), console.Rate(int64(t.Messages), now.Sub(began)), console.Count(t.Flushes))
 	}
 }
 
@@ -110,7 +111,7 @@ func (d *demo) publish(ctx context.Context) error {
 	defer session.Close(ctx)
 	var s publish.Stats
 	for i, w := range windows {
-		d.prog.update("published", "window %s (%d of %d)", w.Start.Format("2006-01-02 15:04"), i+1, len(windows))
+		d.prog.Update("published", "window %s (%d of %d)", w.Start.Format("2006-01-02 15:04"), i+1, len(windows))
 		results, err := session.PublishRange(ctx, w.Start, w.End)
 		if err != nil {
 			return err
@@ -126,8 +127,8 @@ func (d *demo) publish(ctx context.Context) error {
 	if err := session.Close(ctx); err != nil {
 		return err
 	}
-	d.prog.done("published", "%d windows in %s: %s rows from %s finest cohorts (%s as themselves, %s merged into generalized rows, %s suppressed); k=%d, ε=%g per window",
-		len(windows), seconds(time.Since(began)), count(s.Rows), count(s.Finest), count(s.PublishedFinest), count(s.Merged), count(s.Suppressed),
+	d.prog.Done("published", "%d windows in %s: %s rows from %s finest cohorts (%s as themselves, %s merged into generalized rows, %s suppressed); k=%d, ε=%g per window",
+		len(windows), console.Seconds(time.Since(began)), console.Count(s.Rows), console.Count(s.Finest), console.Count(s.PublishedFinest), console.Count(s.Merged), console.Count(s.Suppressed),
 		d.cfg.spec.K, d.cfg.spec.Privacy.Epsilon)
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/cohortline/cohortline/cmd/internal/console"
 	"github.com/cohortline/cohortline/cohorts"
 	"github.com/cohortline/cohortline/cohorts/publish"
 	"github.com/cohortline/cohortline/sinks/clickhouse"
@@ -98,13 +99,13 @@ func writeTopTable(w io.Writer, rows []clickhouse.EnrichmentRow, slots []int) {
 	}
 	fmt.Fprintln(tw)
 	for _, r := range rows {
-		fmt.Fprintf(tw, "%s\t%s\t%s", r.CohortKey, levelText(r.Level), count(r.Users))
+		fmt.Fprintf(tw, "%s\t%s\t%s", r.CohortKey, levelText(r.Level), console.Count(r.Users))
 		for _, s := range slots {
 			v := 0.0
 			if s < len(r.Features) {
 				v = float64(r.Features[s])
 			}
-			fmt.Fprint(tw, "\t"+count(int64(math.Round(v))))
+			fmt.Fprint(tw, "\t"+console.Count(int64(math.Round(v))))
 		}
 		fmt.Fprintln(tw)
 	}

@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"strings"
 	"testing"
-	"time"
 )
 
 // Flags the demo cannot run with are usage errors (exit 2) that name the
@@ -42,50 +41,6 @@ func TestDemoWithoutClickHouse(t *testing.T) {
 		!strings.HasPrefix(last, "cohortline: ClickHouse at 127.0.0.1:1 is not answering (make demo starts one with deploy/dev/up") ||
 		!strings.Contains(last, "connection refused") {
 		t.Errorf("exit %d, stdout %q, stderr:\n%s", code, stdout, stderr)
-	}
-}
-
-func TestProgressOnATerminal(t *testing.T) {
-	var buf bytes.Buffer
-	p := &progress{w: &buf, tty: true, now: time.Now}
-	p.update("produced", "%d of %d", 1, 2)
-	p.update("produced", "%d of %d", 2, 2)
-	p.done("produced", "all %d", 2)
-	p.update("consumed", "half")
-	p.abandon()
-	want := "\r\033[Kproduced    1 of 2" + "\r\033[Kproduced    2 of 2" + "\r\033[Kproduced    all 2\n" +
-		"\r\033[Kconsumed    half\n"
-	if got := buf.String(); got != want {
-		t.Errorf("terminal output %q, want %q", got, want)
-	}
-}
-
-// Elsewhere (a CI log, a pipe) a stage prints its final line, and a line
-// every plainInterval while it runs; nothing to redraw, nothing to end.
-func TestProgressInALog(t *testing.T) {
-	var buf bytes.Buffer
-	clock := time.Date(2026, 11, 24, 10, 0, 0, 0, time.UTC)
-	p := &progress{w: &buf, now: func() time.Time { return clock }}
-	p.update("produced", "0")
-	clock = clock.Add(plainInterval - time.Millisecond)
-	p.update("produced", "1")
-	clock = clock.Add(time.Millisecond)
-	p.update("produced", "2")
-	clock = clock.Add(time.Second)
-	p.update("produced", "3")
-	p.done("produced", "done")
-	p.update("consumed", "0")
-	p.abandon()
-	if got, want := buf.String(), "produced    2\nproduced    done\n"; got != want {
-		t.Errorf("log output %q, want %q", got, want)
-	}
-}
-
-func TestCount(t *testing.T) {
-	for n, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", 1234567: "1,234,567", -1000: "-1,000", 100000: "100,000"} {
-		if got := count(n); got != want {
-			t.Errorf("count(%d) = %q, want %q", n, got, want)
-		}
 	}
 }
 

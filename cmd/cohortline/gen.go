@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cohortline/cohortline/cmd/internal/console"
 	"github.com/cohortline/cohortline/pipeline"
 	"github.com/cohortline/cohortline/pipeline/archive"
 	"github.com/cohortline/cohortline/schemas"
@@ -238,18 +239,5 @@ func synthRecords(g *synth.Generator) func() (pipeline.Record, bool) {
 // genSummary is the line gen prints to stderr when done.
 func genSummary(st synth.Stats, took time.Duration) string {
 	return fmt.Sprintf("gen: %d events (%d bad, %d duplicates, %d late) in %.2fs: %s events/s",
-		st.Records, st.Bad, st.Duplicates, st.Late, took.Seconds(), humanRate(st.Records, took))
-}
-
-// humanRate spells n per took, per second, shortly: 827k, 1.20M.
-func humanRate(n int64, took time.Duration) string {
-	rate := float64(n) / max(took.Seconds(), 1e-9)
-	switch {
-	case rate >= 1e6:
-		return fmt.Sprintf("%.2fM", rate/1e6)
-	case rate >= 1e3:
-		return fmt.Sprintf("%.0fk", rate/1e3)
-	default:
-		return fmt.Sprintf("%.0f", rate)
-	}
+		st.Records, st.Bad, st.Duplicates, st.Late, took.Seconds(), console.Rate(st.Records, took))
 }

@@ -149,19 +149,6 @@ func (f *lookupFlags) config(getenv func(string) string) (cohorts.Spec, clickhou
 	return spec, file.ClickHouse, err
 }
 
-// shortDuration spells a window size as the spec does: "1h", "30m",
-// not "1h0m0s".
-func shortDuration(d time.Duration) string {
-	s := d.String()
-	if strings.HasSuffix(s, "m0s") {
-		s = s[:len(s)-2]
-	}
-	if strings.HasSuffix(s, "h0m") {
-		s = s[:len(s)-2]
-	}
-	return s
-}
-
 // runLookup reads the candidates and prints the most specific one found.
 //
 // The context has no deadline on purpose: clickhouse-go turns a deadline

@@ -3,6 +3,7 @@ package main
 import (
 	"time"
 
+	"github.com/cohortline/cohortline/cmd/internal/console"
 	"github.com/cohortline/cohortline/cohorts"
 )
 
@@ -34,7 +35,7 @@ func parseWindowFlag(cmd, flag, s string, size time.Duration) (time.Time, error)
 	}
 	if w := cohorts.WindowOf(t.UnixMilli(), size); w.Start != t.UnixMilli() {
 		return time.Time{}, usageErrorf("%s: %s: %s does not start a window: windows of %s start at %s, %s …",
-			cmd, flag, s, shortDuration(size), w, time.UnixMilli(w.End).UTC().Format(time.RFC3339))
+			cmd, flag, s, console.Duration(size), w, time.UnixMilli(w.End).UTC().Format(time.RFC3339))
 	}
 	return t, nil
 }
