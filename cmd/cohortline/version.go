@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cohortline/cohortline/cmd/internal/buildinfo"
 	"github.com/cohortline/cohortline/cohorts"
 	"github.com/cohortline/cohortline/schemas"
 )
@@ -62,10 +63,10 @@ func versionOfBuild() (buildVersion, error) {
 		Features:    cohorts.NumFeaturesV1(),
 	}
 	if info, ok := debug.ReadBuildInfo(); ok {
-		if m := moduleVersion(info); m != "" {
+		if m := buildinfo.Module(info); m != "" {
 			v.Module = m
 		}
-		v.Commit, v.CommitTime = vcsStamp(info)
+		v.Commit, v.CommitTime = buildinfo.VCS(info)
 	}
 	ddl, err := schemas.RenderDDL(schemas.DDLOptions{})
 	if err != nil {
@@ -96,50 +97,4 @@ func (v buildVersion) write(w io.Writer, asJSON bool) error {
 	fmt.Fprintf(tw, "feature set\t%d (%d features)\n", v.FeatureSet, v.Features)
 	fmt.Fprintf(tw, "ddl version\t%d (%s)\n", v.DDLVersion, v.DDLFile)
 	return tw.Flush()
-}
-
-// vcsStamp is the VCS revision and time Go stamped into the binary, with
-// "+dirty" for uncommitted changes; go test and go run stamp neither.
-func vcsStamp(info *debug.BuildInfo) (rev, at string) {
-	var dirty string
-	for _, s := range info.Settings {
-		switch s.Key {
-		case "vcs.revision":
-			rev = s.Value
-		case "vcs.time":
-			at = s.Value
-		case "vcs.modified":
-			if s.Value == "true" {
-				dirty = "+dirty"
-			}
-		}
-	}
-	if rev == "" {
-		return "", ""
-	}
-	return rev[:min(12, len(rev))] + dirty, at
-}
-
-// codeVersion names the build for the privacy ledger: the VCS revision
-// (with "+dirty"), else the module version, else "devel".
-func codeVersion() string {
-	info, ok := debug.ReadBuildInfo()
-	if !ok {
-		return "devel"
-	}
-	if rev, _ := vcsStamp(info); rev != "" {
-		return rev
-	}
-	if m := moduleVersion(info); m != "" {
-		return m
-	}
-	return "devel"
-}
-
-// moduleVersion is the main module's version, "" for a local build.
-func moduleVersion(info *debug.BuildInfo) string {
-	if info.Main.Version == "(devel)" {
-		return ""
-	}
-	return info.Main.Version
 }

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"testing"
@@ -55,19 +54,5 @@ func TestVersionNamesEveryContract(t *testing.T) {
 	}
 	if code, _, errOut := runCLI(t, "", "version", "extra"); code != exitUsage {
 		t.Errorf("version extra: exit %d (%s), want %d", code, errOut, exitUsage)
-	}
-}
-
-func TestVCSStamp(t *testing.T) {
-	info := &debug.BuildInfo{Settings: []debug.BuildSetting{
-		{Key: "vcs.revision", Value: "faa7d4c75dbc0123456789abcdef"},
-		{Key: "vcs.time", Value: "2026-12-03T21:47:49Z"},
-		{Key: "vcs.modified", Value: "true"},
-	}}
-	if rev, at := vcsStamp(info); rev != "faa7d4c75dbc+dirty" || at != "2026-12-03T21:47:49Z" {
-		t.Errorf("vcsStamp = %q, %q", rev, at)
-	}
-	if rev, at := vcsStamp(&debug.BuildInfo{}); rev != "" || at != "" {
-		t.Errorf("unstamped: %q, %q", rev, at)
 	}
 }
