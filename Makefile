@@ -35,7 +35,7 @@ demo: build ## run the main job on this machine (see README.md)
 test: test-deps ## start Kafka, ClickHouse and the cluster topology (deploy/dev/up), install chDB, vet, run every test with -race
 	services=$$(deploy/dev/up clickhouse kafka chdb cluster); eval "$$services"; \
 	$(GO) vet ./...; \
-	COHORTLINE_CHDB_REPORT=$(STATE)/chdb-report.txt $(GO) test -race -count=1 -timeout 30m ./...
+	COHORTLINE_CHDB_REPORT=$(STATE)/chdb-report.txt $(GO) test -race -count=1 -timeout 45m ./...
 
 # test-kafka4: the integration tests that talk to Kafka most (the
 # pipeline's real-broker tests, run end to end, dead letters, backfill

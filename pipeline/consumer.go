@@ -117,6 +117,13 @@ func (c *Consumer) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
+		if n == 1 {
+			// A broker that refuses the client's TLS or SASL refuses it
+			// again: say why and stop, as for a bad config.
+			if cerr := CheckBroker(ctx, c.cfg.Dialer, c.cfg.Brokers[0]); cerr != nil && refusedSecurity(c.cfg.Dialer, cerr) {
+				return cerr
+			}
+		}
 		c.health.Failed(linkGroup, brokers, err)
 		if !sleep(ctx, c.backoff(n)) {
 			return nil

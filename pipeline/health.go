@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
 	"log/slog"
@@ -65,6 +67,33 @@ func isConnectionError(err error) bool {
 	// kafka-go's Client reports a broker it cannot dial as a plain error
 	// naming it; its Metadata wraps dial errors as text only.
 	return strings.Contains(err.Error(), "dial tcp")
+}
+
+// refusedSecurity reports whether err, CheckBroker's, is a broker refusing
+// the client's security rather than being unreachable: a certificate that
+// does not verify, a TLS alert, a SASL authentication that failed, or a
+// plaintext client hung up on by a TLS listener. No retry cures those.
+func refusedSecurity(d *Dialer, err error) bool {
+	var hostErr x509.HostnameError
+	var authErr x509.UnknownAuthorityError
+	var invalidErr x509.CertificateInvalidError
+	var verifyErr *tls.CertificateVerificationError
+	var recordErr tls.RecordHeaderError
+	var alert tls.AlertError
+	switch {
+	case errors.As(err, &hostErr), errors.As(err, &authErr), errors.As(err, &invalidErr),
+		errors.As(err, &verifyErr), errors.As(err, &recordErr), errors.As(err, &alert):
+		return true
+	case errors.Is(err, kafka.SASLAuthenticationFailed), errors.Is(err, kafka.UnsupportedSASLMechanism),
+		errors.Is(err, kafka.IllegalSASLState):
+		return true
+	case d.tlsConfig() == nil && (errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)):
+		return true // CheckBroker connected, and the listener hung up on the request
+	}
+	// The server's alert (a client certificate required, TLS 1.3 says so
+	// after the handshake) comes as an unexported type: only its text
+	// tells.
+	return strings.Contains(err.Error(), "remote error: tls:")
 }
 
 // brokersText is the bootstrap addresses as one string, for Health.

@@ -2,8 +2,10 @@ package pipeline
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"syscall"
 	"testing"
@@ -33,6 +35,26 @@ func TestIsConnectionError(t *testing.T) {
 	} {
 		if got := isConnectionError(tc.err); got != tc.want {
 			t.Errorf("isConnectionError(%v) = %v, want %v", tc.err, got, tc.want)
+		}
+	}
+}
+
+// TestRefusedSecurity: what a broker says of the client's TLS or SASL
+// stops run at start; a broker that cannot be reached is retried.
+func TestRefusedSecurity(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{fmt.Errorf("dial: %w", x509.HostnameError{Certificate: &x509.Certificate{}, Host: "kafka.example.com"}), true},
+		{fmt.Errorf("auth: %w", kafka.SASLAuthenticationFailed), true},
+		{fmt.Errorf("request: %w", io.EOF), true}, // plaintext on a TLS listener
+		{errors.New("not answering a request: remote error: tls: bad certificate"), true},
+		{fmt.Errorf("dial: %w", syscall.ECONNREFUSED), false},
+		{fmt.Errorf("dial: %w", &net.DNSError{Err: "no such host", Name: "kafka.invalid"}), false},
+	} {
+		if got := refusedSecurity(nil, c.err); got != c.want {
+			t.Errorf("refusedSecurity(%v) = %v, want %v", c.err, got, c.want)
 		}
 	}
 }
