@@ -117,9 +117,12 @@ func (c *Consumer) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		if n == 1 {
+		if n == 1 && !timedOut(err) {
 			// A broker that refuses the client's TLS or SASL refuses it
-			// again: say why and stop, as for a bad config.
+			// again: say why and stop, as for a bad config. A refusal
+			// answers at once; a broker that timed out is silent, and
+			// asking it again would hold back the failure's log line by
+			// another adminTimeout.
 			if cerr := CheckBroker(ctx, c.cfg.Dialer, c.cfg.Brokers[0]); cerr != nil && refusedSecurity(c.cfg.Dialer, cerr) {
 				return cerr
 			}

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -94,6 +95,13 @@ func refusedSecurity(d *Dialer, err error) bool {
 	// after the handshake) comes as an unexported type: only its text
 	// tells.
 	return strings.Contains(err.Error(), "remote error: tls:")
+}
+
+// timedOut reports whether err is a wait that ran out (a broker that
+// accepts and stays silent) rather than an answer.
+func timedOut(err error) bool {
+	var netErr net.Error
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &netErr) && netErr.Timeout()
 }
 
 // brokersText is the bootstrap addresses as one string, for Health.

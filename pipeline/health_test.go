@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"syscall"
 	"testing"
 
@@ -55,6 +56,25 @@ func TestRefusedSecurity(t *testing.T) {
 	} {
 		if got := refusedSecurity(nil, c.err); got != c.want {
 			t.Errorf("refusedSecurity(%v) = %v, want %v", c.err, got, c.want)
+		}
+	}
+}
+
+// TestTimedOut: a silent broker is not asked again before its failure is
+// logged (the security check would add another adminTimeout).
+func TestTimedOut(t *testing.T) {
+	for _, c := range []struct {
+		err  error
+		want bool
+	}{
+		{fmt.Errorf("creating topic: %w", context.DeadlineExceeded), true},
+		{fmt.Errorf("read: %w", &net.OpError{Op: "read", Net: "tcp", Err: os.ErrDeadlineExceeded}), true},
+		{fmt.Errorf("dial: %w", syscall.ECONNREFUSED), false},
+		{fmt.Errorf("auth: %w", kafka.SASLAuthenticationFailed), false},
+		{fmt.Errorf("request: %w", io.EOF), false},
+	} {
+		if got := timedOut(c.err); got != c.want {
+			t.Errorf("timedOut(%v) = %v, want %v", c.err, got, c.want)
 		}
 	}
 }
