@@ -151,15 +151,15 @@ func runBackfill(cmd *cobra.Command, opts backfillOptions) error {
 	if err != nil {
 		return err
 	}
-	from, to, err := backfillRange(opts, cfg.spec.Window)
+	from, to, err := backfillRange(opts, cfg.Spec.Window)
 	if err != nil {
 		return err
 	}
 	ctx := cmd.Context()
 	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	log := slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	warnInsecure(log, &cfg.file)
-	client, err := clickhouse.Open(ctx, cfg.file.ClickHouse)
+	warnInsecure(log, &cfg.File)
+	client, err := clickhouse.Open(ctx, cfg.File.ClickHouse)
 	if err != nil {
 		return err
 	}
@@ -167,21 +167,21 @@ func runBackfill(cmd *cobra.Command, opts backfillOptions) error {
 	if _, err := client.Migrate(ctx); err != nil {
 		return err
 	}
-	if err := backfill.CheckStreamingClosed(ctx, client, cfg.file.Kafka.Topic, &cfg.spec, to); err != nil {
+	if err := backfill.CheckStreamingClosed(ctx, client, cfg.File.Kafka.Topic, &cfg.Spec, to); err != nil {
 		return refused(err)
 	}
-	rekey, err := cohorts.NewRekeyer(cfg.secret)
+	rekey, err := cohorts.NewRekeyer(cfg.Secret)
 	if err != nil {
 		return err
 	}
 	bcfg := backfill.Config{
-		Spec: &cfg.spec, Rekey: rekey, Topic: cfg.file.Kafka.Topic, From: from, To: to,
-		MaxOutOfOrder: cfg.file.Kafka.MaxOutOfOrder, MaxFutureSkew: cfg.file.Kafka.MaxFutureSkew,
-		WatermarkUsers: cfg.file.Kafka.WatermarkUsers,
+		Spec: &cfg.Spec, Rekey: rekey, Topic: cfg.File.Kafka.Topic, From: from, To: to,
+		MaxOutOfOrder: cfg.File.Kafka.MaxOutOfOrder, MaxFutureSkew: cfg.File.Kafka.MaxFutureSkew,
+		WatermarkUsers: cfg.File.Kafka.WatermarkUsers,
 		Parallel:       opts.parallel,
 	}
 	cp, err := backfill.Open(ctx, backfill.Request{
-		Config: bcfg, Brokers: cfg.file.Kafka.Brokers, Dialer: cfg.file.Kafka.Dialer, Files: opts.files, Checkpoint: opts.checkpoint,
+		Config: bcfg, Brokers: cfg.File.Kafka.Brokers, Dialer: cfg.File.Kafka.Dialer, Files: opts.files, Checkpoint: opts.checkpoint,
 		DryRun: opts.dryRun, Resume: opts.resume, Partitions: opts.partitions,
 	})
 	if err != nil {
@@ -223,7 +223,7 @@ func runBackfill(cmd *cobra.Command, opts backfillOptions) error {
 	if !opts.noPublish {
 		republish = republisher(cfg, client, out)
 	}
-	return backfill.Commit(ctx, cp, &cfg.spec, client.Writer(), republish, out)
+	return backfill.Commit(ctx, cp, &cfg.Spec, client.Writer(), republish, out)
 }
 
 // readBackfill runs the source with progress on errOut.
@@ -231,7 +231,7 @@ func readBackfill(ctx context.Context, bf *backfill.Job, opts backfillOptions, c
 	show := startBackfillProgress(errOut, bf)
 	defer show.stop()
 	if state.Source == "kafka" {
-		return bf.RunKafka(ctx, cfg.file.Kafka.Dialer, cfg.file.Kafka.Brokers)
+		return bf.RunKafka(ctx, cfg.File.Kafka.Dialer, cfg.File.Kafka.Brokers)
 	}
 	return bf.RunFiles(ctx, backfill.FileSource{
 		Files: state.Files, Open: openArchive,

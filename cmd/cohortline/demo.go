@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cohortline/cohortline/cmd/internal/configfile"
 	"github.com/cohortline/cohortline/cmd/internal/console"
 	"github.com/cohortline/cohortline/pipeline"
 	"github.com/cohortline/cohortline/schemas/synth"
@@ -112,7 +113,7 @@ type demo struct {
 	cfg    *config // as run and publish would load it from a file
 	prog   *console.Progress
 	log    *slog.Logger
-	warned *lastWarning // the pipeline's latest warning, for a stall's message
+	warned *console.LastWarning // the pipeline's latest warning, for a stall's message
 	client *clickhouse.Client
 	chAddr string // ClickHouse's address(es), as given
 	topic  string
@@ -132,7 +133,7 @@ func runDemo(ctx context.Context, opts demoOptions, stdout, stderr io.Writer) er
 			return usageErrorf("--log: %v", err)
 		}
 		defer f.Close()
-		d.log = slog.New(d.warned.wrap(slog.NewJSONHandler(f, nil)))
+		d.log = slog.New(d.warned.Wrap(slog.NewJSONHandler(f, nil)))
 	}
 	err = d.run(ctx, stdout)
 	if ctx.Err() != nil {
@@ -173,10 +174,10 @@ func newDemo(opts demoOptions, stderr io.Writer) (*demo, error) {
 	if err != nil {
 		return nil, usageErrorf("demo: %v", err)
 	}
-	warned := &lastWarning{}
+	warned := &console.LastWarning{}
 	return &demo{
 		opts: opts, gen: g, cfg: cfg, prog: console.NewProgress(stderr),
-		log: slog.New(warned.wrap(slog.DiscardHandler)), warned: warned,
+		log: slog.New(warned.Wrap(slog.DiscardHandler)), warned: warned,
 	}, nil
 }
 
@@ -186,8 +187,8 @@ func newDemo(opts demoOptions, stderr io.Writer) (*demo, error) {
 // server, no automatic publishing (the demo publishes once the windows
 // are flushed). The brokers are set once the broker runs.
 func demoConfig(opts demoOptions) (*config, error) {
-	f := fileConfig{
-		Mode: modeDevelopment,
+	f := configfile.File{
+		Mode: configfile.ModeDevelopment,
 		Kafka: pipeline.Config{
 			Brokers: []string{"127.0.0.1:0"}, Topic: demoTopic, Group: demoGroup,
 			IdleTimeout: demoIdleTimeout,
@@ -201,7 +202,7 @@ func demoConfig(opts demoOptions) (*config, error) {
 		return nil, err
 	}
 	f.Publish.Auto = new(bool)
-	return checkConfig(f, os.Getenv)
+	return configfile.Check(f, os.Getenv)
 }
 
 // run does the stages in order; each prints its line.
@@ -235,7 +236,7 @@ func (d *demo) run(ctx context.Context, stdout io.Writer) error {
 // prepareClickHouse connects, drops the demo's databases, migrates them
 // afresh and writes the feature dictionary.
 func (d *demo) prepareClickHouse(ctx context.Context) error {
-	ch := d.cfg.file.ClickHouse
+	ch := d.cfg.File.ClickHouse
 	addr := strings.Join(ch.Addr, ",")
 	if addr == "" {
 		addr = clickhouse.DefaultAddr

@@ -31,7 +31,7 @@ func (d *demo) startBroker(ctx context.Context) (stop func(), err error) {
 		addr, topic, what, stop = cluster.ListenAddrs()[0], demoTopic, "embedded broker (kfake)", cluster.Close
 	}
 	d.prog.Update("kafka", "creating topic %s on %s", topic, addr)
-	k := &d.cfg.file.Kafka
+	k := &d.cfg.File.Kafka
 	if err := pipeline.CheckBroker(ctx, k.Dialer, addr); err != nil {
 		stop()
 		return nil, err
@@ -77,7 +77,7 @@ func (d *demo) produce(ctx context.Context) (int64, error) {
 	began := time.Now()
 	done := make(chan error, 1)
 	go func() {
-		done <- produceKafka(ctx, g, genOptions{kafka: d.cfg.file.Kafka.Brokers[0], topic: d.topic, partitions: d.opts.partitions, dialer: d.cfg.file.Kafka.Dialer}, &sent)
+		done <- produceKafka(ctx, g, genOptions{kafka: d.cfg.File.Kafka.Brokers[0], topic: d.topic, partitions: d.opts.partitions, dialer: d.cfg.File.Kafka.Dialer}, &sent)
 	}()
 	tick := time.NewTicker(console.Interval)
 	defer tick.Stop()

@@ -47,8 +47,8 @@ func TestEmbeddedBrokerPipeline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := streamingReference(t, s.ndjson, cfg.spec)
-	client, err := clickhouse.Open(t.Context(), cfg.file.ClickHouse)
+	want := streamingReference(t, s.ndjson, cfg.Spec)
+	client, err := clickhouse.Open(t.Context(), cfg.File.ClickHouse)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,11 +110,11 @@ type runningConsumer struct {
 
 func startConsumer(t *testing.T, cfg *config, client *clickhouse.Client, logs *lockedBuffer) *runningConsumer {
 	t.Helper()
-	rekey, err := cohorts.NewRekeyer(cfg.secret)
+	rekey, err := cohorts.NewRekeyer(cfg.Secret)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c, err := pipeline.NewConsumer(cfg.file.Kafka, &cfg.spec, rekey, client.Writer(), slog.New(slog.NewJSONHandler(logs, nil)))
+	c, err := pipeline.NewConsumer(cfg.File.Kafka, &cfg.Spec, rekey, client.Writer(), slog.New(slog.NewJSONHandler(logs, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,11 +32,11 @@ func totalsOf(c *pipeline.Consumer) pipelineTotals {
 // all records and every window of every partition is flushed: the idle
 // timeout closes the last windows once the topic is drained.
 func (d *demo) runPipeline(ctx context.Context, records int64) error {
-	rekey, err := cohorts.NewRekeyer(d.cfg.secret)
+	rekey, err := cohorts.NewRekeyer(d.cfg.Secret)
 	if err != nil {
 		return err
 	}
-	consumer, err := pipeline.NewConsumer(d.cfg.file.Kafka, &d.cfg.spec, rekey, d.client.Writer(), d.log)
+	consumer, err := pipeline.NewConsumer(d.cfg.File.Kafka, &d.cfg.Spec, rekey, d.client.Writer(), d.log)
 	if err != nil {
 		return err
 	}
@@ -66,7 +66,7 @@ func (d *demo) runPipeline(ctx context.Context, records int64) error {
 				console.Count(t.Messages), console.Seconds(took), console.Rate(int64(t.Messages), took), console.Count(t.Counted), console.Count(t.Bounded),
 				console.Count(t.Duplicates), console.Count(t.Late), console.Count(t.Minors), console.Count(t.Sensitive), console.Count(t.Rejected))
 			d.prog.Done("flushed", "%s windows of %d partitions into %s.cohort_partials",
-				console.Count(t.Flushes), d.opts.partitions, d.cfg.file.ClickHouse.Database)
+				console.Count(t.Flushes), d.opts.partitions, d.cfg.File.ClickHouse.Database)
 			return nil
 		}
 		if t.Messages != last.Messages || t.Flushes != last.Flushes {
@@ -87,7 +87,7 @@ func (d *demo) runPipeline(ctx context.Context, records int64) error {
 // publish releases every flushed window, as publish does, one at a time
 // to show progress.
 func (d *demo) publish(ctx context.Context) error {
-	pc, err := d.cfg.publisherConfig()
+	pc, err := d.cfg.Publisher()
 	if err != nil {
 		return err
 	}
@@ -129,6 +129,6 @@ func (d *demo) publish(ctx context.Context) error {
 	}
 	d.prog.Done("published", "%d windows in %s: %s rows from %s finest cohorts (%s as themselves, %s merged into generalized rows, %s suppressed); k=%d, ε=%g per window",
 		len(windows), console.Seconds(time.Since(began)), console.Count(s.Rows), console.Count(s.Finest), console.Count(s.PublishedFinest), console.Count(s.Merged), console.Count(s.Suppressed),
-		d.cfg.spec.K, d.cfg.spec.Privacy.Epsilon)
+		d.cfg.Spec.K, d.cfg.Spec.Privacy.Epsilon)
 	return nil
 }

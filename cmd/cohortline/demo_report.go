@@ -47,15 +47,15 @@ func (d *demo) report(ctx context.Context, w io.Writer) error {
 			}
 		}
 		if slots[i] < 0 {
-			return fmt.Errorf("%s.feature_dictionary has no slot named %s in feature set %d", d.cfg.file.ClickHouse.PublishedDatabase, name, rows[0].FeatureSet)
+			return fmt.Errorf("%s.feature_dictionary has no slot named %s in feature set %d", d.cfg.File.ClickHouse.PublishedDatabase, name, rows[0].FeatureSet)
 		}
 	}
 	ws := rows[0].WindowStart
 	fmt.Fprintf(w, "\nThe %d largest published cohorts of the busiest window, %s to %s UTC.\n", len(rows), ws.Format("2006-01-02 15:04"), rows[0].WindowEnd.Format("15:04"))
-	fmt.Fprintf(w, "Counts carry differential-privacy noise, and every row covers at least k=%d users.\n\n", d.cfg.spec.K)
+	fmt.Fprintf(w, "Counts carry differential-privacy noise, and every row covers at least k=%d users.\n\n", d.cfg.Spec.K)
 	writeTopTable(w, rows, slots)
-	if *d.cfg.file.Publish.Noise {
-		if err := writeNoise(w, d.cfg.spec); err != nil {
+	if *d.cfg.File.Publish.Noise {
+		if err := writeNoise(w, d.cfg.Spec); err != nil {
 			return err
 		}
 	}
@@ -124,7 +124,7 @@ func levelText(level string) string {
 // targeter's views: by key, as a targeter does, and the window of the
 // table with features by name.
 func writeQueries(w io.Writer, d *demo, rows []clickhouse.EnrichmentRow, slots []int) {
-	db := d.cfg.file.ClickHouse.PublishedDatabase
+	db := d.cfg.File.ClickHouse.PublishedDatabase
 	addr := d.chAddr
 	host, port, _ := net.SplitHostPort(strings.Split(addr, ",")[0])
 	ids := make([]string, len(rows))

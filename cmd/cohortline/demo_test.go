@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"errors"
-	"log/slog"
 	"strings"
 	"testing"
 )
@@ -48,33 +46,5 @@ func TestOneLine(t *testing.T) {
 	err := errors.Join(errors.New("connecting to a:1: refused"), errors.New("connecting to b:1:  refused"))
 	if got, want := oneLine(err.Error()), "connecting to a:1: refused; connecting to b:1: refused"; got != want {
 		t.Errorf("oneLine = %q, want %q", got, want)
-	}
-}
-
-// lastWarning keeps the newest warning or error with its err, including
-// one given by With, and passes every record on to the next handler.
-func TestLastWarning(t *testing.T) {
-	var w lastWarning
-	var out bytes.Buffer
-	log := slog.New(w.wrap(slog.NewTextHandler(&out, nil)))
-	log.Info("window flushed", "partition", 1)
-	if got := w.String(); got != "" {
-		t.Errorf("after an info: %q", got)
-	}
-	log.Warn("fetch failed; reconnecting", "partition", 2, "err", errors.New("connection refused"))
-	if got, want := w.String(), "fetch failed; reconnecting: connection refused"; got != want {
-		t.Errorf("after a warning: %q, want %q", got, want)
-	}
-	log.With("err", "sink down").Error("partition worker failed")
-	if got, want := w.String(), "partition worker failed: sink down"; got != want {
-		t.Errorf("after an error: %q, want %q", got, want)
-	}
-	if n := strings.Count(out.String(), "\n"); n != 3 {
-		t.Errorf("the next handler got %d records, want 3:\n%s", n, out.String())
-	}
-	quiet := slog.New(w.wrap(slog.DiscardHandler))
-	quiet.Warn("sink retry", "err", "timeout")
-	if got := w.String(); got != "sink retry: timeout" {
-		t.Errorf("with a discarding handler: %q", got)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	ch "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/cohortline/cohortline/cmd/internal/configfile"
 	"github.com/cohortline/cohortline/deploy/devenv"
 	"github.com/cohortline/cohortline/schemas/synth"
 )
@@ -74,7 +75,7 @@ type ledgerConfig struct {
 // config writes a config file over the set's database.
 func (s *ledgerSet) config(t *testing.T, file string, o ledgerConfig) string {
 	t.Helper()
-	o.mode = cmp.Or(o.mode, modeDevelopment)
+	o.mode = cmp.Or(o.mode, configfile.ModeDevelopment)
 	o.published = cmp.Or(o.published, s.db+"_published")
 	o.publish = cmp.Or(o.publish, "{auto: false}")
 	path := filepath.Join(s.dir, file)
@@ -96,7 +97,7 @@ publish: %s
 // under secret ("" for none), and returns its exit code and output.
 func (s *ledgerSet) publish(t *testing.T, config, secret string) (int, string) {
 	t.Helper()
-	t.Setenv(envSecret, secret)
+	t.Setenv(configfile.EnvSecret, secret)
 	code, out, errOut := runCLI(t, "", "publish", "--config", config, "--from", ledgerFrom.Format(time.RFC3339), "--to", ledgerTo.Format(time.RFC3339))
 	return code, out + errOut
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cohortline/cohortline/cmd/internal/configfile"
 	"github.com/cohortline/cohortline/cohorts"
 	"github.com/cohortline/cohortline/sinks/clickhouse"
 )
@@ -66,7 +67,7 @@ desktop.
 
 It only reads the published database, so it works with the targeter's
 read-only account: --user targeter, with the password in
-` + envClickHousePassword + `.
+` + configfile.EnvClickHousePassword + `.
 
 Exit status: 0 found, 1 no published cohort covers the attributes (or
 ClickHouse failed), 2 bad flags or configuration.`,
@@ -90,7 +91,7 @@ ClickHouse failed), 2 bad flags or configuration.`,
 	fs.StringVar(&f.configPath, "config", "", "YAML config file: its cohorts and clickhouse sections are used, nothing else")
 	fs.StringVar(&f.addr, "clickhouse", "", "ClickHouse native-protocol address host:port, or several separated by commas (default: the config's, else $"+envClickHouse+", else "+clickhouse.DefaultAddr+")")
 	fs.StringVar(&f.database, "published-database", "", "database of the published tables (default: the config's, else cohortline_published)")
-	fs.StringVar(&f.user, "user", "", "ClickHouse user, e.g. targeter (default: the config's, else default); the password comes from $"+envClickHousePassword)
+	fs.StringVar(&f.user, "user", "", "ClickHouse user, e.g. targeter (default: the config's, else default); the password comes from $"+configfile.EnvClickHousePassword)
 	fs.BoolVar(&f.json, "json", false, "print one JSON object instead of text")
 	return cmd, f
 }
@@ -116,7 +117,7 @@ func (f *lookupFlags) request(cmd *cobra.Command, getenv func(string) string) (l
 	if changed("user") {
 		ch.Username = f.user
 	}
-	if err := clickHouseOf(&ch, getenv); err != nil {
+	if err := configfile.CheckClickHouse(&ch, getenv); err != nil {
 		return req, usageErrorf("lookup: %v", err)
 	}
 	req.ch = ch

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cohortline/cohortline/cmd/internal/configfile"
 	"github.com/cohortline/cohortline/cohorts"
 	"github.com/cohortline/cohortline/deploy/devenv"
 	"github.com/cohortline/cohortline/sinks/clickhouse"
@@ -37,7 +38,7 @@ func publishedFixture(t *testing.T, rows []clickhouse.EnrichmentRow) string {
 	for _, r := range rows {
 		if key := fmt.Sprint(r.WindowStart, r.Release, r.PublishedAt); !seen[key] {
 			seen[key] = true
-			pr := clickhouse.PublishedRelease{WindowStart: r.WindowStart, WindowEnd: r.WindowEnd, Release: r.Release, PublishedAt: r.PublishedAt, Mode: modeProduction}
+			pr := clickhouse.PublishedRelease{WindowStart: r.WindowStart, WindowEnd: r.WindowEnd, Release: r.Release, PublishedAt: r.PublishedAt, Mode: configfile.ModeProduction}
 			if err := admin.AppendPublishedRelease(ctx, pr); err != nil {
 				t.Fatal(err)
 			}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cohortline/cohortline/cmd/internal/configfile"
 	"github.com/cohortline/cohortline/cohorts"
 	"github.com/cohortline/cohortline/sinks/clickhouse"
 )
@@ -95,7 +96,7 @@ func TestLookupValidFlagsConnect(t *testing.T) {
 
 func TestLookupRequestPrecedence(t *testing.T) {
 	config := writeConfig(t, "clickhouse: {addr: [10.0.0.1:9000], published_database: pub, username: reader}\n")
-	env := envOf(map[string]string{envClickHouse: "10.0.0.9:9000", envClickHousePassword: "pw"})
+	env := envOf(map[string]string{envClickHouse: "10.0.0.9:9000", configfile.EnvClickHousePassword: "pw"})
 	for _, tc := range []struct {
 		args                 []string
 		addr, db, user, pass string

@@ -7,15 +7,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cohortline/cohortline/cmd/internal/configfile"
 	"github.com/cohortline/cohortline/schemas"
 	"github.com/cohortline/cohortline/sinks/clickhouse"
 )
 
-// Environment variables migrate reads.
-const (
-	envClickHouse         = "COHORTLINE_CLICKHOUSE"          // default of --clickhouse
-	envClickHousePassword = "COHORTLINE_CLICKHOUSE_PASSWORD" // never a flag: flags show in ps
-)
+// envClickHouse is the default of --clickhouse (migrate, lookup, demo).
+const envClickHouse = "COHORTLINE_CLICKHOUSE"
 
 func newMigrateCmd() *cobra.Command {
 	addr := os.Getenv(envClickHouse)
@@ -37,7 +35,7 @@ again applies nothing. The DDL runs on ClickHouse 18.16 and current releases.
 paths under --zookeeper-path) and Distributed tables over them.
 --print writes the DDL that migrate would run and connects to nothing.
 
-The password, if the user needs one, comes from ` + envClickHousePassword + `,
+The password, if the user needs one, comes from ` + configfile.EnvClickHousePassword + `,
 or from the password_env or password_file of --config's clickhouse section,
 whose tls block secures the connection (its other keys are the defaults of
 the flags).`,
@@ -73,7 +71,7 @@ func migrateConfig(cmd *cobra.Command, flags clickhouse.Config, path, addr strin
 		if err != nil {
 			return cfg, usageErrorf("reading config: %w", err)
 		}
-		file, _, err := decodeConfig(data)
+		file, _, err := configfile.Decode(data)
 		if err != nil {
 			return cfg, usageErrorf("config %s: %w", path, err)
 		}
@@ -97,7 +95,7 @@ func migrateConfig(cmd *cobra.Command, flags clickhouse.Config, path, addr strin
 	} else {
 		cfg.Addr = strings.Split(addr, ",")
 	}
-	if err := clickHouseOf(&cfg, os.Getenv); err != nil {
+	if err := configfile.CheckClickHouse(&cfg, os.Getenv); err != nil {
 		return cfg, usageErrorf("migrate: %v", err)
 	}
 	return cfg, nil

@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/cohortline/cohortline/cmd/internal/configfile"
 	"github.com/cohortline/cohortline/pipeline/ops"
 	"github.com/cohortline/cohortline/sinks/clickhouse"
 )
@@ -24,12 +25,12 @@ func TestHTTPListenConfig(t *testing.T) {
 		{"ipv6 loopback", "http: {listen: \"[::1]:9464\"}\n", "[::1]:9464"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			cfg, err := parseConfig([]byte(base+c.yaml), envOf(nil))
+			cfg, err := configfile.Parse([]byte(base+c.yaml), envOf(nil))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if cfg.file.HTTP.Listen != c.want {
-				t.Errorf("http.listen = %q, want %q", cfg.file.HTTP.Listen, c.want)
+			if cfg.File.HTTP.Listen != c.want {
+				t.Errorf("http.listen = %q, want %q", cfg.File.HTTP.Listen, c.want)
 			}
 		})
 	}
@@ -47,7 +48,7 @@ func TestHTTPListenConfigErrorsNameTheKey(t *testing.T) {
 		{"not a string", "http: {listen: [a]}\n", "http.listen (line 3): want a single value, not a list or mapping"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := parseConfig([]byte(base+c.yaml), envOf(nil))
+			_, err := configfile.Parse([]byte(base+c.yaml), envOf(nil))
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("error %v, want one containing %q", err, c.want)
 			}

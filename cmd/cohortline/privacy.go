@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cohortline/cohortline/cmd/internal/configfile"
 	"github.com/cohortline/cohortline/cohorts"
 	"github.com/cohortline/cohortline/cohorts/publish"
 	"github.com/cohortline/cohortline/sinks/clickhouse"
@@ -85,7 +86,7 @@ func measuredProfile(ctx context.Context, spec cohorts.Spec, ch clickhouse.Confi
 	}
 	// The password (password_env, password_file, or the environment) only
 	// now: a plan without --window connects to nothing.
-	if err := clickHouseOf(&ch, os.Getenv); err != nil {
+	if err := configfile.CheckClickHouse(&ch, os.Getenv); err != nil {
 		return nil, usageErrorf("privacy plan: %v", err)
 	}
 	client, err := clickhouse.Open(ctx, ch)

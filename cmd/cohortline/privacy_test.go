@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/cohortline/cohortline/cmd/internal/configfile"
 )
 
 // TestPrivacyPlan: the plan of the defaults and of a config, without any
@@ -29,14 +31,14 @@ func TestPrivacyPlan(t *testing.T) {
 
 func TestPublishBudgetAllowance(t *testing.T) {
 	const base = "kafka: {brokers: [127.0.0.1:1], topic: activity}\nmode: development\n"
-	cfg, err := parseConfig([]byte(base+"publish: {budget: {day: {epsilon: 6, delta: 1e-9}}}\n"), envOf(nil))
+	cfg, err := configfile.Parse([]byte(base+"publish: {budget: {day: {epsilon: 6, delta: 1e-9}}}\n"), envOf(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if b := cfg.file.Publish.Budgets(); b.Day.Epsilon != 6 || b.Day.Delta != 1e-9 || !b.Week.IsZero() {
+	if b := cfg.File.Publish.Budgets(); b.Day.Epsilon != 6 || b.Day.Delta != 1e-9 || !b.Week.IsZero() {
 		t.Errorf("budget %+v", b)
 	}
-	if _, err := parseConfig([]byte(base+"publish: {budget: {week: {epsilon: 6}}}\n"), envOf(nil)); err == nil || !strings.Contains(err.Error(), "publish.budget.week") {
+	if _, err := configfile.Parse([]byte(base+"publish: {budget: {week: {epsilon: 6}}}\n"), envOf(nil)); err == nil || !strings.Contains(err.Error(), "publish.budget.week") {
 		t.Errorf("a week allowance without delta: %v", err)
 	}
 }

@@ -52,8 +52,8 @@ matter) and COHORTLINE_SECRET, which keys the noise.`,
 			if err != nil {
 				return err
 			}
-			warnInsecure(slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)), &cfg.file)
-			start, end, err := publishRange(window, from, to, cfg.spec.Window)
+			warnInsecure(slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)), &cfg.File)
+			start, end, err := publishRange(window, from, to, cfg.Spec.Window)
 			if err != nil {
 				return err
 			}
@@ -98,7 +98,7 @@ func publishRange(window, from, to string, size time.Duration) (time.Time, time.
 
 func runPublish(cmd *cobra.Command, cfg *config, start, end time.Time) error {
 	ctx := cmd.Context()
-	client, err := clickhouse.Open(ctx, cfg.file.ClickHouse)
+	client, err := clickhouse.Open(ctx, cfg.File.ClickHouse)
 	if err != nil {
 		return err
 	}
@@ -109,7 +109,7 @@ func runPublish(cmd *cobra.Command, cfg *config, start, end time.Time) error {
 		return err
 	} else if !migrated {
 		return usageErrorf("publish: clickhouse.database %q on %s was never migrated: no partials were ever written there; check the name (cohortline run, backfill and migrate create it)",
-			cfg.file.ClickHouse.Database, strings.Join(cfg.file.ClickHouse.Addr, ","))
+			cfg.File.ClickHouse.Database, strings.Join(cfg.File.ClickHouse.Addr, ","))
 	}
 	// A published database configured after the internal one gets its
 	// tables (another k over the same partials).
@@ -138,7 +138,7 @@ func newPublisher(ctx context.Context, cfg *config, client *clickhouse.Client, r
 	if err := client.WriteFeatureDictionary(ctx, clickhouse.FeatureDictionary()); err != nil {
 		return nil, err
 	}
-	pc, err := cfg.publisherConfig()
+	pc, err := cfg.Publisher()
 	if err != nil {
 		return nil, err
 	}
@@ -163,6 +163,6 @@ func printReleases(w io.Writer, release string, results []publish.Result) {
 // "backfill", "run", "demo"), taking the lease as cfg says.
 func newStore(cfg *config, client *clickhouse.Client, role string) clickhouse.PublishStore {
 	return client.PublishStore(clickhouse.LeaseConfig{
-		Holder: clickhouse.LeaseHolder(role), TTL: cfg.file.Publish.LeaseTTL, Wait: cfg.file.Publish.LeaseWait,
+		Holder: clickhouse.LeaseHolder(role), TTL: cfg.File.Publish.LeaseTTL, Wait: cfg.File.Publish.LeaseWait,
 	})
 }

@@ -71,12 +71,12 @@ func TestConcurrentPublishersNeverInterleave(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		client, err := clickhouse.Open(t.Context(), cfg.file.ClickHouse)
+		client, err := clickhouse.Open(t.Context(), cfg.File.ClickHouse)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { client.Close() })
-		pc, err := cfg.publisherConfig()
+		pc, err := cfg.Publisher()
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cohortline/cohortline/cmd/internal/configfile"
 	"github.com/cohortline/cohortline/cohorts"
 	"github.com/cohortline/cohortline/cohorts/privacy"
 )
@@ -34,7 +35,7 @@ func TestRepublishUnderASecondSecret(t *testing.T) {
 	s := newLedgerSet(t)
 	pub := s.db + "_published"
 	eps := cohorts.DefaultSpec().Privacy.Epsilon
-	config := s.config(t, "prod.yaml", ledgerConfig{mode: modeProduction, publish: "{auto: false, budget: {per_window: 8}}"})
+	config := s.config(t, "prod.yaml", ledgerConfig{mode: configfile.ModeProduction, publish: "{auto: false, budget: {per_window: 8}}"})
 
 	if code, out := s.publish(t, config, secretA); code != exitOK {
 		t.Fatalf("publish under secret A: exit %d\n%s", code, out)
@@ -75,7 +76,7 @@ func TestRepublishUnderASecondSecret(t *testing.T) {
 			t.Errorf("round %d booked %d windows, want 4", i+1, len(rounds[i]))
 		}
 		for _, r := range rounds[i] {
-			if r.keyID != want.key || r.spent != want.spent || r.mode != modeProduction {
+			if r.keyID != want.key || r.spent != want.spent || r.mode != configfile.ModeProduction {
 				t.Errorf("round %d, window %s: key id %s, spent %g, mode %q; want %s, %g, production", i+1, r.window, r.keyID, r.spent, r.mode, want.key, want.spent)
 			}
 		}
@@ -115,7 +116,7 @@ func TestRepublishUnderASecondSecret(t *testing.T) {
 func TestModeBindingOnRealServer(t *testing.T) {
 	s := newLedgerSet(t)
 	prodDB, testDB := s.db+"_published", s.db+"_other"
-	prod := s.config(t, "prod.yaml", ledgerConfig{mode: modeProduction, published: prodDB})
+	prod := s.config(t, "prod.yaml", ledgerConfig{mode: configfile.ModeProduction, published: prodDB})
 	if code, out := s.publish(t, prod, secretA); code != exitOK {
 		t.Fatalf("production publish: exit %d\n%s", code, out)
 	}
@@ -124,7 +125,7 @@ func TestModeBindingOnRealServer(t *testing.T) {
 	}
 
 	before := written(prodDB)
-	exactIntoProd := s.config(t, "exact-prod.yaml", ledgerConfig{mode: modeTest, published: prodDB, publish: "{auto: false, noise: false}"})
+	exactIntoProd := s.config(t, "exact-prod.yaml", ledgerConfig{mode: configfile.ModeTest, published: prodDB, publish: "{auto: false, noise: false}"})
 	code, out := s.publish(t, exactIntoProd, "")
 	if code != exitFailure || !strings.Contains(out, "published database "+prodDB+" holds releases of mode production, and this publish runs in mode test") ||
 		!strings.Contains(out, "nothing was written") || !strings.Contains(out, "published_database") {
@@ -134,12 +135,12 @@ func TestModeBindingOnRealServer(t *testing.T) {
 		t.Errorf("the refused publish wrote: ledger, releases, rows %v, were %v", after, before)
 	}
 
-	exact := s.config(t, "exact.yaml", ledgerConfig{mode: modeTest, published: testDB, publish: "{auto: false, noise: false}"})
+	exact := s.config(t, "exact.yaml", ledgerConfig{mode: configfile.ModeTest, published: testDB, publish: "{auto: false, noise: false}"})
 	if code, out := s.publish(t, exact, ""); code != exitOK {
 		t.Fatalf("test-mode publish into its own database: exit %d\n%s", code, out)
 	}
 	for _, r := range s.ledger(t)[4:] {
-		if r.noise != 0 || r.spent != 0 || r.mode != modeTest || r.keyID == "" {
+		if r.noise != 0 || r.spent != 0 || r.mode != configfile.ModeTest || r.keyID == "" {
 			t.Errorf("test-mode ledger row %+v; want booked without noise, ε 0, mode test, a key id", r)
 		}
 	}
@@ -148,7 +149,7 @@ func TestModeBindingOnRealServer(t *testing.T) {
 	}
 
 	before = written(testDB)
-	prodIntoTest := s.config(t, "prod-test.yaml", ledgerConfig{mode: modeProduction, published: testDB})
+	prodIntoTest := s.config(t, "prod-test.yaml", ledgerConfig{mode: configfile.ModeProduction, published: testDB})
 	code, out = s.publish(t, prodIntoTest, secretA)
 	if code != exitFailure || !strings.Contains(out, "published database "+testDB+" holds releases of mode test, and this publish runs in mode production") {
 		t.Errorf("production publish into a test database: exit %d\n%s\nwant a refusal", code, out)

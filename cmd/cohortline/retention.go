@@ -55,12 +55,12 @@ func runRetention(cmd *cobra.Command, opts retentionOptions, now time.Time) erro
 	if err != nil {
 		return err
 	}
-	cutoff, err := retentionCutoff(opts, now, cfg.spec.Window+cfg.spec.AllowedLateness)
+	cutoff, err := retentionCutoff(opts, now, cfg.Spec.Window+cfg.Spec.AllowedLateness)
 	if err != nil {
 		return err
 	}
 	ctx := cmd.Context()
-	client, err := clickhouse.Open(ctx, cfg.file.ClickHouse)
+	client, err := clickhouse.Open(ctx, cfg.File.ClickHouse)
 	if err != nil {
 		return err
 	}

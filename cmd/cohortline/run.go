@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/cohortline/cohortline/cmd/internal/configfile"
 	"github.com/cohortline/cohortline/cohorts"
 	"github.com/cohortline/cohortline/cohorts/publish"
 	"github.com/cohortline/cohortline/pipeline"
@@ -94,27 +95,27 @@ func runPipeline(cmd *cobra.Command, path string, failFast bool) (err error) {
 			err = ff
 		}
 	}()
-	chAddr := strings.Join(cfg.file.ClickHouse.Addr, ",")
-	cfg.file.ClickHouse.Retry.Observe = func(err error) {
+	chAddr := strings.Join(cfg.File.ClickHouse.Addr, ",")
+	cfg.File.ClickHouse.Retry.Observe = func(err error) {
 		if err == nil {
 			links.Recovered(linkClickHouse)
 		} else {
 			links.Failed(linkClickHouse, chAddr, err)
 		}
 	}
-	reg, ready := newOpsRegistry(&cfg.file.ClickHouse), &ops.Readiness{}
+	reg, ready := newOpsRegistry(&cfg.File.ClickHouse), &ops.Readiness{}
 	ready.SetLinks(links)
-	server, err := ops.Listen(cfg.file.HTTP, reg, ready, log)
+	server, err := ops.Listen(cfg.File.HTTP, reg, ready, log)
 	if err != nil {
 		return err
 	}
 	stopOps := server.Start(ctx)
 	defer stopOps()
-	warnInsecure(log, &cfg.file)
-	if string(cfg.secret) == developmentSecret {
-		log.Warn("development mode without " + envSecret + ": tokens are keyed with the public development secret")
+	warnInsecure(log, &cfg.File)
+	if string(cfg.Secret) == configfile.DevelopmentSecret {
+		log.Warn("development mode without " + configfile.EnvSecret + ": tokens are keyed with the public development secret")
 	}
-	rekey, err := cohorts.NewRekeyer(cfg.secret)
+	rekey, err := cohorts.NewRekeyer(cfg.Secret)
 	if err != nil {
 		return err
 	}
@@ -126,9 +127,9 @@ func runPipeline(cmd *cobra.Command, path string, failFast bool) (err error) {
 		return err
 	}
 	defer client.Close()
-	log.Info("clickhouse ready", "clickhouse", cfg.file.ClickHouse, "migrations_applied", applied)
+	log.Info("clickhouse ready", "clickhouse", cfg.File.ClickHouse, "migrations_applied", applied)
 	ready.SetMigrated()
-	consumer, err := pipeline.NewConsumer(cfg.file.Kafka, &cfg.spec, rekey, client.Writer(), log)
+	consumer, err := pipeline.NewConsumer(cfg.File.Kafka, &cfg.Spec, rekey, client.Writer(), log)
 	if err != nil {
 		return err
 	}
@@ -139,7 +140,7 @@ func runPipeline(cmd *cobra.Command, path string, failFast bool) (err error) {
 	}()
 	consumer.SetHealth(links)
 	ready.SetConsumer(consumer)
-	if *cfg.file.Publish.Auto {
+	if *cfg.File.Publish.Auto {
 		auto, err := newAutoPublisher(ctx, cfg, client, consumer, log)
 		if err != nil {
 			return err
@@ -148,8 +149,8 @@ func runPipeline(cmd *cobra.Command, path string, failFast bool) (err error) {
 		defer func() { <-done }()
 		go func() { defer close(done); auto.Run(ctx) }()
 	}
-	log.Info("consuming", "topic", cfg.file.Kafka.Topic, "group", cfg.file.Kafka.Group, "spec_hash", cfg.spec.Hash(),
-		"auto_publish", *cfg.file.Publish.Auto)
+	log.Info("consuming", "topic", cfg.File.Kafka.Topic, "group", cfg.File.Kafka.Group, "spec_hash", cfg.Spec.Hash(),
+		"auto_publish", *cfg.File.Publish.Auto)
 	return consumer.Run(ctx)
 }
 
@@ -160,9 +161,9 @@ const linkClickHouse = "clickhouse"
 // retrying while the server cannot be reached (reported on links) and
 // giving up on any other error, such as refused credentials.
 func openMigrated(ctx context.Context, cfg *config, links *ops.Links) (client *clickhouse.Client, applied []string, err error) {
-	err = links.Retry(ctx, linkClickHouse, strings.Join(cfg.file.ClickHouse.Addr, ","), connectBackoff, clickhouse.IsRetryable,
+	err = links.Retry(ctx, linkClickHouse, strings.Join(cfg.File.ClickHouse.Addr, ","), connectBackoff, clickhouse.IsRetryable,
 		func(ctx context.Context) error {
-			c, err := clickhouse.Open(ctx, cfg.file.ClickHouse)
+			c, err := clickhouse.Open(ctx, cfg.File.ClickHouse)
 			if err != nil {
 				return err
 			}
@@ -179,7 +180,7 @@ func openMigrated(ctx context.Context, cfg *config, links *ops.Links) (client *c
 // newAutoPublisher prepares run's automatic publishing; see
 // publish.Scheduler.
 func newAutoPublisher(ctx context.Context, cfg *config, client *clickhouse.Client, consumer *pipeline.Consumer, log *slog.Logger) (*publish.Scheduler, error) {
-	pc, err := cfg.publisherConfig()
+	pc, err := cfg.Publisher()
 	if err != nil {
 		return nil, err
 	}
@@ -190,9 +191,9 @@ func newAutoPublisher(ctx context.Context, cfg *config, client *clickhouse.Clien
 	if err := client.WriteFeatureDictionary(ctx, clickhouse.FeatureDictionary()); err != nil {
 		return nil, err
 	}
-	brokers, topic, dialer := cfg.file.Kafka.Brokers, cfg.file.Kafka.Topic, cfg.file.Kafka.Dialer
+	brokers, topic, dialer := cfg.File.Kafka.Brokers, cfg.File.Kafka.Topic, cfg.File.Kafka.Dialer
 	return &publish.Scheduler{
-		Settings: cfg.file.Publish, Spec: cfg.spec, Topic: topic, Publisher: pub, Flushes: client,
+		Settings: cfg.File.Publish, Spec: cfg.Spec, Topic: topic, Publisher: pub, Flushes: client,
 		Partitions: func(ctx context.Context) (int, error) { return pipeline.PartitionCount(ctx, dialer, brokers, topic) },
 		Owns:       consumer.Owns, Log: log, Now: time.Now,
 	}, nil

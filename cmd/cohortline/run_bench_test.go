@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cohortline/cohortline/cmd/internal/configfile"
 	"github.com/cohortline/cohortline/cohorts"
 	"github.com/cohortline/cohortline/deploy/devenv"
 	"github.com/cohortline/cohortline/pipeline"
@@ -73,7 +74,7 @@ func BenchmarkRunEndToEnd(b *testing.B) {
 // benchRun runs a fresh consumer with kc over the topic of events into
 // fresh databases of chc, b.N times, and reports the events per second.
 func benchRun(b *testing.B, events int, kc pipeline.Config, chc clickhouse.Config) {
-	rekey, err := cohorts.NewRekeyer([]byte(developmentSecret))
+	rekey, err := cohorts.NewRekeyer([]byte(configfile.DevelopmentSecret))
 	if err != nil {
 		b.Fatal(err)
 	}

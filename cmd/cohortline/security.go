@@ -4,41 +4,17 @@ import (
 	"log/slog"
 	"os"
 
-	"github.com/cohortline/cohortline/pipeline"
+	"github.com/cohortline/cohortline/cmd/internal/configfile"
 )
 
 // Security settings outside run's config: gen and the demo take --config
 // for kafka.tls and kafka.sasl alone, and every command warns at start when
 // a tls block skips verification.
 
-// kafkaDialerOf builds the Kafka dialer of the kafka.tls and kafka.sasl
-// blocks of the config file at path ("" is plaintext). The rest of the
-// file is checked for its keys only, not its values: gen needs no
-// ClickHouse.
-func kafkaDialerOf(path string, getenv func(string) string) (*pipeline.Dialer, error) {
-	if path == "" {
-		return nil, nil
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, usageErrorf("reading config: %w", err)
-	}
-	f, lines, err := decodeConfig(data)
-	if err != nil {
-		return nil, usageErrorf("config %s: %w", path, err)
-	}
-	k := f.Kafka
-	d, err := pipeline.NewDialer(k.TLS, k.SASL, getenv)
-	if err != nil {
-		return nil, usageErrorf("config %s: %w", path, locateConfigError(lines, err))
-	}
-	return d, nil
-}
-
 // warnInsecure logs, loudly, every connection whose server certificates go
 // unchecked (insecure_skip_verify): anyone on the path can read and change
 // its traffic.
-func warnInsecure(log *slog.Logger, f *fileConfig) {
+func warnInsecure(log *slog.Logger, f *configfile.File) {
 	if f.Kafka.Dialer.Insecure() {
 		log.Warn("kafka.tls.insecure_skip_verify is set: the brokers' certificates are NOT verified; anyone on the network path can read and change the traffic, passwords included. Never in production.")
 	}
@@ -50,7 +26,7 @@ func warnInsecure(log *slog.Logger, f *fileConfig) {
 // demoSecurity takes the security settings of the demo's --config: the
 // Kafka ones only with --kafka (the embedded broker is plaintext), the
 // ClickHouse ones always.
-func demoSecurity(f *fileConfig, opts demoOptions) error {
+func demoSecurity(f *configfile.File, opts demoOptions) error {
 	if opts.config == "" {
 		return nil
 	}
@@ -58,7 +34,7 @@ func demoSecurity(f *fileConfig, opts demoOptions) error {
 	if err != nil {
 		return usageErrorf("reading config: %w", err)
 	}
-	file, _, err := decodeConfig(data)
+	file, _, err := configfile.Decode(data)
 	if err != nil {
 		return usageErrorf("config %s: %w", opts.config, err)
 	}

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/cohortline/cohortline/cmd/internal/configfile"
 )
 
 // TestSecurityConfig: kafka.tls, kafka.sasl and clickhouse.tls load into one
@@ -26,22 +28,22 @@ func TestSecurityConfig(t *testing.T) {
 		"  sasl: {mechanism: SCRAM-SHA-512, username: cohortline, password_file: " + pwFile + "}\n" +
 		"clickhouse:\n  addr: [127.0.0.1:9440]\n  username: writer\n  password_env: CH_PW\n  tls: {enabled: true, ca_file: " + ca + ", server_name: ch.internal}\n"
 	env := envOf(map[string]string{"CH_PW": "env-pw"})
-	cfg, err := parseConfig([]byte(good), env)
+	cfg, err := configfile.Parse([]byte(good), env)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := cfg.file.Kafka.Dialer.String(); got != "SASL_SSL SCRAM-SHA-512" {
+	if got := cfg.File.Kafka.Dialer.String(); got != "SASL_SSL SCRAM-SHA-512" {
 		t.Errorf("kafka dialer %q, want SASL_SSL SCRAM-SHA-512", got)
 	}
-	kd := cfg.file.Kafka.Dialer.KafkaDialer()
-	if kd.TLS == nil || kd.SASLMechanism == nil || kd.SASLMechanism.Name() != "SCRAM-SHA-512" || cfg.file.Kafka.Dialer.Transport() == nil {
-		t.Errorf("kafka-go dialer %+v, transport %v: want TLS and SCRAM-SHA-512 on both", kd, cfg.file.Kafka.Dialer.Transport())
+	kd := cfg.File.Kafka.Dialer.KafkaDialer()
+	if kd.TLS == nil || kd.SASLMechanism == nil || kd.SASLMechanism.Name() != "SCRAM-SHA-512" || cfg.File.Kafka.Dialer.Transport() == nil {
+		t.Errorf("kafka-go dialer %+v, transport %v: want TLS and SCRAM-SHA-512 on both", kd, cfg.File.Kafka.Dialer.Transport())
 	}
-	if ch := cfg.file.ClickHouse; ch.Password != "env-pw" || !ch.TLS.Enabled || ch.TLS.ServerName != "ch.internal" {
+	if ch := cfg.File.ClickHouse; ch.Password != "env-pw" || !ch.TLS.Enabled || ch.TLS.ServerName != "ch.internal" {
 		t.Errorf("clickhouse %+v", ch.LogValue())
 	}
-	if plain, err := parseConfig([]byte(head), env); err != nil || plain.file.Kafka.Dialer != nil || plain.file.Kafka.Dialer.String() != "PLAINTEXT" {
-		t.Errorf("no tls or sasl: %v, dialer %v", err, plain.file.Kafka.Dialer)
+	if plain, err := configfile.Parse([]byte(head), env); err != nil || plain.File.Kafka.Dialer != nil || plain.File.Kafka.Dialer.String() != "PLAINTEXT" {
+		t.Errorf("no tls or sasl: %v, dialer %v", err, plain.File.Kafka.Dialer)
 	}
 
 	for _, c := range []struct {
@@ -70,7 +72,7 @@ func TestSecurityConfig(t *testing.T) {
 		{"unknown TLS key", head + "  tls: {enabled: true, ca: x}\n", "kafka.tls.ca (line 5): unknown key (known here: ca_file, cert_file, enabled, insecure_skip_verify, key_file, min_version, server_name)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			_, err := parseConfig([]byte(c.yaml), envOf(map[string]string{"PW": "env-pw"}))
+			_, err := configfile.Parse([]byte(c.yaml), envOf(map[string]string{"PW": "env-pw"}))
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("error %v\nwant one containing %q", err, c.want)
 			}
@@ -101,20 +103,20 @@ xIoisTKnSg+8S5TgQZwsPfCz
 func TestInsecureSkipVerifyIsLoud(t *testing.T) {
 	const yaml = "mode: development\nkafka:\n  brokers: [127.0.0.1:9093]\n  topic: activity\n  tls: {enabled: true, insecure_skip_verify: true}\n" +
 		"clickhouse:\n  tls: {enabled: true, insecure_skip_verify: true}\n"
-	cfg, err := parseConfig([]byte(yaml), envOf(nil))
+	cfg, err := configfile.Parse([]byte(yaml), envOf(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var logs strings.Builder
-	warnInsecure(slog.New(slog.NewTextHandler(&logs, nil)), &cfg.file)
+	warnInsecure(slog.New(slog.NewTextHandler(&logs, nil)), &cfg.File)
 	for _, want := range []string{"level=WARN msg=\"kafka.tls.insecure_skip_verify is set", "level=WARN msg=\"clickhouse.tls.insecure_skip_verify is set"} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("no warning %q in:\n%s", want, logs.String())
 		}
 	}
 	logs.Reset()
-	plain, _ := parseConfig([]byte("mode: development\nkafka: {brokers: [a:1], topic: t, tls: {enabled: true}}\n"), envOf(nil))
-	warnInsecure(slog.New(slog.NewTextHandler(&logs, nil)), &plain.file)
+	plain, _ := configfile.Parse([]byte("mode: development\nkafka: {brokers: [a:1], topic: t, tls: {enabled: true}}\n"), envOf(nil))
+	warnInsecure(slog.New(slog.NewTextHandler(&logs, nil)), &plain.File)
 	if logs.Len() != 0 {
 		t.Errorf("a verified TLS config was warned about: %s", logs.String())
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cohortline/cohortline/cmd/internal/buildinfo"
 	"github.com/cohortline/cohortline/cohorts"
 	"github.com/cohortline/cohortline/schemas"
 )
@@ -19,7 +20,7 @@ func TestVersionNamesEveryContract(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
-	var v buildVersion
+	var v buildinfo.Version
 	if err := json.Unmarshal([]byte(out), &v); err != nil {
 		t.Fatalf("%v in %q", err, out)
 	}

@@ -1,4 +1,4 @@
-package main
+package console
 
 import (
 	"context"
@@ -6,19 +6,19 @@ import (
 	"sync/atomic"
 )
 
-// lastWarning remembers the newest warning or error the pipeline logged,
-// so that a demo that stalls can say why in its one-line message (the
-// pipeline itself retries for ever and only logs).
-type lastWarning struct{ msg atomic.Pointer[string] }
+// LastWarning remembers the newest warning or error a logger wrote, so
+// that a command that stalls can say why in its one-line message to a
+// person (the demo: the pipeline itself retries for ever and only logs).
+type LastWarning struct{ msg atomic.Pointer[string] }
 
-// wrap returns a handler that passes every record on to next and keeps
+// Wrap returns a handler that passes every record on to next and keeps
 // the message and "err" of warnings and errors.
-func (l *lastWarning) wrap(next slog.Handler) slog.Handler {
+func (l *LastWarning) Wrap(next slog.Handler) slog.Handler {
 	return warningHandler{next: next, last: l}
 }
 
 // String is the last warning, or "" when there was none.
-func (l *lastWarning) String() string {
+func (l *LastWarning) String() string {
 	if p := l.msg.Load(); p != nil {
 		return *p
 	}
@@ -27,7 +27,7 @@ func (l *lastWarning) String() string {
 
 type warningHandler struct {
 	next  slog.Handler
-	last  *lastWarning
+	last  *LastWarning
 	attrs []slog.Attr // of WithAttrs, searched for "err" too
 }
 
