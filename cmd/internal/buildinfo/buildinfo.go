@@ -1,6 +1,7 @@
 // Package buildinfo says which build of Cohortline is running: the module
-// version and the VCS revision Go stamped into the binary. `cohortline
-// version` prints it, and the privacy ledger records it with every
+// version and the VCS revision Go stamped into the binary, and the
+// versions of the contracts it speaks (Version). `cohortline version`
+// prints them, and the privacy ledger records the revision with every
 // release (code_version).
 package buildinfo
 
