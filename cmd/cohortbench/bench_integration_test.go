@@ -57,6 +57,14 @@ func TestBenchSmall(t *testing.T) {
 		t.Errorf("(c) with 1 consumer counted %d of %d events (%d duplicated, %d lost, stalled %v) in %v, want all, once",
 			e.Counted, e.Expected, e.Duplicated, e.Lost, e.Stalled, e.Wall)
 	}
+	if len(rep.ScaleOut) != 3 {
+		t.Fatalf("scale-out ran %d times, want 1, 2 and 3 instances", len(rep.ScaleOut))
+	}
+	for _, row := range rep.ScaleOut {
+		if r := row.Run; r.Messages != opts.Events || r.Wall <= 0 || r.CPU <= 0 || !row.sameOutput(rep.Run) {
+			t.Errorf("scale-out with %d instances: %+v, want every message handled, with CPU, and (b)'s partials exactly", row.Instances, r)
+		}
+	}
 	if m := rep.Memory; m == nil || m.Points[0].Active == 0 || m.Points[1].Active <= m.Points[0].Active {
 		t.Errorf("memory runs = %+v, want active users growing with --users", m)
 	}

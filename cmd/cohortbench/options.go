@@ -53,6 +53,10 @@ type options struct {
 	MemUsers         []int
 	MemEventsPerUser int
 
+	// ScaleOut are the instance counts of the scale-out runs (default 1,
+	// 2, 3; 1 is stage (b) itself). Empty skips them.
+	ScaleOut []int
+
 	// Flink is stage (d): "auto" (default) runs it when java and mvn are
 	// on the PATH and says in the report why not otherwise; "on" fails
 	// without them; "off" skips it (the report says so).
@@ -122,6 +126,9 @@ func (o *options) setDefaults() {
 	if o.MemEventsPerUser == 0 {
 		o.MemEventsPerUser = 2
 	}
+	if o.ScaleOut == nil {
+		o.ScaleOut = []int{1, 2, 3}
+	}
 	if o.StageTimeout == 0 {
 		o.StageTimeout = 15 * time.Minute
 	}
@@ -163,6 +170,12 @@ func (o *options) Validate() error {
 	}
 	if len(o.MemUsers) != 0 && (len(o.MemUsers) != 2 || o.MemUsers[0] < 1 || o.MemUsers[1] <= o.MemUsers[0]) {
 		errs = append(errs, fmt.Errorf("--mem-users: %v, want two populations, the smaller first, or none", o.MemUsers))
+	}
+	for i, n := range o.ScaleOut {
+		if n < 1 || n > o.Partitions || i > 0 && n <= o.ScaleOut[i-1] {
+			errs = append(errs, fmt.Errorf("--scale-out: %v, want rising instance counts from 1 to --partitions (%d), or none", o.ScaleOut, o.Partitions))
+			break
+		}
 	}
 	var err error
 	if o.kafka, err = loadKafkaSecurity(o.KafkaConfig); err != nil {
@@ -222,6 +235,14 @@ func parseFlags(args []string, output io.Writer) (options, error) {
 		return err
 	})
 	fs.IntVar(&o.MemEventsPerUser, "mem-events-per-user", 2, "events per user in the memory runs")
+	fs.Func("scale-out", `instance counts of the scale-out runs of stage (b), one consumer group each, e.g. 1,2,3 (default); "none" skips them`, func(s string) (err error) {
+		if s == "none" {
+			o.ScaleOut = []int{}
+			return nil
+		}
+		o.ScaleOut, err = parseInts(s)
+		return err
+	})
 	fs.StringVar(&o.Flink, "flink", "auto", `stage (d), the Flink job: "auto" runs it if java and mvn are on the PATH, "on" requires them, "off" skips it`)
 	fs.StringVar(&o.FlinkDir, "flink-dir", filepath.Join("cmd", "cohortbench", "flink"), "the Flink job's Maven project")
 	fs.StringVar(&o.MavenRepo, "maven-repo", "", "Maven's local repository for the Flink job's build (default ~/.m2/repository)")

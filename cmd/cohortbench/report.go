@@ -38,6 +38,10 @@ func (r *report) print(w io.Writer) {
 	r.table(w)
 	fmt.Fprintln(w)
 	r.ratios(w)
+	if len(r.ScaleOut) > 0 {
+		fmt.Fprintln(w)
+		r.scaleOut(w)
+	}
 	if r.Memory != nil {
 		fmt.Fprintln(w)
 		r.memory(w)
@@ -266,6 +270,15 @@ func (r *report) method(w io.Writer) {
   late + invalid) with the topic, as for (c); each (cohort, window)'s events (windowed + late) and
   distinct users (where no event was late) are checked against Go's count of the topic.
 `, r.Flink.Parallelism, flinkMaxOutOfOrder, flinkAllowedLateness, r.opts.FlinkCheckpointInterval)
+	}
+	if len(r.ScaleOut) > 0 {
+		fmt.Fprintf(w, `- scale-out: (b) again with N processes of "cohortline run" started together with one config (one
+  consumer group, so the partitions are shared out by the group's rebalances), timed as (b) from
+  the first process's start; CPU is the processes' sum, RSS the largest one's. The 1-instance row
+  is (b). events per CPU-s is what carries to a machine with more cores: here the instances share
+  %d cores with each other and with both servers. same partials: the run's partial rows, events,
+  users and windows equal (b)'s, with no duplicate row.
+`, r.Machine.CPUs)
 	}
 	if r.Memory != nil {
 		fmt.Fprintf(w, `- memory per active user: two more runs of (b), on topics of --users %d and %d with %d events

@@ -43,6 +43,7 @@ type report struct {
 	flinkKeys  *keyCounts
 	flinkTruth *flinkTruth
 	Memory     *memoryResult // nil when skipped
+	ScaleOut   []scaleRow    // empty when skipped
 
 	Machine       machine
 	Began, Finish time.Time
@@ -91,6 +92,9 @@ func runBench(ctx context.Context, opts options, progress io.Writer) (rep *repor
 		return nil, fmt.Errorf("stage (b): %w", err)
 	}
 	b.logf("(b) cohortline run: %s", rateOf(rep.Run.Messages, rep.Run.Wall))
+	if rep.ScaleOut, err = b.scaleOutStage(ctx, topic, ranges, rep.Run); err != nil {
+		return nil, err
+	}
 
 	if opts.KafkaConfig != "" {
 		b.logf("(c) ClickHouse Kafka engine: SKIPPED: --kafka-config (the engine's librdkafka is configured in ClickHouse's own config)")

@@ -27,8 +27,8 @@ type runResult struct {
 	// Wall is Observed minus the idle timeout: the time to handle every
 	// message, startup included.
 	Wall    time.Duration
-	CPU     time.Duration // the cohortline process, whole life until Observed
-	PeakRSS uint64        // its VmHWM
+	CPU     time.Duration // the cohortline processes, whole life until Observed
+	PeakRSS uint64        // the largest VmHWM of them
 	// ClickHouse and Kafka are the servers' usage from the process start
 	// to Observed.
 	ClickHouse, Kafka usage
@@ -59,11 +59,15 @@ type runSpec struct {
 	// gctrace runs it with GODEBUG=gctrace=1, so its log tells the live
 	// heap at each garbage collection (runResult.PeakLiveHeap).
 	gctrace bool
+	// instances is how many processes share the consumer group (the
+	// scale-out); 0 is one.
+	instances int
 }
 
-// runCohortline runs `cohortline run` as a child process with a fresh
-// group and databases until every message of spec.topic is handled, then
-// stops it with SIGTERM.
+// runCohortline runs `cohortline run` as child processes (spec.instances
+// of them, one consumer group) with a fresh group and databases until
+// every message of spec.topic is handled, then stops them with SIGTERM.
+// CPU is the sum over the processes, PeakRSS the largest one's.
 func (b *bench) runCohortline(ctx context.Context, spec runSpec) (runResult, error) {
 	name := b.name(spec.label)
 	db := strings.ReplaceAll(name, "-", "_")
@@ -83,39 +87,59 @@ func (b *bench) runCohortline(ctx context.Context, spec runSpec) (runResult, err
 	if spec.gctrace {
 		env = append(env, "GODEBUG=gctrace=1")
 	}
-	c, err := startChild(b.opts.Cohortline, filepath.Join(b.dir, name+".log"), env, append(args, "run", "--config", config)...)
-	if err != nil {
-		return runResult{}, err
+	children := make([]*child, max(spec.instances, 1))
+	for i := range children {
+		log := name + ".log"
+		if i > 0 {
+			log = fmt.Sprintf("%s-%d.log", name, i+1)
+		}
+		c, err := startChild(b.opts.Cohortline, filepath.Join(b.dir, log), env, append(args, "run", "--config", config)...)
+		if err != nil {
+			return runResult{}, err
+		}
+		defer c.kill()
+		children[i] = c
 	}
-	defer c.kill()
+	first := children[0]
 	res := runResult{Messages: messages(spec.ranges)}
-	observed, err := b.waitCommitted(ctx, c, name, spec.topic, spec.ranges)
+	observed, err := b.waitCommitted(ctx, children, name, spec.topic, spec.ranges)
 	if err != nil {
-		return runResult{}, fmt.Errorf("waiting for run %s to handle %d messages: %w\n%s", spec.label, res.Messages, err, c.logTail(20))
+		return runResult{}, fmt.Errorf("waiting for run %s to handle %d messages: %w\n%s", spec.label, res.Messages, err, first.logTail(20))
 	}
 	end := b.mark()
-	res.Observed = observed.Sub(c.started)
+	res.Observed = observed.Sub(first.started)
 	res.Wall = res.Observed - b.opts.IdleTimeout
-	if res.CPU, err = procCPU(c.pid()); err != nil {
-		return runResult{}, err
+	for _, c := range children {
+		cpu, err := procCPU(c.pid())
+		if err != nil {
+			return runResult{}, err
+		}
+		mem, err := procMem(c.pid())
+		if err != nil {
+			return runResult{}, err
+		}
+		res.CPU += cpu
+		res.PeakRSS = max(res.PeakRSS, mem.Peak)
 	}
-	mem, err := procMem(c.pid())
-	if err != nil {
-		return runResult{}, err
-	}
-	res.PeakRSS = mem.Peak
-	if t := c.assignedAt(); !t.IsZero() {
-		res.Startup = t.Sub(c.started)
+	if t := first.assignedAt(); !t.IsZero() {
+		res.Startup = t.Sub(first.started)
 	}
 	res.ClickHouse, res.Kafka = b.serverUsage(began, end)
 	if res.Partials, err = b.ch.partials(ctx, db); err != nil {
 		return runResult{}, err
 	}
-	if err := c.stop(time.Minute); err != nil {
-		return runResult{}, fmt.Errorf("stopping run %s: %w\n%s", spec.label, err, c.logTail(20))
-	}
-	if res.Flushes, res.PeakLiveHeap, err = readRunLog(c.log); err != nil {
-		return runResult{}, err
+	for _, c := range children {
+		if err := c.stop(time.Minute); err != nil {
+			return runResult{}, fmt.Errorf("stopping run %s: %w\n%s", spec.label, err, c.logTail(20))
+		}
+		flushes, live, err := readRunLog(c.log)
+		if err != nil {
+			return runResult{}, err
+		}
+		res.Flushes.Count += flushes.Count
+		res.Flushes.Latency += flushes.Latency
+		res.Flushes.Inserts += flushes.Inserts
+		res.PeakLiveHeap = max(res.PeakLiveHeap, live)
 	}
 	return res, nil
 }
@@ -151,9 +175,9 @@ http:
 }
 
 // waitCommitted polls group's committed offsets until every partition's
-// end is committed, and returns when it saw that. It fails if the child
+// end is committed, and returns when it saw that. It fails if a child
 // exits first.
-func (b *bench) waitCommitted(ctx context.Context, c *child, group, topic string, ranges []partitionRange) (time.Time, error) {
+func (b *bench) waitCommitted(ctx context.Context, children []*child, group, topic string, ranges []partitionRange) (time.Time, error) {
 	ctx, cancel := context.WithTimeout(ctx, b.opts.StageTimeout)
 	defer cancel()
 	tick := time.NewTicker(20 * time.Millisecond)
@@ -162,9 +186,14 @@ func (b *bench) waitCommitted(ctx context.Context, c *child, group, topic string
 		select {
 		case <-ctx.Done():
 			return time.Time{}, fmt.Errorf("after %s: %w", b.opts.StageTimeout, ctx.Err())
-		case <-c.done:
-			return time.Time{}, fmt.Errorf("cohortline exited early: %v", c.err)
 		case <-tick.C:
+		}
+		for _, c := range children {
+			select {
+			case <-c.done:
+				return time.Time{}, fmt.Errorf("cohortline exited early: %v\n%s", c.err, c.logTail(10))
+			default:
+			}
 		}
 		done, err := b.kafka.committedAll(ctx, group, topic, ranges)
 		if err != nil {
