@@ -158,7 +158,7 @@ func runBackfill(cmd *cobra.Command, opts backfillOptions) error {
 	ctx := cmd.Context()
 	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	log := slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	warnInsecure(log, &cfg.File)
+	cfg.File.WarnInsecure(log)
 	client, err := clickhouse.Open(ctx, cfg.File.ClickHouse)
 	if err != nil {
 		return err
