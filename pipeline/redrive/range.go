@@ -28,6 +28,19 @@ type Span struct {
 	First, End int64
 }
 
+// Check refuses a range that cannot hold anything, before any connection.
+func (r Range) Check() error {
+	switch {
+	case r.FromOffset < 0 || r.ToOffset < 0:
+		return fmt.Errorf("offsets are 0 or more: from %d, to %d", r.FromOffset, r.ToOffset)
+	case r.ToOffset > 0 && r.ToOffset <= r.FromOffset:
+		return fmt.Errorf("%w: to offset %d is not after from offset %d", ErrEmptyRange, r.ToOffset, r.FromOffset)
+	case !r.From.IsZero() && !r.To.IsZero() && !r.To.After(r.From):
+		return fmt.Errorf("%w: to %s is not after from %s", ErrEmptyRange, r.To.Format(time.RFC3339), r.From.Format(time.RFC3339))
+	}
+	return nil
+}
+
 // ErrEmptyRange is returned when the range holds no dead letter.
 var ErrEmptyRange = errors.New("the range holds no dead letter")
 
@@ -35,6 +48,9 @@ var ErrEmptyRange = errors.New("the range holds no dead letter")
 // what the partition holds; a range that holds nothing anywhere is
 // ErrEmptyRange, with what the partitions do hold.
 func (r Range) resolve(ctx context.Context, offs *offsets, n int) ([]Span, error) {
+	if err := r.Check(); err != nil {
+		return nil, err
+	}
 	for _, p := range r.Partitions {
 		if p < 0 || p >= n {
 			return nil, fmt.Errorf("partition %d: the dead-letter topic %q has partitions 0 to %d", p, offs.topic, n-1)
