@@ -194,6 +194,12 @@ func write(ctx context.Context, cfg Config, msgs []kafka.Message, rep *Report) e
 	for len(msgs) > 0 {
 		batch := msgs[:min(writeBatch, len(msgs))]
 		msgs = msgs[len(batch):]
+		// Set here rather than left to the client: later than every dead
+		// letter read, which the next re-drive's scan relies on.
+		now := time.Now()
+		for i := range batch {
+			batch[i].Time = now
+		}
 		err := w.WriteMessages(ctx, batch...)
 		var werrs kafka.WriteErrors
 		switch {

@@ -45,6 +45,7 @@ type deadLetter struct {
 	partition  int // of the dead-letter topic
 	reason     schemas.Reason
 	origin     position // in the input topic
+	elsewhere  bool     // the origin is in another topic (an older deployment's)
 	key, value []byte
 }
 
@@ -56,10 +57,14 @@ func (b *broker) writeDeadLetters(t *testing.T, dls ...deadLetter) {
 	defer w.Close()
 	msgs := make([]kafka.Message, len(dls))
 	for i, dl := range dls {
+		origin := b.topic
+		if dl.elsewhere {
+			origin += "-v0"
+		}
 		msgs[i] = kafka.Message{Key: dl.key, Value: dl.value, Headers: []kafka.Header{
 			{Key: "test-partition", Value: []byte(strconv.Itoa(dl.partition))},
 			{Key: pipeline.HeaderReason, Value: []byte(dl.reason)},
-			{Key: pipeline.HeaderTopic, Value: []byte(b.topic)},
+			{Key: pipeline.HeaderTopic, Value: []byte(origin)},
 			{Key: pipeline.HeaderPartition, Value: []byte(strconv.Itoa(dl.origin.partition))},
 			{Key: pipeline.HeaderOffset, Value: []byte(strconv.FormatInt(dl.origin.offset, 10))},
 		}}
@@ -186,16 +191,19 @@ func TestRedriveKafka(t *testing.T) {
 }
 
 // TestRedriveLate: with the pipeline's watermarks, a valid dead letter
-// whose window closed is not produced, and counted late.
+// whose window closed is not produced, and counted late. A dead letter of
+// another topic's message (no scan of the input topic from its origin)
+// is found re-driven all the same: by the copy's timestamp.
 func TestRedriveLate(t *testing.T) {
 	b := newBroker(t)
 	u := "u_redrive_late_0001"
-	b.writeDeadLetters(t, deadLetter{partition: 0, reason: schemas.ReasonTSOutOfRange, key: []byte(u), value: validEvent(u)})
+	b.writeDeadLetters(t, deadLetter{partition: 0, reason: schemas.ReasonTSOutOfRange, key: []byte(u), value: validEvent(u), elsewhere: true})
 	cfg := b.config(nil, Range{}, false)
 	cfg.Watermarks = fixedWatermarks(time.Now().Add(2 * time.Hour).UnixMilli())
 	checkCounts(t, "closed", run(t, cfg), Report{Read: 1, Matched: 1, Late: 1, LateChecked: true}, nil)
 	cfg.Watermarks = fixedWatermarks(math.MinInt64)
 	checkCounts(t, "open", run(t, cfg), Report{Read: 1, Matched: 1, Produce: 1, Written: 1, LateChecked: true}, nil)
+	checkCounts(t, "again", run(t, cfg), Report{Read: 1, Matched: 1, AlreadyRedriven: 1, LateChecked: true}, nil)
 }
 
 type fixedWatermarks int64
