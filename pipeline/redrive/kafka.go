@@ -22,52 +22,20 @@ import (
 // copies twice).
 const stallTimeout = 30 * time.Second
 
+// offsets lists one topic's offsets, every partition at once.
 type offsets struct {
-	client *kafka.Client
-	topic  string
-	n      int
+	d       *pipeline.Dialer
+	brokers []string
+	topic   string
+	n       int
 }
 
 func newOffsets(d *pipeline.Dialer, brokers []string, topic string, n int) *offsets {
-	return &offsets{client: &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second, Transport: d.Transport()}, topic: topic, n: n}
+	return &offsets{d: d, brokers: brokers, topic: topic, n: n}
 }
 
-// list asks for one offset of each partition: req(p). A time with no
-// message at or after it answers -1.
 func (o *offsets) list(ctx context.Context, req func(p int) kafka.OffsetRequest) ([]int64, error) {
-	reqs := make([]kafka.OffsetRequest, o.n)
-	for p := range o.n {
-		reqs[p] = req(p)
-	}
-	resp, err := o.client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{o.topic: reqs}})
-	if err != nil {
-		return nil, fmt.Errorf("listing offsets of topic %q: %w", o.topic, err)
-	}
-	out, got := make([]int64, o.n), 0
-	for _, po := range resp.Topics[o.topic] {
-		if po.Error != nil {
-			return nil, fmt.Errorf("listing offsets of topic %q partition %d: %w", o.topic, po.Partition, po.Error)
-		}
-		if po.Partition < 0 || po.Partition >= o.n {
-			continue
-		}
-		got++
-		switch reqs[po.Partition].Timestamp {
-		case kafka.FirstOffset:
-			out[po.Partition] = po.FirstOffset
-		case kafka.LastOffset:
-			out[po.Partition] = po.LastOffset
-		default:
-			out[po.Partition] = -1 // no message at or after the time
-			for off := range po.Offsets {
-				out[po.Partition] = off
-			}
-		}
-	}
-	if got != o.n {
-		return nil, fmt.Errorf("listing offsets of topic %q: %d of %d partitions answered", o.topic, got, o.n)
-	}
-	return out, nil
+	return pipeline.ListOffsets(ctx, o.d, o.brokers, o.topic, o.n, req)
 }
 
 func (o *offsets) firsts(ctx context.Context) ([]int64, error) {
