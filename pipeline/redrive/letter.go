@@ -33,7 +33,7 @@ type letter struct {
 }
 
 // letterOf reads the pipeline's headers of dead letter m (whose Key and
-// Value it keeps: kafka-go's Reader hands out fresh slices).
+// Value it keeps: kafka-go's Batch reads each message into fresh slices).
 func letterOf(m kafka.Message) letter {
 	l := letter{partition: m.Partition, offset: m.Offset, time: m.Time, key: m.Key, value: m.Value, originPartition: -1}
 	var part, off string

@@ -69,26 +69,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	rep := newReport(cfg, spans)
 	j := newJudge(cfg.Reasons, cfg.Topic, cfg.Spec, cfg.MaxFutureSkew, now, inN)
-	var chosen []letter
-	for _, s := range spans {
-		err := readPartition(ctx, d, brokers, cfg.DeadLetterTopic, s.Partition, s.From, s.To, func(m kafka.Message) {
-			rep.Read++
-			l := letterOf(m)
-			switch j.chosen(&l) {
-			case notChosen:
-				return
-			case noPayload:
-				rep.NoPayload++
-			default:
-				chosen = append(chosen, l)
-			}
-			if l.reason != schemas.ReasonPIISuspected {
-				rep.Matched++
-			}
-		})
-		if err != nil {
-			return rep, fmt.Errorf("reading dead letters: %w", err)
-		}
+	chosen, err := readChosen(ctx, cfg, spans, j, rep)
+	if err != nil {
+		return rep, err
 	}
 	if len(chosen) > 0 {
 		if err := scanCopies(ctx, cfg, inN, chosen, j, rep); err != nil {
@@ -114,6 +97,33 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	rep.Took = time.Since(began)
 	return rep, err
+}
+
+// readChosen reads the spans of the dead-letter topic and returns the
+// dead letters of the chosen reasons that have a payload.
+func readChosen(ctx context.Context, cfg Config, spans []Span, j *judge, rep *Report) ([]letter, error) {
+	var chosen []letter
+	for _, s := range spans {
+		err := readPartition(ctx, cfg.Dialer, cfg.Brokers, cfg.DeadLetterTopic, s.Partition, s.From, s.To, func(m kafka.Message) {
+			rep.Read++
+			l := letterOf(m)
+			switch j.chosen(&l) {
+			case notChosen:
+				return
+			case noPayload:
+				rep.NoPayload++
+			default:
+				chosen = append(chosen, l)
+			}
+			if l.reason != schemas.ReasonPIISuspected {
+				rep.Matched++
+			}
+		})
+		if err != nil {
+			return chosen, fmt.Errorf("reading dead letters: %w", err)
+		}
+	}
+	return chosen, nil
 }
 
 // scanCopies reads the input topic for copies of earlier re-drives: from
