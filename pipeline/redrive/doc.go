@@ -26,8 +26,9 @@
 //
 // Idempotence. Before producing, a re-drive scans the input topic for that
 // header: from the first message at or after the oldest chosen dead
-// letter's timestamp (a copy is produced after its dead letter was
-// written, and Kafka finds that offset by timestamp), or from the oldest
+// letter's timestamp, less 10 minutes for the hosts' clocks (a copy is
+// produced after its dead letter was written, and Kafka finds that offset
+// by timestamp), or from the oldest
 // input message a chosen dead letter names, when earlier. A dead letter
 // whose name it finds is skipped; so is one whose original is such a copy
 // (a copy the running pipeline rejected after all): each dead letter is

@@ -60,6 +60,8 @@ func newJudge(reasons Reasons, topic string, spec *cohorts.Spec, maxFutureSkew t
 // reason, and whether there is a payload.
 func (j *judge) chosen(l *letter) verdict {
 	switch {
+	case l.reason == "": // not the pipeline's: no reason header
+		return notChosen
 	case !j.reasons.Match(l.reason) && l.reason != schemas.ReasonPIISuspected:
 		return notChosen
 	case l.reason == schemas.ReasonPIISuspected || len(l.value) == 0:

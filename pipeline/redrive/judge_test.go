@@ -42,6 +42,7 @@ func TestJudgeVerdicts(t *testing.T) {
 		{"valid, open window", nil, ok(schemas.BadValue("category"), 1, eventAt(open)), produce, ""},
 		{"reason not chosen", []string{"ts_out_of_range"}, ok(schemas.BadValue("category"), 1, eventAt(open)), notChosen, ""},
 		{"class chosen", []string{"bad_value"}, ok(schemas.BadValue("category"), 1, eventAt(open)), produce, ""},
+		{"no reason header: not the pipeline's", nil, ok("", 1, eventAt(open)), notChosen, ""},
 		{"pii_suspected", nil, letter{reason: schemas.ReasonPIISuspected}, noPayload, ""},
 		{"pii_suspected with a payload all the same", nil, ok(schemas.ReasonPIISuspected, 1, eventAt(open)), noPayload, ""},
 		{"no payload", nil, ok(schemas.ReasonMalformedJSON, 1, nil), noPayload, ""},

@@ -42,6 +42,11 @@ type Watermarks interface {
 	LastFlush(ctx context.Context, topic string, partition int) (schemas.Flush, bool, error)
 }
 
+// clockSkew is how far the scan for copies starts before the oldest
+// chosen dead letter: the pipeline's host stamped the dead letter, the
+// re-drive's host stamps the copy, and their clocks may differ.
+const clockSkew = 10 * time.Minute
+
 // writeBatch is how many copies one WriteMessages call takes.
 const writeBatch = 1000
 
@@ -128,7 +133,7 @@ func readChosen(ctx context.Context, cfg Config, spans []Span, j *judge, rep *Re
 
 // scanCopies reads the input topic for copies of earlier re-drives: from
 // the first message at or after the oldest chosen dead letter's time (no
-// copy of it can be older), or earlier where a chosen dead letter names an
+// copy of it can be older), less clockSkew, or earlier where a chosen dead letter names an
 // older message of the input topic (a copy rejected again), to the end.
 func scanCopies(ctx context.Context, cfg Config, inN int, chosen []letter, j *judge, rep *Report) error {
 	began := time.Now()
@@ -138,6 +143,7 @@ func scanCopies(ctx context.Context, cfg Config, inN int, chosen []letter, j *ju
 			oldest = l.time
 		}
 	}
+	oldest = oldest.Add(-clockSkew)
 	offs := newOffsets(cfg.Dialer, cfg.Brokers, cfg.Topic, inN)
 	ends, err := offs.ends(ctx)
 	if err != nil {
