@@ -14,22 +14,23 @@ import (
 )
 
 type redriveOptions struct {
-	config, from, to string
-	reasons          []string
-	r                redrive.Range
-	dryRun           bool
+	config, from, to  string
+	reasons           []string
+	r                 redrive.Range
+	dryRun, keyByUser bool
 }
 
 func newRedriveCmd() *cobra.Command {
 	var opts redriveOptions
 	cmd := &cobra.Command{
-		Use:   "redrive --config FILE [--reason R]... [--partition P]... [--from-offset N] [--to-offset M] [--from T1] [--to T2] [--dry-run]",
+		Use:   "redrive --config FILE [--reason R]... [--partition P]... [--from-offset N] [--to-offset M] [--from T1] [--to T2] [--key-by-user] [--dry-run]",
 		Short: "Re-publish dead letters to the input topic once what rejected them is fixed",
 		Long: `Redrive produces to kafka.topic a copy of each dead letter of the chosen
 reasons (default: all but pii_suspected, which has no payload) in the range:
 offsets [--from-offset, --to-offset) of each chosen partition, written in
 [--from, --to). A copy keeps the key and value, and names its dead letter in
-a header, cohortline-redriven-from; none is made twice (the input topic is
+a header, cohortline-redriven-from (--key-by-user keys it by its event's
+user token instead: the fix of key_mismatch); none is made twice (the input topic is
 scanned since the range's oldest dead letter), nor of a copy's dead letter.
 Skipped and counted: what this version still rejects (it stays re-drivable)
 and valid events whose window had closed at their partition's last flush,
@@ -48,6 +49,7 @@ window closes meanwhile. Run one at a time; --dry-run writes nothing.`,
 	f.Int64Var(&opts.r.ToOffset, "to-offset", 0, "read the offsets before this one (0: to the end)")
 	f.StringVar(&opts.from, "from", "", "read dead letters written at this time (UTC) or later")
 	f.StringVar(&opts.to, "to", "", "read dead letters written before this time")
+	f.BoolVar(&opts.keyByUser, "key-by-user", false, "key each copy by its event's user token, as a fixed producer does (re-drives key_mismatch)")
 	f.BoolVar(&opts.dryRun, "dry-run", false, "judge and count, produce nothing")
 	return cmd
 }
@@ -87,7 +89,7 @@ func runRedrive(cmd *cobra.Command, opts redriveOptions) error {
 	k := cfg.File.Kafka
 	rep, err := redrive.Run(cmd.Context(), redrive.Config{
 		Brokers: k.Brokers, Dialer: k.Dialer, Topic: k.Topic, DeadLetterTopic: k.DeadLetterTopic, Reasons: reasons, Range: opts.r,
-		DryRun: opts.dryRun, Spec: &cfg.Spec, MaxFutureSkew: k.MaxFutureSkew, Watermarks: client.Writer(),
+		DryRun: opts.dryRun, KeyByUser: opts.keyByUser, Spec: &cfg.Spec, MaxFutureSkew: k.MaxFutureSkew, Watermarks: client.Writer(),
 	})
 	if rep != nil {
 		for _, line := range rep.Lines(console.Count[int64]) {

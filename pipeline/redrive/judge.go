@@ -30,8 +30,11 @@ const (
 type judge struct {
 	reasons Reasons
 	topic   string // the input topic
-	decoder schemas.Decoder
-	event   schemas.Event
+	// keyByUser keys each copy by its event's user token, as a fixed
+	// producer does: the cure of key_mismatch.
+	keyByUser bool
+	decoder   schemas.Decoder
+	event     schemas.Event
 	// names and copies are what scanning the input topic found: the
 	// HeaderRedrivenFrom values, and where those copies are.
 	names  map[string]bool
@@ -72,6 +75,7 @@ func (j *judge) chosen(l *letter) verdict {
 
 // verdict judges a chosen letter once the input topic has been scanned;
 // for stillInvalid it also returns the reason the message would get now.
+// With keyByUser it may give l the key its copy is produced with.
 func (j *judge) verdict(l *letter, deadLetterTopic string) (verdict, schemas.Reason) {
 	if v := j.chosen(l); v != produce {
 		return v, ""
@@ -85,6 +89,9 @@ func (j *judge) verdict(l *letter, deadLetterTopic string) (verdict, schemas.Rea
 	if err := j.decoder.Decode(l.value, &j.event); err != nil {
 		reason, _ := schemas.ReasonOf(err)
 		return stillInvalid, reason
+	}
+	if j.keyByUser && !bytes.Equal(l.key, j.event.User) {
+		l.key = bytes.Clone(j.event.User)
 	}
 	if !bytes.Equal(l.key, j.event.User) {
 		return stillInvalid, schemas.ReasonKeyMismatch

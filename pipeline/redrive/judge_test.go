@@ -78,6 +78,30 @@ func hourly() cohorts.Spec {
 	return s
 }
 
+// TestJudgeKeyByUser: keyed by the event's user token, a mis-keyed dead
+// letter is valid, and its copy goes to its user's partition.
+func TestJudgeKeyByUser(t *testing.T) {
+	now := time.Date(2026, 11, 2, 12, 0, 0, 0, time.UTC)
+	spec := hourly()
+	j := newJudge(Reasons{}, testTopic, &spec, time.Hour, now, 4)
+	l := letter{reason: schemas.ReasonKeyMismatch, key: []byte("device-42"), value: eventAt(now)}
+	if v, reason := j.verdict(&l, testDLQ); v != stillInvalid || reason != schemas.ReasonKeyMismatch {
+		t.Errorf("keeping its key: verdict %d %q, want still invalid, key_mismatch", v, reason)
+	}
+	j.keyByUser = true
+	if v, _ := j.verdict(&l, testDLQ); v != produce || string(l.key) != testUser {
+		t.Errorf("keyed by user: verdict %d with key %q, want produce with %q", v, l.key, testUser)
+	}
+	// The late check looks at the user's partition.
+	target := kafka.Murmur2Balancer{}.Balance(kafka.Message{Key: []byte(testUser)}, 0, 1, 2, 3)
+	l.key = []byte("device-42")
+	j.watermarks = slices4(math.MinInt64)
+	j.watermarks[target] = now.Add(2 * time.Hour).UnixMilli()
+	if v, _ := j.verdict(&l, testDLQ); v != late {
+		t.Errorf("its user's partition closed the window: verdict %d, want late", v)
+	}
+}
+
 func slices4(wm int64) []int64 { return []int64{wm, wm, wm, wm} }
 
 // TestJudgeLateByPartition: the late check uses the watermark of the

@@ -24,6 +24,11 @@ type Config struct {
 	DeadLetterTopic string
 	Reasons         Reasons
 	Range           Range
+	// KeyByUser produces each copy keyed by its event's user token, as a
+	// fixed producer keys it, rather than by the dead letter's key: what
+	// re-drives key_mismatch dead letters (into their user's partition);
+	// every other valid event is keyed so already.
+	KeyByUser bool
 	// DryRun reads and judges everything and produces nothing.
 	DryRun bool
 	Spec   *cohorts.Spec
@@ -74,6 +79,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 	rep := newReport(cfg, spans)
 	j := newJudge(cfg.Reasons, cfg.Topic, cfg.Spec, cfg.MaxFutureSkew, now, inN)
+	j.keyByUser = cfg.KeyByUser
 	chosen, err := readChosen(ctx, cfg, spans, j, rep)
 	if err != nil {
 		return rep, err

@@ -123,7 +123,8 @@ func validEvent(u string) []byte {
 // counts what a run then produces; exactly the chosen reasons and range
 // are produced, each once, with the header, the original key and value,
 // in the key's murmur2 partition; a second run produces nothing; a copy
-// rejected again is not re-driven again; pii_suspected never is.
+// rejected again is not re-driven again; pii_suspected never is; keyed by
+// the user token, a key_mismatch dead letter goes to its user's partition.
 func TestRedriveKafka(t *testing.T) {
 	b := newBroker(t)
 	user := func(i int) []byte { return fmt.Appendf(nil, "u_redrive_user_%04d", i) }
@@ -188,6 +189,14 @@ func TestRedriveKafka(t *testing.T) {
 	if _, n2 := b.copies(t); n2 != n {
 		t.Errorf("the input topic holds %d messages after re-driving a rejected copy, want %d", n2, n)
 	}
+
+	// The mis-keying producer is fixed: key_mismatch keyed by the token.
+	cfg := b.config([]string{"key_mismatch"}, Range{}, false)
+	cfg.KeyByUser = true
+	checkCounts(t, "key_mismatch keyed by user", run(t, cfg), Report{Read: 10, Matched: 1, NoPayload: 2, Produce: 1, Written: 1}, nil)
+	got, n = b.copies(t)
+	expect[name(0, 5)] = deadLetter{key: []byte("u_another_user_0005")}
+	checkCopies(t, got, n, expect)
 }
 
 // TestRedriveLate: with the pipeline's watermarks, a valid dead letter
