@@ -29,11 +29,13 @@ import (
 // flushed everywhere. Valid events held out of it, of hour 0 (closed by
 // then) and of hour 3 (still to come), are dead letters bad_value:category
 // (an earlier release's, whose taxonomy lacked a category), next to the
-// pipeline's own. Then: a dry run writes nothing; redrive produces exactly
+// pipeline's own, among them key_mismatch of hour-3 events a broken
+// producer keyed by a device. Then: a dry run writes nothing; redrive produces exactly
 // the hour-3 ones, once each, with the header, in their user's partition,
 // and skips the hour-0 ones as late and every real dead letter (still
 // invalid, or pii_suspected without payload); a second redrive produces
-// nothing. The rest of the data follows and `run` finishes: the partials
+// nothing; with --key-by-user the key_mismatch ones are produced, keyed
+// by their user. The rest of the data follows and `run` finishes: the partials
 // equal the reference over the stream as the pipeline saw it (the copies
 // between the two parts), and the reference agrees that the hour-0 ones
 // would have been dropped as late. No copy comes back as a dead letter,
@@ -51,7 +53,7 @@ func TestRedriveEndToEnd(t *testing.T) {
 		"--start", start.Format(time.RFC3339), "--bad", "0.03", "--late", "0.01", "--duplicates", "0.01", "--out", s.ndjson); code != exitOK {
 		t.Fatalf("gen: exit %d: %s", code, errOut)
 	}
-	var first, rest, heldLate, heldOn [][]byte
+	var first, rest, heldLate, heldOn, misKeyed [][]byte
 	lines := readLines(t, s.ndjson)
 	cut := len(lines) * 3 / 5
 	for i, line := range lines {
@@ -61,14 +63,18 @@ func TestRedriveEndToEnd(t *testing.T) {
 			heldLate = append(heldLate, line)
 		case valid && i >= cut && hour == 3 && i%5 == 0:
 			heldOn = append(heldOn, line)
+		case valid && i >= cut && hour == 3 && i%5 == 1:
+			misKeyed = append(misKeyed, line)
 		case i < cut:
 			first = append(first, line)
 		default:
 			rest = append(rest, line)
 		}
 	}
-	t.Logf("%d lines: %d then %d in the topic, %d (hour 0) and %d (hour 3) held out as dead letters", len(lines), len(first), len(rest), len(heldLate), len(heldOn))
-	produceLines(t, s.kafka, s.name, first)
+	t.Logf("%d lines: %d then %d in the topic, %d (hour 0) and %d (hour 3) held out as dead letters, %d (hour 3) mis-keyed first",
+		len(lines), len(first), len(rest), len(heldLate), len(heldOn), len(misKeyed))
+	produceLines(t, s.kafka, s.name, misKeyed, true) // dead-lettered: they move no watermark
+	produceLines(t, s.kafka, s.name, first, false)
 
 	// Part one, without idle closes: hour 0 flushed in every partition.
 	reading := s.writeConfig(t, "reading.yaml", runOptions{idleTimeout: 10 * time.Minute})
@@ -112,14 +118,20 @@ func TestRedriveEndToEnd(t *testing.T) {
 	if real := read - len(heldLate) - len(heldOn); stillInvalid+noPayload != real || noPayload == 0 {
 		t.Errorf("of the pipeline's %d dead letters, %d skipped as still invalid and %d without payload: want all, some of them pii_suspected", real, stillInvalid, noPayload)
 	}
-	copies, copyAt := checkRedriven(t, s.kafka, s.name, dlq, heldOn)
+	checkRedriven(t, s.kafka, s.name, dlq, heldOn)
 	out = redriveCLI(t, "--config", config)
 	if n, again := reportCount(t, out, `produced (\S+) to`), reportCount(t, out, `skipped (\S+) already re-driven`); n != 0 || again != len(heldOn) {
 		t.Errorf("second redrive: produced %d, skipped %d as already re-driven; want 0 and %d", n, again, len(heldOn))
 	}
+	// The mis-keying producer is fixed: its dead letters, keyed by the token.
+	out = redriveCLI(t, "--config", config, "--reason", "key_mismatch", "--key-by-user")
+	if n := reportCount(t, out, `produced (\S+) to`); n != len(misKeyed) {
+		t.Errorf("key_mismatch keyed by user: produced %d, want %d", n, len(misKeyed))
+	}
+	copies, copyAt := checkRedriven(t, s.kafka, s.name, dlq, append(append([][]byte(nil), heldOn...), misKeyed...))
 
 	// Part two: the rest, then the idle close.
-	produceLines(t, s.kafka, s.name, rest)
+	produceLines(t, s.kafka, s.name, rest, false)
 	ctx, stop = context.WithCancel(t.Context())
 	defer stop()
 	exit = startRun(ctx, config, &logs)
@@ -142,8 +154,9 @@ func TestRedriveEndToEnd(t *testing.T) {
 	// flush; run's restart dead-lettered again what followed its last
 	// commit (at least once, by design): count the originals.
 	var origins map[string]bool
-	if !waitUntil(30*time.Second, func() bool { origins = deadLetterOrigins(t, s.kafka, dlq, s.name); return len(origins) >= invalid }) || len(origins) != invalid {
-		t.Errorf("dead letters of %d messages of the input topic, want the %d invalid lines", len(origins), invalid)
+	wantOrigins := invalid + len(misKeyed)
+	if !waitUntil(30*time.Second, func() bool { origins = deadLetterOrigins(t, s.kafka, dlq, s.name); return len(origins) >= wantOrigins }) || len(origins) != wantOrigins {
+		t.Errorf("dead letters of %d messages of the input topic, want the %d invalid lines and %d mis-keyed", len(origins), invalid, len(misKeyed))
 	}
 	for pos := range copyAt {
 		if origins[pos] {
@@ -198,10 +211,21 @@ func eventHour(line []byte, start time.Time) (int, bool) {
 	return int(time.UnixMilli(ev.TS).Sub(start) / time.Hour), true
 }
 
+// eventUser decodes line: its user token, and whether it is valid.
+func eventUser(line []byte) (string, bool) {
+	var dec schemas.Decoder
+	var ev schemas.Event
+	if dec.Decode(line, &ev) != nil {
+		return "", false
+	}
+	return string(ev.User), true
+}
+
 // produceLines produces NDJSON lines as gen does: keyed by the user token
 // (murmur2), the event time as timestamp; an invalid line by its "user"
-// field if it can be found.
-func produceLines(t *testing.T, addr, topic string, lines [][]byte) {
+// field if it can be found. misKey keys valid lines by a device id
+// instead, as a broken producer.
+func produceLines(t *testing.T, addr, topic string, lines [][]byte, misKey bool) {
 	t.Helper()
 	user := regexp.MustCompile(`"user":"([^"]*)"`)
 	i := 0
@@ -214,7 +238,11 @@ func produceLines(t *testing.T, addr, topic string, lines [][]byte) {
 		var dec schemas.Decoder
 		var ev schemas.Event
 		if dec.Decode(line, &ev) == nil {
-			return pipeline.Record{Key: bytes.Clone(ev.User), Value: line, Time: time.UnixMilli(ev.TS)}, true
+			key := bytes.Clone(ev.User)
+			if misKey {
+				key = fmt.Appendf(nil, "device-%d", i)
+			}
+			return pipeline.Record{Key: key, Value: line, Time: time.UnixMilli(ev.TS)}, true
 		}
 		var key []byte
 		if m := user.FindSubmatch(line); m != nil {
@@ -253,7 +281,8 @@ func writeHeldDeadLetters(t *testing.T, addr, dlq, origin string, lines [][]byte
 }
 
 // checkRedriven checks that the input topic holds one copy of each line of
-// want, with the header naming a dead letter, in its user's partition, and
+// want, with the header naming a dead letter, keyed by its user and in
+// that user's partition, and
 // returns the copies in partition and offset order, and their positions
 // ("partition/offset").
 func checkRedriven(t *testing.T, addr, topic, dlq string, want [][]byte) ([][]byte, map[string]bool) {
@@ -283,8 +312,9 @@ func checkRedriven(t *testing.T, addr, topic, dlq string, want [][]byte) ([][]by
 			if !strings.HasPrefix(from, dlq+"/") {
 				t.Errorf("copy at %d/%d names %q, not a dead letter of %s", p, m.Offset, from, dlq)
 			}
-			if want := (kafka.Murmur2Balancer{}).Balance(kafka.Message{Key: m.Key}, 0, 1, 2, 3); want != p {
-				t.Errorf("copy at %d/%d belongs in partition %d", p, m.Offset, want)
+			user, _ := eventUser(m.Value)
+			if want := (kafka.Murmur2Balancer{}).Balance(kafka.Message{Key: m.Key}, 0, 1, 2, 3); want != p || string(m.Key) != user {
+				t.Errorf("copy at %d/%d: key %q, want its user %q, in partition %d", p, m.Offset, m.Key, user, want)
 			}
 		}
 	}
