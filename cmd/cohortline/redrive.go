@@ -31,12 +31,13 @@ offsets [--from-offset, --to-offset) of each chosen partition, written in
 [--from, --to). A copy keeps the key (its user's partition) and the value
 (its event time), and names its dead letter in the header
 cohortline-redriven-from; --key-by-user keys it by its event's user token
-instead (the fix of key_mismatch). None is made twice (the input topic is scanned since
-the range's oldest dead letter), nor of a copy's dead letter. Skipped and
-counted: what this version still rejects (it stays re-drivable) and valid
-events whose window had closed at their partition's last flush, which the
-pipeline would count late and drop, as it counts a copy whose window
-closes meanwhile. Run one at a time; --dry-run writes nothing.`,
+instead (the fix of key_mismatch). None is made twice (the input topic is
+scanned since the range's oldest dead letter), nor of a copy's dead letter.
+Skipped and counted: what this version still rejects (it stays
+re-drivable) and valid events whose window had closed at their partition's
+last flush, which the pipeline would count late and drop, as it counts a
+copy whose window closes meanwhile. Run one at a time; --dry-run writes
+nothing.`,
 		Example: `  cohortline redrive --config cohortline.yaml --reason bad_value:category,ts_out_of_range --dry-run
   cohortline redrive --config cohortline.yaml --partition 3 --from-offset 1200 --from 2026-11-23`,
 		Args: usageArgs(cobra.NoArgs),
