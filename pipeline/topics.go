@@ -5,13 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 
 	"github.com/segmentio/kafka-go"
 )
 
-// Kafka administration, in one place: partition counts and topic creation
-// for the consumer (its dead-letter topic), backfill, gen and the demo.
+// Kafka administration, in one place: partition counts, offsets and topic
+// creation for the consumer (its dead-letter topic), backfill, redrive, gen
+// and the demo.
 
 // adminTimeout bounds each administrative request.
 const adminTimeout = 10 * time.Second
@@ -87,6 +89,45 @@ func EnsureTopic(ctx context.Context, d *Dialer, addr, topic string, partitions 
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// ListOffsets asks for one offset of each of topic's n partitions: req(p)
+// (kafka.FirstOffsetOf, LastOffsetOf, TimeOffsetOf). A time request whose
+// answer is "no such message" comes back as -1.
+func ListOffsets(ctx context.Context, d *Dialer, brokers []string, topic string, n int, req func(int) kafka.OffsetRequest) ([]int64, error) {
+	reqs := make([]kafka.OffsetRequest, n)
+	for p := range n {
+		reqs[p] = req(p)
+	}
+	resp, err := adminClient(d, brokers...).ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
+	if err != nil {
+		return nil, fmt.Errorf("listing offsets of topic %q: %w", topic, err)
+	}
+	out := slices.Repeat([]int64{-1}, n)
+	got := 0
+	for _, po := range resp.Topics[topic] {
+		if po.Error != nil {
+			return nil, fmt.Errorf("listing offsets of topic %q partition %d: %w", topic, po.Partition, po.Error)
+		}
+		if po.Partition < 0 || po.Partition >= n {
+			continue
+		}
+		got++
+		switch r := reqs[po.Partition].Timestamp; r {
+		case kafka.FirstOffset:
+			out[po.Partition] = po.FirstOffset
+		case kafka.LastOffset:
+			out[po.Partition] = po.LastOffset
+		default:
+			for off := range po.Offsets { // one entry: the offset found
+				out[po.Partition] = off
+			}
+		}
+	}
+	if got != n {
+		return nil, fmt.Errorf("listing offsets of topic %q: %d of %d partitions answered", topic, got, n)
+	}
+	return out, nil
 }
 
 // CheckBroker dials the broker once, TLS and SASL included: kafka-go's

@@ -158,7 +158,7 @@ func runBackfill(cmd *cobra.Command, opts backfillOptions) error {
 	ctx := cmd.Context()
 	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	log := slog.New(slog.NewTextHandler(errOut, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	warnInsecure(log, &cfg.File)
+	cfg.File.WarnInsecure(log)
 	client, err := clickhouse.Open(ctx, cfg.File.ClickHouse)
 	if err != nil {
 		return err
@@ -229,7 +229,7 @@ func runBackfill(cmd *cobra.Command, opts backfillOptions) error {
 // readBackfill runs the source with progress on errOut.
 func readBackfill(ctx context.Context, bf *backfill.Job, opts backfillOptions, cfg *config, state backfill.CheckpointState, errOut io.Writer) error {
 	show := startBackfillProgress(errOut, bf)
-	defer show.stop()
+	defer show.Stop()
 	if state.Source == "kafka" {
 		return bf.RunKafka(ctx, cfg.File.Kafka.Dialer, cfg.File.Kafka.Brokers)
 	}

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/cohortline/cohortline/cmd/internal/console"
 	"github.com/cohortline/cohortline/pipeline/backfill"
 )
 
@@ -74,16 +75,17 @@ func TestBackfillProgressLines(t *testing.T) {
 		{Name: "partition 0", Done: 50, Total: 100, Messages: 5000, Bytes: 2_000_000},
 		{Name: "partition 1", Done: 100, Total: 100, Messages: 9000, Bytes: 3_500_000, Finished: true},
 	}
-	bar := progressBar(sources[0], 11, 10*time.Second)
+	bar := console.SourceBar(sourceOf(sources[0]), 11, 10*time.Second)
 	for _, want := range []string{"partition 0", "50.0%", "5,000 msgs", "2.0 MB", "500 msg/s", "ETA 10s"} {
 		if !strings.Contains(bar, want) {
 			t.Errorf("bar %q lacks %q", bar, want)
 		}
 	}
-	if bar := progressBar(sources[1], 11, 10*time.Second); !strings.Contains(bar, "100.0%") || !strings.HasSuffix(bar, "done") {
+	if bar := console.SourceBar(sourceOf(sources[1]), 11, 10*time.Second); !strings.Contains(bar, "100.0%") || !strings.HasSuffix(bar, "done") {
 		t.Errorf("finished bar %q", bar)
 	}
-	sum := progressSummary(sources, 10*time.Second)
+	all, _ := backfill.Overall(sources)
+	sum := console.SourcesSummary([]console.Source{sourceOf(sources[0]), sourceOf(sources[1])}, sourceOf(all), 10*time.Second)
 	for _, want := range []string{"75.0%", "1/2 sources done", "14,000 messages", "5.5 MB", "1k msg/s", "ETA 3s"} {
 		if !strings.Contains(sum, want) {
 			t.Errorf("summary %q lacks %q", sum, want)

@@ -109,6 +109,7 @@ k-anonymity, differential privacy) and writes cohort enrichments to ClickHouse.`
 		newVersionCmd(),
 		newPrivacyCmd(),
 		newRetentionCmd(),
+		newRedriveCmd(),
 	)
 	return root
 }

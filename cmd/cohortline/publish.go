@@ -52,7 +52,7 @@ matter) and COHORTLINE_SECRET, which keys the noise.`,
 			if err != nil {
 				return err
 			}
-			warnInsecure(slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)), &cfg.File)
+			cfg.File.WarnInsecure(slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), nil)))
 			start, end, err := publishRange(window, from, to, cfg.Spec.Window)
 			if err != nil {
 				return err

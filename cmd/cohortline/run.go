@@ -111,7 +111,7 @@ func runPipeline(cmd *cobra.Command, path string, failFast bool) (err error) {
 	}
 	stopOps := server.Start(ctx)
 	defer stopOps()
-	warnInsecure(log, &cfg.File)
+	cfg.File.WarnInsecure(log)
 	if string(cfg.Secret) == configfile.DevelopmentSecret {
 		log.Warn("development mode without " + configfile.EnvSecret + ": tokens are keyed with the public development secret")
 	}

@@ -108,7 +108,7 @@ func TestInsecureSkipVerifyIsLoud(t *testing.T) {
 		t.Fatal(err)
 	}
 	var logs strings.Builder
-	warnInsecure(slog.New(slog.NewTextHandler(&logs, nil)), &cfg.File)
+	cfg.File.WarnInsecure(slog.New(slog.NewTextHandler(&logs, nil)))
 	for _, want := range []string{"level=WARN msg=\"kafka.tls.insecure_skip_verify is set", "level=WARN msg=\"clickhouse.tls.insecure_skip_verify is set"} {
 		if !strings.Contains(logs.String(), want) {
 			t.Errorf("no warning %q in:\n%s", want, logs.String())
@@ -116,7 +116,7 @@ func TestInsecureSkipVerifyIsLoud(t *testing.T) {
 	}
 	logs.Reset()
 	plain, _ := configfile.Parse([]byte("mode: development\nkafka: {brokers: [a:1], topic: t, tls: {enabled: true}}\n"), envOf(nil))
-	warnInsecure(slog.New(slog.NewTextHandler(&logs, nil)), &plain.File)
+	plain.File.WarnInsecure(slog.New(slog.NewTextHandler(&logs, nil)))
 	if logs.Len() != 0 {
 		t.Errorf("a verified TLS config was warned about: %s", logs.String())
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/segmentio/kafka-go"
@@ -34,21 +33,20 @@ func PlanKafka(ctx context.Context, d *pipeline.Dialer, brokers []string, topic 
 	if err != nil {
 		return nil, fmt.Errorf("reading the partitions of topic %q: %w", topic, err)
 	}
-	client := &kafka.Client{Addr: kafka.TCP(brokers...), Timeout: 10 * time.Second, Transport: d.Transport()}
 	lateness := spec.AllowedLateness
-	ends, err := listOffsets(ctx, client, topic, n, func(p int) kafka.OffsetRequest { return kafka.LastOffsetOf(p) })
+	ends, err := pipeline.ListOffsets(ctx, d, brokers, topic, n, func(p int) kafka.OffsetRequest { return kafka.LastOffsetOf(p) })
 	if err != nil {
 		return nil, err
 	}
-	firsts, err := listOffsets(ctx, client, topic, n, func(p int) kafka.OffsetRequest { return kafka.FirstOffsetOf(p) })
+	firsts, err := pipeline.ListOffsets(ctx, d, brokers, topic, n, func(p int) kafka.OffsetRequest { return kafka.FirstOffsetOf(p) })
 	if err != nil {
 		return nil, err
 	}
-	starts, err := listOffsets(ctx, client, topic, n, func(p int) kafka.OffsetRequest { return kafka.TimeOffsetOf(p, from.Add(-lateness)) })
+	starts, err := pipeline.ListOffsets(ctx, d, brokers, topic, n, func(p int) kafka.OffsetRequest { return kafka.TimeOffsetOf(p, from.Add(-lateness)) })
 	if err != nil {
 		return nil, err
 	}
-	expects, err := listOffsets(ctx, client, topic, n, func(p int) kafka.OffsetRequest {
+	expects, err := pipeline.ListOffsets(ctx, d, brokers, topic, n, func(p int) kafka.OffsetRequest {
 		return kafka.TimeOffsetOf(p, to.Add(lateness+maxOutOfOrder))
 	})
 	if err != nil {
@@ -90,44 +88,6 @@ func checkRetention(topic string, p int, start, first, end int64, leadIn time.Ti
 	}
 	return fmt.Errorf("topic %q partition %d: the oldest message left (offset %d) is already inside the range's lead-in (%s onwards): retention has deleted part of the range; backfill it from archived files (--files)",
 		topic, p, start, leadIn.Format(time.RFC3339))
-}
-
-// listOffsets asks for one offset per partition: req(p). A time request
-// whose answer is "no such message" comes back as -1.
-func listOffsets(ctx context.Context, client *kafka.Client, topic string, n int, req func(int) kafka.OffsetRequest) ([]int64, error) {
-	reqs := make([]kafka.OffsetRequest, n)
-	for p := range n {
-		reqs[p] = req(p)
-	}
-	resp, err := client.ListOffsets(ctx, &kafka.ListOffsetsRequest{Topics: map[string][]kafka.OffsetRequest{topic: reqs}})
-	if err != nil {
-		return nil, fmt.Errorf("listing offsets of topic %q: %w", topic, err)
-	}
-	out := slices.Repeat([]int64{-1}, n)
-	got := 0
-	for _, po := range resp.Topics[topic] {
-		if po.Error != nil {
-			return nil, fmt.Errorf("listing offsets of topic %q partition %d: %w", topic, po.Partition, po.Error)
-		}
-		if po.Partition < 0 || po.Partition >= n {
-			continue
-		}
-		got++
-		switch r := reqs[po.Partition].Timestamp; r {
-		case kafka.FirstOffset:
-			out[po.Partition] = po.FirstOffset
-		case kafka.LastOffset:
-			out[po.Partition] = po.LastOffset
-		default:
-			for off := range po.Offsets { // one entry: the offset found
-				out[po.Partition] = off
-			}
-		}
-	}
-	if got != n {
-		return nil, fmt.Errorf("listing offsets of topic %q: %d of %d partitions answered", topic, got, n)
-	}
-	return out, nil
 }
 
 // maxFetchFailures is how many fetches in a row may fail (each retried

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 
@@ -250,4 +251,16 @@ func KafkaDialer(path string, getenv func(string) string) (*pipeline.Dialer, err
 // Publisher is the publish.Config of a checked config.
 func (c *Config) Publisher() (publish.Config, error) {
 	return c.File.Publish.PublisherConfig(c.Spec, c.File.Mode, c.Secret, buildinfo.CodeVersion())
+}
+
+// WarnInsecure logs, loudly, every connection whose server certificates go
+// unchecked (insecure_skip_verify): anyone on the path can read and change
+// its traffic. Every command that connects calls it at start.
+func (f *File) WarnInsecure(log *slog.Logger) {
+	if f.Kafka.Dialer.Insecure() {
+		log.Warn("kafka.tls.insecure_skip_verify is set: the brokers' certificates are NOT verified; anyone on the network path can read and change the traffic, passwords included. Never in production.")
+	}
+	if f.ClickHouse.TLS.Insecure() {
+		log.Warn("clickhouse.tls.insecure_skip_verify is set: the server's certificate is NOT verified; anyone on the network path can read and change the traffic, the password included. Never in production.")
+	}
 }
