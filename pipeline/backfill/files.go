@@ -118,10 +118,12 @@ const fileBatchSize = 4096
 // offset is its position in the whole sequence of files, which is what the
 // checkpoint counts in.
 func (b *Job) RunFiles(ctx context.Context, src FileSource) error {
-	b.files = make([]*fileProgress, len(src.Files))
+	files := make([]*fileProgress, len(src.Files))
 	for i, f := range src.Files {
-		b.files[i] = &fileProgress{path: f.Path, size: f.Size}
+		files[i] = &fileProgress{path: f.Path, size: f.Size}
 	}
+	b.files = files
+	b.filesShown.Store(&files)
 	g, ctx := errgroup.WithContext(ctx)
 	inbox := make([]chan *fileBatch, len(b.parts))
 	free := make(chan *fileBatch, 3*len(b.parts))

@@ -72,7 +72,10 @@ type Job struct {
 	rejects *rejectLog
 	parts   []*partitionJob
 	files   []*fileProgress // files backfill only
-	maxTS   int64           // the decoder's bound on event times: now plus the future skew
+	// filesShown is files for Progress, which a progress line calls from
+	// its own goroutine while RunFiles sets files up.
+	filesShown atomic.Pointer[[]*fileProgress]
+	maxTS      int64 // the decoder's bound on event times: now plus the future skew
 }
 
 // New prepares a backfill over the checkpoint's partitions, new or
@@ -265,9 +268,9 @@ func Overall(sources []SourceProgress) (all SourceProgress, finished int) {
 
 // Progress returns the progress of each partition or file.
 func (b *Job) Progress() []SourceProgress {
-	if b.files != nil {
-		out := make([]SourceProgress, len(b.files))
-		for i, f := range b.files {
+	if files := b.filesShown.Load(); files != nil {
+		out := make([]SourceProgress, len(*files))
+		for i, f := range *files {
 			out[i] = f.progress()
 		}
 		return out

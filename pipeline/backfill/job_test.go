@@ -10,6 +10,7 @@ import (
 	"maps"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -232,8 +233,30 @@ func TestBackfillFilesEqualsStreaming(t *testing.T) {
 	cp := d.checkpoint(t, "", from, to, stamps)
 	sink := &backfillSink{sink: pipelinetest.NewMemorySink()}
 	b := d.backfill(t, cp, sink)
-	if err := b.RunFiles(t.Context(), FileSource{Files: stamps, Open: files.open}); err != nil {
+	// A progress line polls Progress from its own goroutine from before
+	// RunFiles starts (cohortline backfill's does): -race checks that.
+	stopPolling := make(chan struct{})
+	polled := make(chan struct{})
+	go func() {
+		defer close(polled)
+		for {
+			b.Progress()
+			select {
+			case <-stopPolling:
+				return
+			default:
+				runtime.Gosched()
+			}
+		}
+	}()
+	err := b.RunFiles(t.Context(), FileSource{Files: stamps, Open: files.open})
+	close(stopPolling)
+	<-polled
+	if err != nil {
 		t.Fatal(err)
+	}
+	if p := b.Progress(); len(p) != len(stamps) || p[0].Name != stamps[0].Path {
+		t.Errorf("progress %+v, want one line per file of %d", p, len(stamps))
 	}
 	if diff := rowsDiff2(sink.sink.Rows, want); diff != "" {
 		t.Fatalf("backfill partials differ from streaming's:\n%s", diff)
