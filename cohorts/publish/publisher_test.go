@@ -27,6 +27,7 @@ type memStore struct {
 	noise    map[string][]SlotNoise // WriteNoise's, by release (not in writes: it is not data readers see alone)
 	lease    *memLease              // the lease AcquireLease hands out next
 	leases   int                    // leases acquired so far
+	repairs  int                    // RepairLatest calls: one per session, at its start
 }
 
 func newMemStore() *memStore {
@@ -125,6 +126,11 @@ func (m *memStore) PublishedCohorts(_ context.Context, w cohorts.Window) ([]uint
 		ids = append(ids, r.ID)
 	}
 	return ids, nil
+}
+
+func (m *memStore) RepairLatest(context.Context, Lease) error {
+	m.repairs++
+	return nil
 }
 
 func (m *memStore) WriteRows(_ context.Context, _ Lease, w cohorts.Window, rows []Row, _ string, _ time.Time, replace bool) error {
