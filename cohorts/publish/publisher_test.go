@@ -24,6 +24,8 @@ type memStore struct {
 	// "lease-check <token>" and "lease-release <token>", in order.
 	writes   []string
 	failRows bool
+	// failRepair makes RepairLatest fail.
+	failRepair bool
 	noise    map[string][]SlotNoise // WriteNoise's, by release (not in writes: it is not data readers see alone)
 	lease    *memLease              // the lease AcquireLease hands out next
 	leases   int                    // leases acquired so far
@@ -130,6 +132,9 @@ func (m *memStore) PublishedCohorts(_ context.Context, w cohorts.Window) ([]uint
 
 func (m *memStore) RepairLatest(context.Context, Lease) error {
 	m.repairs++
+	if m.failRepair {
+		return errors.New("clickhouse down")
+	}
 	return nil
 }
 
@@ -205,6 +210,9 @@ func TestPublisherLedgerAndBudget(t *testing.T) {
 	w := testWindow.String()
 	if want := []string{"lease-acquire 1", "lease-check 1", "ledger " + w, "lease-check 1", "release " + w, "lease-check 1", "rows " + w + " replace=false", "lease-release 1"}; strings.Join(store.writes, ";") != strings.Join(want, ";") {
 		t.Errorf("writes %v, want %v (under the lease, checked before each write; ledger first)", store.writes, want)
+	}
+	if store.repairs != 1 {
+		t.Errorf("RepairLatest ran %d times in one session, want once, at its start", store.repairs)
 	}
 	rows := append([]Row(nil), store.rows[testWindow.Start]...)
 
@@ -344,5 +352,22 @@ func TestRepublishWithdrawsAnEmptiedWindow(t *testing.T) {
 	// Nothing is left to withdraw: a second republish releases nothing.
 	if res, err := p.RepublishRange(ctx, day, day.Add(24*time.Hour)); err != nil || len(res) != 0 {
 		t.Errorf("second RepublishRange: %v, %d results; want none", err, len(res))
+	}
+}
+
+// TestBeginStopsWhenTheRepairFails: a session whose store cannot repair
+// its lookup table (a crash left the newest release out of it) publishes
+// nothing and gives the lease back: publishing on would leave it behind.
+func TestBeginStopsWhenTheRepairFails(t *testing.T) {
+	spec := specV1()
+	store := newMemStore()
+	store.partials[testWindow.Start] = randomPartials(t, spec, 150, 3)
+	store.failRepair = true
+	p := testPublisher(t, store, Budget{})
+	if _, err := p.PublishRange(t.Context(), day, day.Add(24*time.Hour)); err == nil || !strings.Contains(err.Error(), "repairing the lookup table") {
+		t.Fatalf("PublishRange = %v, want the repair's error", err)
+	}
+	if want := "lease-acquire 1;lease-release 1"; strings.Join(store.writes, ";") != want {
+		t.Errorf("writes %v, want %s: nothing written, the lease given back", store.writes, want)
 	}
 }
