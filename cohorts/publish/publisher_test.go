@@ -26,10 +26,10 @@ type memStore struct {
 	failRows bool
 	// failRepair makes RepairLatest fail.
 	failRepair bool
-	noise    map[string][]SlotNoise // WriteNoise's, by release (not in writes: it is not data readers see alone)
-	lease    *memLease              // the lease AcquireLease hands out next
-	leases   int                    // leases acquired so far
-	repairs  int                    // RepairLatest calls: one per session, at its start
+	noise      map[string][]SlotNoise // WriteNoise's, by release (not in writes: it is not data readers see alone)
+	lease      *memLease              // the lease AcquireLease hands out next
+	leases     int                    // leases acquired so far
+	repairs    int                    // RepairLatest calls: one per session, at its start
 }
 
 func newMemStore() *memStore {
