@@ -24,7 +24,7 @@
 -- of dropped days the same way. A crash between the two writes is
 -- repaired at the next publish session (RepairLatest). Everything here
 -- is derivable from cohort_enrichment and published_releases, as the
--- INSERT below does once.
+-- INSERT below derives it once.
 CREATE TABLE IF NOT EXISTS {{local .PublishedDB "cohort_latest"}}{{onCluster}}
 (
     cohort_id    UInt64,           -- cityHash64(cohort_key)
@@ -44,35 +44,11 @@ ORDER BY cohort_id
 SETTINGS index_granularity = 256;
 {{distributed .PublishedDB "cohort_latest" "cohort_id"}}
 
--- What is published already: the rows cohort_enrichment_latest shows,
--- written out rather than read from the view so that re-running a
--- half-applied file reads the same. Re-running it writes the rows again,
--- which the version folds.
+-- What is published already: the rows cohort_enrichment_latest (0012)
+-- shows, which this file leaves in place, so a re-run of a half-applied
+-- file reads the same; it writes the rows again, which the version folds.
 INSERT INTO {{.PublishedDB}}.cohort_latest
     (cohort_id, window_start, window_end, cohort_key, level, users, features, feature_set, release, published_at, version)
-SELECT cohort_id,
-    tupleElement(latest, 1),
-    tupleElement(latest, 2),
-    tupleElement(latest, 3),
-    tupleElement(latest, 4),
-    tupleElement(latest, 5),
-    tupleElement(latest, 6),
-    tupleElement(latest, 7),
-    tupleElement(latest, 8),
-    tupleElement(latest, 9),
-    toUInt64(tupleElement(latest, 1)) * 4294967296 + toUInt64(tupleElement(latest, 9))
-FROM
-(
-    SELECT
-        cohort_id,
-        argMax(
-            (window_start, window_end, cohort_key, level, users, features, feature_set, release, published_at),
-            (window_start, published_at)
-        ) AS latest
-    FROM {{.PublishedDB}}.cohort_enrichment
-    WHERE (window_start, release, published_at) {{in}}
-    (
-        SELECT window_start, release, published_at FROM {{.PublishedDB}}.published_releases
-    )
-    GROUP BY cohort_id
-);
+SELECT cohort_id, window_start, window_end, cohort_key, level, users, features, feature_set, release, published_at,
+    toUInt64(window_start) * 4294967296 + toUInt64(published_at)
+FROM {{.PublishedDB}}.cohort_enrichment_latest;

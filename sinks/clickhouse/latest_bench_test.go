@@ -58,6 +58,7 @@ func BenchmarkLookupLatest(b *testing.B) {
 			for _, q := range lookupQueries(c) {
 				p50, p99 := lookupLatency(b, c, q, rows/lookupWindows, ids, queries)
 				lines = append(lines, fmt.Sprintf("%10d  %5d  %-34s %9.1f %9.1f", rows, ids, q.name, ms(p50), ms(p99)))
+				fmt.Println("lookup:", lines[len(lines)-1]) // as it goes: a long run that fails keeps its figures
 				if rows == sizes[0] && ids == 100 {
 					b.ReportMetric(ms(p99), "p99-ms-100ids-"+q.unit)
 				}

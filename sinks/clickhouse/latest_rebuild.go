@@ -42,16 +42,13 @@ func (c *Client) latestShards(ctx context.Context) ([]*latestShard, error) {
 	}
 	out := make([]*latestShard, 0, len(shards))
 	for _, sh := range shards {
-		cfg := c.cfg
-		cfg.Cluster, cfg.Addr = "", sh.replicas
-		sc, err := open(cfg)
+		sc, where, err := c.shardClient(sh)
 		if err != nil {
 			closeLatestShards(out)
-			return nil, fmt.Errorf("shard %d: %w", sh.num, err)
+			return nil, err
 		}
 		out = append(out, &latestShard{
-			c: sc, own: true, replicated: true,
-			where:  fmt.Sprintf(" on shard %d (%s)", sh.num, strings.Join(sh.replicas, ",")),
+			c: sc, own: true, replicated: true, where: where,
 			latest: pub + ".cohort_latest_local", enrichment: pub + ".cohort_enrichment_local", releases: pub + ".published_releases",
 			engine: latestStagingEngine,
 		})
