@@ -29,9 +29,9 @@ import (
 //     dropped day (every window of theirs was dropped);
 //   - a crash between the cohort_enrichment write and this one leaves the
 //     newest release unapplied here: publish stops at its first failure,
-//     so only the newest release in published_releases can be, and every
-//     publish session starts with RepairLatest, which checks that release
-//     against cohort_enrichment and applies what is missing.
+//     so only the newest releases in published_releases can be, and every
+//     publish session starts with RepairLatest, which checks them against
+//     cohort_enrichment and applies what is missing.
 //
 // Nothing here comes from anywhere but a release's own rows (written
 // after its ledger row and its published_releases row) or
@@ -139,25 +139,34 @@ func (c *Client) SyncLatest(ctx context.Context, windowStart, publishedAt time.T
 }
 
 // RepairLatest applies to cohort_latest what a crash may have left out:
-// the newest release in published_releases (publish stops at its first
-// failure, so no older one can be missing), through SyncLatest. A
-// publish session runs it first, under the lease (fence). It returns how
-// many cohorts it fixed; 0 when there was nothing to do.
+// the newest releases in published_releases, those of its latest publish
+// time (publish stops at its first failure, so no older one can be
+// missing, as long as a publisher's clock does not run behind its
+// predecessor's; a range publishes several windows within one second),
+// through SyncLatest. A publish session runs it first, under the lease
+// (fence). It returns how many cohorts it fixed; 0 when there was
+// nothing to do, the common case: then it costs two counts per release.
 func (c *Client) RepairLatest(ctx context.Context, fence Fence) (int, error) {
 	table := c.table(c.cfg.PublishedDatabase, "published_releases")
-	q := "SELECT window_start, published_at FROM " + table + " ORDER BY published_at DESC, window_start DESC LIMIT 1"
+	q := "SELECT DISTINCT window_start, published_at FROM " + table +
+		" WHERE published_at = (SELECT max(published_at) FROM " + table + ") ORDER BY window_start"
 	type newest struct{ window, published time.Time }
 	rows, err := queryRows(ctx, c, func(scan func(...any) error) (newest, error) {
 		var n newest
 		return n, scan(&n.window, &n.published)
 	}, q)
 	if err != nil {
-		return 0, fmt.Errorf("finding the newest release in %s: %w", table, err)
+		return 0, fmt.Errorf("finding the newest releases in %s: %w", table, err)
 	}
-	if len(rows) == 0 {
-		return 0, nil
+	fixed := 0
+	for _, r := range rows {
+		n, err := c.SyncLatest(ctx, r.window, r.published, fence)
+		fixed += n
+		if err != nil {
+			return fixed, err
+		}
 	}
-	return c.SyncLatest(ctx, rows[0].window, rows[0].published, fence)
+	return fixed, nil
 }
 
 // latestDerived is a SELECT of latestColumns: for each cohort of the

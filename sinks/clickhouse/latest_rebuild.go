@@ -166,40 +166,41 @@ func (s *latestShard) rebuild(ctx context.Context, stale string, fence Fence) (n
 // cohorts whose newest window is on a day before cutoff (YYYYMMDD, as the
 // partition ids of the dropped days, in the server's time zone) go, for
 // every window of theirs is dropped with those days; with drop false it
-// only counts them. It takes the publish lease for the swap, as publish
-// rebuilds the same table.
+// only counts them. When there are some, it takes the publish lease for
+// the swap, as publish rebuilds the same table.
 func (c *Client) dropLatestBefore(ctx context.Context, cutoff string, drop bool) (n int, err error) {
 	shards, err := c.latestShards(ctx)
 	if err != nil {
 		return 0, err
 	}
 	defer closeLatestShards(shards)
-	var fence Fence
-	if drop {
-		lease, err := c.AcquireLease(ctx, LeaseConfig{Holder: LeaseHolder("retention"), Wait: DefaultLeaseTTL})
-		if err != nil {
-			return 0, fmt.Errorf("taking the publish lease to drop rows of %s.cohort_latest: %w", c.cfg.PublishedDatabase, err)
-		}
-		defer func() { err = errors.Join(err, lease.Release(ctx)) }()
-		fence = lease
+	stale := func(s *latestShard) string {
+		return "SELECT cohort_id FROM (SELECT cohort_id, argMax(window_start, version) AS newest_window FROM " + s.latest +
+			" GROUP BY cohort_id) WHERE toYYYYMMDD(newest_window) < " + cutoff
 	}
 	for _, s := range shards {
 		if err := s.catchUp(ctx); err != nil {
-			return n, err
+			return 0, err
 		}
-		stale := "SELECT cohort_id FROM (SELECT cohort_id, argMax(window_start, version) AS newest_window FROM " + s.latest +
-			" GROUP BY cohort_id) WHERE toYYYYMMDD(newest_window) < " + cutoff
-		if !drop {
-			count, err := queryValues[uint64](ctx, s.c, "SELECT count() FROM ("+stale+")")
-			if err != nil {
-				return n, fmt.Errorf("counting the rows of %s%s before %s: %w", s.latest, s.where, cutoff, err)
-			}
-			if len(count) == 1 {
-				n += int(count[0])
-			}
-			continue
+		count, err := queryValues[uint64](ctx, s.c, "SELECT count() FROM ("+stale(s)+")")
+		if err != nil {
+			return 0, fmt.Errorf("counting the rows of %s%s before %s: %w", s.latest, s.where, cutoff, err)
 		}
-		m, err := s.rebuild(ctx, stale, fence)
+		if len(count) == 1 {
+			n += int(count[0])
+		}
+	}
+	if !drop || n == 0 {
+		return n, nil
+	}
+	lease, err := c.AcquireLease(ctx, LeaseConfig{Holder: LeaseHolder("retention"), Wait: DefaultLeaseTTL})
+	if err != nil {
+		return 0, fmt.Errorf("taking the publish lease to drop %d rows of %s.cohort_latest: %w", n, c.cfg.PublishedDatabase, err)
+	}
+	defer func() { err = errors.Join(err, lease.Release(ctx)) }()
+	n = 0
+	for _, s := range shards {
+		m, err := s.rebuild(ctx, stale(s), lease)
 		n += m
 		if err != nil {
 			return n, err
