@@ -100,15 +100,20 @@ fuzz: ## run every fuzz target for FUZZTIME (default 10m) each
 # BENCH_EVENTS events (BENCHMARKS.md). Servers named by COHORTLINE_KAFKA and
 # COHORTLINE_CLICKHOUSE are used as they are; otherwise deploy/dev/up starts
 # them. BENCH_FLAGS go to cohortbench (e.g. --mem-users none).
+# BENCH_LOOKUP_ROWS are the sizes of the published tables that the lookup
+# benchmark (sinks/clickhouse BenchmarkLookupLatest) generates on the
+# server: 1M rows take about 10 s to load here, 10M about 2 minutes, so
+# the 10M run is asked for: make bench BENCH_LOOKUP_ROWS=1000000,10000000.
 BENCH_EVENTS ?= 5000000
 BENCH_PATTERN ?= .
 BENCH_FLAGS ?=
+BENCH_LOOKUP_ROWS ?= 1000000
 
 bench: build ## print the benchmark figures: Go benchmarks, then Cohortline vs raw Kafka vs ClickHouse's Kafka engine vs Flink (BENCHMARKS.md)
 	if [[ -z "$${COHORTLINE_KAFKA:-}" || -z "$${COHORTLINE_CLICKHOUSE:-}" ]]; then \
 	  services=$$(deploy/dev/up); eval "$$services"; \
 	fi; \
-	$(GO) test -run '^$$' -bench '$(BENCH_PATTERN)' -benchmem -timeout 30m ./...; \
+	COHORTLINE_BENCH_LOOKUP_ROWS=$(BENCH_LOOKUP_ROWS) $(GO) test -run '^$$' -bench '$(BENCH_PATTERN)' -benchmem -timeout 30m ./...; \
 	$(GO) build -o bin/cohortbench ./cmd/cohortbench; \
 	bin/cohortbench --cohortline $(BIN) --events $(BENCH_EVENTS) $(BENCH_FLAGS)
 

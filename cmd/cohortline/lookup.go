@@ -53,8 +53,8 @@ feature by name (from feature_dictionary), with per_user = value / users
 (the share of the cohort's users for "users" features, a mean per user for
 events and seconds).
 
-Without --window it reads each cohort's newest window from
-cohort_enrichment_latest; with --window, the window that starts then from
+Without --window it reads each cohort's newest window from the lookup table
+cohort_latest; with --window, the window that starts then from the view
 cohort_enrichment_current. Both show one version per cohort and window, the
 newest publish, of releases in the privacy ledger only. Values are noised
 (differential privacy) and every row covers at least k users.

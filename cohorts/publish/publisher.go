@@ -141,9 +141,10 @@ type Session struct {
 	lease Lease
 }
 
-// Begin takes the publish lease and checks that the published database
-// may take this publisher's releases (checkMode). The caller must Close
-// the session.
+// Begin takes the publish lease, checks that the published database may
+// take this publisher's releases (checkMode) and lets the store repair
+// what it derives from the published rows (Store.RepairLatest). The
+// caller must Close the session.
 func (p *Publisher) Begin(ctx context.Context) (*Session, error) {
 	lease, err := p.store.AcquireLease(ctx)
 	if err != nil {
@@ -151,6 +152,9 @@ func (p *Publisher) Begin(ctx context.Context) (*Session, error) {
 	}
 	if err := p.checkMode(ctx); err != nil {
 		return nil, errors.Join(err, lease.Release(ctx))
+	}
+	if err := p.store.RepairLatest(ctx, lease); err != nil {
+		return nil, errors.Join(fmt.Errorf("repairing the lookup table: %w", err), lease.Release(ctx))
 	}
 	return &Session{p: p, lease: lease}, nil
 }

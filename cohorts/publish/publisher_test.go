@@ -24,9 +24,12 @@ type memStore struct {
 	// "lease-check <token>" and "lease-release <token>", in order.
 	writes   []string
 	failRows bool
-	noise    map[string][]SlotNoise // WriteNoise's, by release (not in writes: it is not data readers see alone)
-	lease    *memLease              // the lease AcquireLease hands out next
-	leases   int                    // leases acquired so far
+	// failRepair makes RepairLatest fail.
+	failRepair bool
+	noise      map[string][]SlotNoise // WriteNoise's, by release (not in writes: it is not data readers see alone)
+	lease      *memLease              // the lease AcquireLease hands out next
+	leases     int                    // leases acquired so far
+	repairs    int                    // RepairLatest calls: one per session, at its start
 }
 
 func newMemStore() *memStore {
@@ -127,6 +130,14 @@ func (m *memStore) PublishedCohorts(_ context.Context, w cohorts.Window) ([]uint
 	return ids, nil
 }
 
+func (m *memStore) RepairLatest(context.Context, Lease) error {
+	m.repairs++
+	if m.failRepair {
+		return errors.New("clickhouse down")
+	}
+	return nil
+}
+
 func (m *memStore) WriteRows(_ context.Context, _ Lease, w cohorts.Window, rows []Row, _ string, _ time.Time, replace bool) error {
 	if m.failRows {
 		return errors.New("clickhouse down")
@@ -199,6 +210,9 @@ func TestPublisherLedgerAndBudget(t *testing.T) {
 	w := testWindow.String()
 	if want := []string{"lease-acquire 1", "lease-check 1", "ledger " + w, "lease-check 1", "release " + w, "lease-check 1", "rows " + w + " replace=false", "lease-release 1"}; strings.Join(store.writes, ";") != strings.Join(want, ";") {
 		t.Errorf("writes %v, want %v (under the lease, checked before each write; ledger first)", store.writes, want)
+	}
+	if store.repairs != 1 {
+		t.Errorf("RepairLatest ran %d times in one session, want once, at its start", store.repairs)
 	}
 	rows := append([]Row(nil), store.rows[testWindow.Start]...)
 
@@ -338,5 +352,22 @@ func TestRepublishWithdrawsAnEmptiedWindow(t *testing.T) {
 	// Nothing is left to withdraw: a second republish releases nothing.
 	if res, err := p.RepublishRange(ctx, day, day.Add(24*time.Hour)); err != nil || len(res) != 0 {
 		t.Errorf("second RepublishRange: %v, %d results; want none", err, len(res))
+	}
+}
+
+// TestBeginStopsWhenTheRepairFails: a session whose store cannot repair
+// its lookup table (a crash left the newest release out of it) publishes
+// nothing and gives the lease back: publishing on would leave it behind.
+func TestBeginStopsWhenTheRepairFails(t *testing.T) {
+	spec := specV1()
+	store := newMemStore()
+	store.partials[testWindow.Start] = randomPartials(t, spec, 150, 3)
+	store.failRepair = true
+	p := testPublisher(t, store, Budget{})
+	if _, err := p.PublishRange(t.Context(), day, day.Add(24*time.Hour)); err == nil || !strings.Contains(err.Error(), "repairing the lookup table") {
+		t.Fatalf("PublishRange = %v, want the repair's error", err)
+	}
+	if want := "lease-acquire 1;lease-release 1"; strings.Join(store.writes, ";") != want {
+		t.Errorf("writes %v, want %s: nothing written, the lease given back", store.writes, want)
 	}
 }

@@ -84,7 +84,15 @@ type Store interface {
 	// writing the rows again with a later publish time is enough. A
 	// write in several steps checks lease right before the step readers
 	// see (the swap of a replace).
+	//
+	// A store that keeps a table derived from the rows (sinks/clickhouse:
+	// the targeter's one-row-per-cohort lookup table) writes it after
+	// them; RepairLatest completes what a crash between the two left out.
 	WriteRows(ctx context.Context, lease Lease, window cohorts.Window, rows []Row, release string, publishedAt time.Time, replace bool) error
+	// RepairLatest brings what the store derives from the published rows
+	// up to date with them, after a crash in WriteRows; a session calls
+	// it first, under lease. Nothing to do is the common case.
+	RepairLatest(ctx context.Context, lease Lease) error
 }
 
 // Lease is the right to publish, which one publisher holds at a time

@@ -28,6 +28,11 @@ CREATE USER IF NOT EXISTS targeter
 GRANT SELECT ON cohortline_published.cohort_enrichment_current TO targeter;
 GRANT SELECT ON cohortline_published.cohort_enrichment_latest TO targeter;
 GRANT SELECT ON cohortline_published.feature_dictionary TO targeter;
+-- The lookup table (issue 19): each cohort's newest window, one row per
+-- cohort, of ledgered releases only (publish writes it after the rows,
+-- from the rows): what cohort_enrichment_latest shows, without reading
+-- the whole of cohort_enrichment.
+GRANT SELECT ON cohortline_published.cohort_latest TO targeter;
 -- What the views read. Views run with the reader's rights (SQL SECURITY
 -- INVOKER, the default), so their tables need the grant too. Every row of
 -- cohort_enrichment belongs to a ledgered release (publish writes the
@@ -50,3 +55,4 @@ GRANT SELECT ON cohortline_published.published_releases TO targeter;
 -- authenticates shards with <secret>, each shard checks the targeter's own
 -- grants, and the account also needs:
 --   GRANT SELECT ON cohortline_published.cohort_enrichment_local TO targeter;
+--   GRANT SELECT ON cohortline_published.cohort_latest_local TO targeter;

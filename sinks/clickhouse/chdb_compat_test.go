@@ -20,7 +20,9 @@ import (
 // (every migration as rendered for one server), the flushes and their
 // reads, backfill commits, the ledger, published releases, the lease,
 // publishing, republish's partition swap (a day with rows, and a day left
-// empty), retention and the demo's top cohorts, checked as the 18.16
+// empty), retention, the lookup table cohort_latest (every way publish,
+// republish, backfill, a crash repair and retention maintain it) and the
+// demo's top cohorts, checked as the 18.16
 // integration tests check them (the same scenario functions). Then the
 // README cookbook's recipes, deploy/clickhouse/targeter.sql, the cluster
 // mode's DDL and the demo's printed queries (chdb_sql_test.go).
@@ -46,6 +48,7 @@ func TestChDB(t *testing.T) {
 	run("republish-empty-day", func(t *testing.T) { emptyDayScenario(t, chdbMigrated(t, conn, "emptyday")) })
 	run("top-cohorts", func(t *testing.T) { topCohortsScenario(t, chdbMigrated(t, conn, "top")) })
 	run("retention", func(t *testing.T) { chdbRetention(t, chdbMigrated(t, conn, "retention")) })
+	run("latest", func(t *testing.T) { latestScenario(t, chdbMigrated(t, conn, "latest")) })
 	run("cookbook", func(t *testing.T) {
 		c := chdbMigrated(t, conn, "cookbook")
 		cookbookScenario(t, c, c, func(name string) { conn.setStep("cookbook " + name) })

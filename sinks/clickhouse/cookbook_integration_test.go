@@ -194,8 +194,53 @@ func cookbookScenario(t *testing.T, admin, targeter *Client, before func(name st
 			if !slices.EqualFunc(got, r.want, slices.Equal) {
 				t.Errorf("%s as targeter returned\n%q\nwant\n%q", name, got, r.want)
 			}
+			if old, ok := cookbookBefore[name]; ok {
+				old = strings.ReplaceAll(old, "cohortline_published.", admin.cfg.PublishedDatabase+".")
+				if r.edit != nil {
+					old = r.edit(old)
+				}
+				was, err := queryText(t, targeter, old)
+				if err != nil || !slices.EqualFunc(got, was, slices.Equal) {
+					t.Errorf("%s over cohort_latest returned\n%q\nbut over cohort_enrichment (the recipe before issue 19)\n%q, %v", name, got, was, err)
+				}
+			}
 		}
 	}
+}
+
+// cookbookBefore are the recipes that read cohort_latest as they were
+// before it (issue 19): over the view cohort_enrichment_latest, which
+// computes the same from cohort_enrichment. TestCookbook checks that both
+// give the same answer.
+var cookbookBefore = map[string]string{
+	"latest-vectors": `SELECT cohort_key, window_start, users, features
+FROM cohortline_published.cohort_enrichment_latest
+WHERE cohort_id IN (
+    cityHash64('country=BR|lang=pt|age=25-34|platform=android'),
+    cityHash64('country=US|lang=en|age=18-24|platform=ios'),
+    cityHash64('country=DE|lang=de|age=35-44|platform=web')
+)
+ORDER BY cohort_key`,
+	"best-match": `SELECT
+    cohort_key,
+    length(cohort_key) - length(replaceAll(cohort_key, '*', '')) AS generalized_dimensions,
+    window_start,
+    users,
+    features
+FROM cohortline_published.cohort_enrichment_latest
+WHERE cohort_id IN
+(
+    SELECT cityHash64(arrayJoin([
+        concat('country=', country, '|lang=', lang, '|age=', age, '|platform=', platform),
+        concat('country=', country, '|lang=', lang, '|age=', age, '|platform=*'),
+        concat('country=', country, '|lang=', lang, '|age=*|platform=*'),
+        concat('country=', country, '|lang=*|age=*|platform=*'),
+        'country=*|lang=*|age=*|platform=*'
+    ]))
+    FROM (SELECT 'BR' AS country, 'pt' AS lang, '25-34' AS age, 'android' AS platform)
+)
+ORDER BY generalized_dimensions
+LIMIT 1`,
 }
 
 // cityHash asks the server for cityHash64(key), so the fixture's ids come

@@ -24,6 +24,10 @@
 // cohorts readers see for a window; when a republish drops some,
 // ReplaceEnrichmentWindow swaps the window's rows in whole (a staging
 // table and REPLACE PARTITION; one server only, one publisher at a time).
+// The lookup table cohort_latest, one row per cohort, follows
+// (latest.go): WriteLatest upserts a release's rows, SyncLatest derives
+// the cohorts a republish dropped again, RepairLatest completes what a
+// crash left out, and retention drops the cohorts of dropped days.
 //
 // # Exactly-once effect
 //

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strconv"
-	"strings"
 	"time"
 )
 
@@ -177,18 +176,15 @@ func (c *Client) dayReplaces(ctx context.Context, windowStart time.Time, rows []
 	byShard := shardRows(shards, rows)
 	days := make([]*dayReplace, 0, len(shards))
 	for i, sh := range shards {
-		cfg := c.cfg
-		cfg.Cluster, cfg.Addr = "", sh.replicas
-		sc, err := open(cfg)
+		sc, where, err := c.shardClient(sh)
 		if err != nil {
 			for _, d := range days {
 				d.c.Close()
 			}
-			return nil, fmt.Errorf("shard %d: %w", sh.num, err)
+			return nil, err
 		}
 		days = append(days, &dayReplace{
-			c: sc, own: true, replicated: true,
-			where:  fmt.Sprintf(" on shard %d (%s)", sh.num, strings.Join(sh.replicas, ",")),
+			c: sc, own: true, replicated: true, where: where,
 			target: c.table(c.cfg.PublishedDatabase, "cohort_enrichment_local"), staging: staging,
 			engine: stagingEngine, w: w, rows: byShard[i],
 		})

@@ -175,11 +175,11 @@ func newestPerCohort(rows []EnrichmentRow) []EnrichmentRow {
 // and views and nothing else: no staging table left behind.
 func assertTables(t *testing.T, c *Client, when string) {
 	t.Helper()
-	want := "cohort_enrichment cohort_enrichment_current cohort_enrichment_latest feature_dictionary feature_noise published_releases"
+	want := "cohort_enrichment cohort_enrichment_current cohort_enrichment_latest cohort_latest feature_dictionary feature_noise published_releases"
 	tables := "system.tables"
 	if c.cfg.Cluster != "" { // every node's: a staging table stays on the replica that swapped
 		tables = "cluster('" + c.cfg.Cluster + "', system.tables)"
-		want = "cohort_enrichment cohort_enrichment_current cohort_enrichment_latest cohort_enrichment_local feature_dictionary feature_noise published_releases"
+		want = "cohort_enrichment cohort_enrichment_current cohort_enrichment_latest cohort_enrichment_local cohort_latest cohort_latest_local feature_dictionary feature_noise published_releases"
 	}
 	rows, err := c.conn.Query(t.Context(), "SELECT DISTINCT name FROM "+tables+" WHERE database = ? ORDER BY name", c.cfg.PublishedDatabase)
 	if err != nil {

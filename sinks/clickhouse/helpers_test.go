@@ -147,11 +147,15 @@ func markReleased(t testing.TB, c *Client, rows []EnrichmentRow) {
 	}
 }
 
-// publishRows writes rows as publish does: their releases, then the rows.
+// publishRows writes rows as publish does: their releases, then the
+// rows, then the same rows to the lookup table.
 func publishRows(t testing.TB, c *Client, rows []EnrichmentRow) {
 	t.Helper()
 	markReleased(t, c, rows)
 	if err := c.WriteEnrichment(t.Context(), rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WriteLatest(t.Context(), rows); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -48,6 +48,7 @@ func TestMigrateTwiceCreatesEveryTableOnce(t *testing.T) {
 		cfg.PublishedDatabase + ".feature_dictionary":        "feature_set UInt16, index UInt32, name String, description String, unit String",
 		cfg.PublishedDatabase + ".published_releases":        "window_start DateTime, window_end DateTime, release String, published_at DateTime, mode String",
 		cfg.PublishedDatabase + ".feature_noise":             "release String, feature_set UInt16, index UInt32, name String, sigma Float64",
+		cfg.PublishedDatabase + ".cohort_latest":             "cohort_id UInt64, window_start DateTime, window_end DateTime, cohort_key String, level String, users UInt64, features Array(Float32), feature_set UInt16, release String, published_at DateTime, version UInt64",
 	}
 	got := map[string]string{}
 	// No ORDER BY: 18.16's system.columns has no position, and lists
@@ -174,7 +175,7 @@ func TestMigrateSecondPublishedDatabase(t *testing.T) {
 		}
 		tables = append(tables, n)
 	}
-	if want := []string{"cohort_enrichment", "cohort_enrichment_current", "cohort_enrichment_latest", "feature_dictionary", "feature_noise", "published_releases"}; !slices.Equal(tables, want) {
+	if want := []string{"cohort_enrichment", "cohort_enrichment_current", "cohort_enrichment_latest", "cohort_latest", "feature_dictionary", "feature_noise", "published_releases"}; !slices.Equal(tables, want) {
 		t.Errorf("tables of %s: %v, want %v", second.PublishedDatabase, tables, want)
 	}
 }

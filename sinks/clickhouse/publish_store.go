@@ -12,8 +12,8 @@ import (
 
 // PublishStore is cohorts/publish's Store on ClickHouse: partials from
 // cohort_partials_current, the publish lease and the privacy ledger, and
-// published_releases, feature_noise and cohort_enrichment in the
-// published database. It converts between the publisher's types and
+// published_releases, feature_noise, cohort_enrichment and its lookup
+// table cohort_latest in the published database. It converts between the publisher's types and
 // this package's rows; nothing else does.
 type PublishStore struct {
 	c     *Client
@@ -138,14 +138,42 @@ func (s PublishStore) WriteRows(ctx context.Context, lease publish.Lease, w coho
 			Release: release, PublishedAt: at,
 		}
 	}
-	if replace {
-		var fence Fence // nil unless a lease is held
-		if lease != nil {
-			fence = lease
-		}
-		return s.c.ReplaceEnrichmentWindow(ctx, start, end, out, fence)
+	var fence Fence // nil unless a lease is held
+	if lease != nil {
+		fence = lease
 	}
-	return s.c.WriteEnrichment(ctx, out)
+	var err error
+	if replace {
+		err = s.c.ReplaceEnrichmentWindow(ctx, start, end, out, fence)
+	} else {
+		err = s.c.WriteEnrichment(ctx, out)
+	}
+	if err != nil {
+		return err
+	}
+	// Then the lookup table (latest.go): the rows, and after a replace the
+	// cohorts it dropped. A failure here leaves the window published and
+	// the lookup table behind; the next session's RepairLatest catches up.
+	if err := s.c.WriteLatest(ctx, out); err != nil {
+		return fmt.Errorf("the rows are published; %w (the next publish brings it up to date)", err)
+	}
+	if replace {
+		if _, err := s.c.SyncLatest(ctx, start, at, fence); err != nil {
+			return fmt.Errorf("the rows are published; %w (the next publish brings it up to date)", err)
+		}
+	}
+	return nil
+}
+
+// RepairLatest brings cohort_latest up to date with the newest release
+// after a crash between its two writes (Client.RepairLatest).
+func (s PublishStore) RepairLatest(ctx context.Context, lease publish.Lease) error {
+	var fence Fence
+	if lease != nil {
+		fence = lease
+	}
+	_, err := s.c.RepairLatest(ctx, fence)
+	return err
 }
 
 // FeatureDictionary is feature sets 1 and 2 as feature_dictionary rows:

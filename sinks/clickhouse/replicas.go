@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"strconv"
+	"strings"
 	"time"
 
 	ch "github.com/ClickHouse/clickhouse-go/v2"
@@ -49,6 +50,18 @@ func (c *Client) clusterShards(ctx context.Context) ([]shard, error) {
 		return nil, fmt.Errorf("cluster %q: system.clusters of %s does not know it (remote_servers)", c.cfg.Cluster, c.addrs())
 	}
 	return shards, nil
+}
+
+// shardClient opens a client of one shard's replicas, outside cluster
+// mode, for statements on the shard's own _local tables; where names the
+// shard for errors (" on shard 2 (127.0.0.1:19103,…)").
+func (c *Client) shardClient(sh shard) (sc *Client, where string, err error) {
+	cfg := c.cfg
+	cfg.Cluster, cfg.Addr = "", sh.replicas
+	if sc, err = open(cfg); err != nil {
+		return nil, "", fmt.Errorf("shard %d: %w", sh.num, err)
+	}
+	return sc, fmt.Sprintf(" on shard %d (%s)", sh.num, strings.Join(sh.replicas, ",")), nil
 }
 
 // shardRows splits rows by the shard that holds their cohort, as the

@@ -14,7 +14,10 @@ import (
 // feature_dictionary and schema_migrations.
 //
 // The three tables lose the same days together, so no reader meets
-// partials without their window_progress row or the reverse.
+// partials without their window_progress row or the reverse. Then
+// cohort_latest, which has no days (one row per cohort), loses the rows
+// of cohorts whose newest window was on a dropped day (dropLatestBefore):
+// every window of theirs is gone, so no lookup may find them.
 
 // retentionTables are the daily-partitioned tables, as (database, table)
 // via the getters below, in the order they are dropped: progress before
@@ -31,8 +34,12 @@ func (c *Client) retentionTables() [][2]string {
 
 // DropPartitionsBefore drops the partitions of days before day (its UTC
 // date; windows of day itself are kept) and returns what it dropped, as
-// "db.table 20261030". Running it again drops nothing more. In cluster mode
-// it finds the days on every node and drops them ON CLUSTER.
+// "db.table 20261030", and last, when there were any, the cohorts it
+// dropped from cohort_latest, as "db.cohort_latest 12 cohorts" (under
+// the publish lease, which it waits for up to DefaultLeaseTTL). Running
+// it again drops nothing more, and completes a run that failed half-way.
+// In cluster mode it finds the days on every node and drops them ON
+// CLUSTER, and cohort_latest's rows shard by shard.
 func (c *Client) DropPartitionsBefore(ctx context.Context, day time.Time) ([]string, error) {
 	return c.partitionsBefore(ctx, day, true)
 }
@@ -72,6 +79,13 @@ func (c *Client) partitionsBefore(ctx context.Context, day time.Time, drop bool)
 			}
 			dropped = append(dropped, db+"."+name+" "+id)
 		}
+	}
+	n, err := c.dropLatestBefore(ctx, cutoff, drop)
+	if n > 0 {
+		dropped = append(dropped, fmt.Sprintf("%s.cohort_latest %d cohorts", c.cfg.PublishedDatabase, n))
+	}
+	if err != nil {
+		return dropped, fmt.Errorf("dropping the rows of %s.cohort_latest whose newest window is before %s: %w", c.cfg.PublishedDatabase, cutoff, err)
 	}
 	return dropped, nil
 }

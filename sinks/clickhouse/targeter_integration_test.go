@@ -80,7 +80,7 @@ func TestTargeterAccount(t *testing.T) {
 		if err != nil || len(dict) != 2 {
 			t.Errorf("FeatureDictionary as targeter: %+v, %v", dict, err)
 		}
-		for table, want := range map[string]uint64{"cohort_enrichment": 2, "cohort_enrichment_latest": 2, "cohort_enrichment_current": 2, "feature_dictionary": 2, "published_releases": 1} {
+		for table, want := range map[string]uint64{"cohort_enrichment": 2, "cohort_enrichment_latest": 2, "cohort_latest": 2, "cohort_enrichment_current": 2, "feature_dictionary": 2, "published_releases": 1} {
 			if n, err := count(t, targeter, pub+"."+table); err != nil || n != want {
 				t.Errorf("SELECT count() FROM %s.%s as targeter: %d, %v; want %d", pub, table, n, err, want)
 			}
@@ -147,6 +147,8 @@ func TestTargeterAccount(t *testing.T) {
 			{"TRUNCATE TABLE " + pub + ".cohort_enrichment", ctx, "readonly mode"},
 			{"ALTER TABLE " + pub + ".cohort_enrichment DROP PARTITION '2026-11-01'", ctx, "readonly mode"},
 			{"OPTIMIZE TABLE " + pub + ".cohort_enrichment FINAL", ctx, "readonly mode"},
+			{"TRUNCATE TABLE " + pub + ".cohort_latest", ctx, "readonly mode"},
+			{"ALTER TABLE " + pub + ".cohort_latest DROP PARTITION tuple()", ctx, "readonly mode"},
 			{"RENAME TABLE " + pub + ".feature_dictionary TO " + pub + ".y", ctx, "readonly mode"},
 			{"SET readonly = 0", ctx, "Cannot execute SET query in readonly mode"},
 			// Table functions would let it log in again as another user.
