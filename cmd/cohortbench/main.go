@@ -20,8 +20,12 @@ func main() {
 
 // run runs the benchmark with args and returns the exit code: 0 when every
 // stage ran (whether or not the targets were met: the report says), 1 when
-// a stage failed, 2 for a bad command line.
+// a stage failed, 2 for a bad command line. `cohortbench soak` is the soak
+// (soak.go) instead.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "soak" {
+		return runSoakCommand(ctx, args[1:], stdout, stderr)
+	}
 	opts, err := parseFlags(args, stderr)
 	switch {
 	case errors.Is(err, flag.ErrHelp):
