@@ -83,7 +83,9 @@ func runSoak(ctx context.Context, opts soakOptions, out, progress io.Writer) (v 
 	if err := c.stop(time.Minute); err != nil {
 		return v, fmt.Errorf("stopping the soak's run: %w\n%s", err, c.logTail(20))
 	}
-	return judgeAll(all, opts.Warmup), nil
+	v = judgeAll(all, opts.Warmup, all[4]) // the committed lag
+	v.ID = b.id
+	return v, nil
 }
 
 // soak produces and samples for opts.Duration and returns the series.

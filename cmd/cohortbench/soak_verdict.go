@@ -124,22 +124,53 @@ func (s *series) judge(warmup float64) trend {
 
 // soakVerdict is the outcome of a soak: every series' trend, in order.
 type soakVerdict struct {
+	ID     string // the prefix of what the soak created (bench.id)
 	Series []*series
 	Trends []trend
+	// NeverCommitted is set when the committed lag never dropped: no
+	// window's offsets were committed during the whole soak.
+	NeverCommitted bool
 }
 
-func judgeAll(all []*series, warmup time.Duration) soakVerdict {
+// judgeAll judges every series from the end of the warm-up: warmup, or
+// later if the committed lag (settledBy) had not dropped by then.
+func judgeAll(all []*series, warmup time.Duration, settledBy *series) soakVerdict {
 	v := soakVerdict{Series: all}
+	from := warmup.Seconds()
+	if settledBy != nil {
+		drop := settledBy.firstDrop()
+		from = max(from, drop)
+		v.NeverCommitted = drop == 0
+	}
 	for _, s := range all {
-		v.Trends = append(v.Trends, s.judge(warmup.Seconds()))
+		v.Trends = append(v.Trends, s.judge(from))
 	}
 	return v
 }
 
+// firstDrop is the time of the first sample below its predecessor, 0 if
+// none is. For the committed lag that is the first commit after a window
+// closed: until then the process holds every event's state by design
+// (nothing can be freed before the first window closes), so growth before
+// it is no leak. Windows are aligned to the clock, so the first one
+// closes anywhere from lateness to a window plus lateness after the
+// start. A lag that never drops is judged from the warm-up on, and grows.
+func (s *series) firstDrop() float64 {
+	for i := 1; i < len(s.Y); i++ {
+		if s.Y[i] < s.Y[i-1] {
+			return s.T[i]
+		}
+	}
+	return 0
+}
+
 // failed names the series that grew beyond the noise or had too few
-// samples to judge.
+// samples to judge, and a soak that never committed.
 func (v soakVerdict) failed() []string {
 	var out []string
+	if v.NeverCommitted {
+		out = append(out, "lag (committed) never dropped: no window was committed")
+	}
 	for i, tr := range v.Trends {
 		switch {
 		case tr.TooFew:
@@ -174,7 +205,7 @@ func (v soakVerdict) print(w io.Writer) {
 	tw.Flush()
 	if len(v.Trends) > 0 {
 		tr := v.Trends[0]
-		fmt.Fprintf(w, "judged: samples from %s to %s (after the warm-up); growth = slope × that span; limit = max(%g σ, floor)\n",
+		fmt.Fprintf(w, "judged: samples from %s to %s (after the warm-up and the first commit after a window closed); growth = slope × that span; limit = max(%g σ, floor)\n",
 			seconds(tr.warmupT), seconds(tr.spanTo), growthK)
 	}
 	if failed := v.failed(); len(failed) > 0 {

@@ -86,12 +86,43 @@ func TestSoakVerdictFit(t *testing.T) {
 	}
 }
 
+// The verdict starts after the first commit of a closed window when that
+// comes after the warm-up: before it, state only accumulates.
+func TestSoakVerdictAfterFirstCommit(t *testing.T) {
+	lag, rss := &series{Name: "lag (committed)", Limit: soakLimit{Floor: 1e6}}, &series{Name: "RSS", Limit: soakLimit{FloorShare: 0.05}}
+	for i := 1; i <= 24; i++ {
+		at := time.Duration(i) * 5 * time.Second
+		lag.add(at, float64(10000*((i-1)%16))) // drops at 85 s
+		rss.add(at, float64(min(i, 17)))       // grows until the drop, then stays put
+	}
+	if got := lag.firstDrop(); got != 85 {
+		t.Fatalf("firstDrop = %g, want 85", got)
+	}
+	v := judgeAll([]*series{rss, lag}, time.Minute, lag)
+	if tr := v.Trends[0]; tr.N != 8 || tr.Grew {
+		t.Errorf("RSS judged over %d samples, grew %v; want the 8 from 85 s on, flat", tr.N, tr.Grew)
+	}
+	if v := judgeAll([]*series{rss}, time.Minute, nil); !v.Trends[0].Grew {
+		t.Error("RSS judged from the warm-up did not grow; the test's series is wrong")
+	}
+	if len(v.failed()) > 0 {
+		t.Errorf("failed() = %q, want nothing", v.failed())
+	}
+	stuck := &series{Name: "lag (committed)", Limit: soakLimit{Floor: 1e9}}
+	for i := range 24 {
+		stuck.add(time.Duration(i)*5*time.Second, float64(1000*i))
+	}
+	if got := judgeAll([]*series{stuck}, time.Minute, stuck).failed(); len(got) != 1 || !strings.Contains(got[0], "never dropped") {
+		t.Errorf("a lag that never drops: failed() = %q, want it named as never committed", got)
+	}
+}
+
 func TestSoakVerdictTooFewFails(t *testing.T) {
 	s := &series{Name: "lag (committed)"}
 	for i := range 8 {
 		s.add(time.Duration(i)*10*time.Second, 1)
 	}
-	v := judgeAll([]*series{s}, 40*time.Second)
+	v := judgeAll([]*series{s}, 40*time.Second, nil)
 	if got := v.failed(); len(got) != 1 || !strings.Contains(got[0], "too few") {
 		t.Errorf("failed() = %q, want the series named as having too few samples", got)
 	}
