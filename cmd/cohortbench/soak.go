@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -22,12 +20,8 @@ import (
 // command line.
 func runSoakCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	opts, err := parseSoakFlags(args, stderr)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		return 0
-	case err != nil:
-		fmt.Fprintf(stderr, "cohortbench soak: %v\n", err)
-		return 2
+	if code, stop := flagsFailed(err, "cohortbench soak", stderr); stop {
+		return code
 	}
 	v, err := runSoak(ctx, opts, stdout, stderr)
 	if err != nil {
