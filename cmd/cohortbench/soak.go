@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -29,6 +30,9 @@ func runSoakCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 		return 1
 	}
 	v.print(stdout)
+	if load, err := os.ReadFile("/proc/loadavg"); err == nil {
+		fmt.Fprintf(stdout, "load average at the end (1, 5, 15 min): %s\n", strings.Join(strings.Fields(string(load))[:3], " "))
+	}
 	if len(v.failed()) > 0 {
 		return 1
 	}
@@ -70,6 +74,8 @@ func runSoak(ctx context.Context, opts soakOptions, out, progress io.Writer) (v 
 		return v, err
 	}
 	b.logf("soak: cohortline run (pid %d) ready; producing %g events/s to %s for %s, a sample every %s", c.pid(), opts.Rate, topic, opts.Duration, opts.Interval)
+	fmt.Fprintf(out, "soak: %s on %s; %g events/s for %s, a sample every %s, windows of %s, lateness %s\n",
+		time.Now().UTC().Format("2006-01-02 15:04 MST"), machineInfo(), opts.Rate, opts.Duration, opts.Interval, opts.Window, opts.Lateness)
 	all, err := b.soak(ctx, opts, c, probe, out)
 	if err != nil {
 		return v, err
