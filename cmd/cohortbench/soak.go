@@ -80,11 +80,22 @@ func runSoak(ctx context.Context, opts soakOptions, out, progress io.Writer) (v 
 	if err != nil {
 		return v, err
 	}
+	runCPU, err := procCPU(c.pid())
+	if err != nil {
+		return v, err
+	}
+	ownCPU, err := procCPU(os.Getpid())
+	if err != nil {
+		return v, err
+	}
+	elapsed := time.Since(c.started)
 	if err := c.stop(time.Minute); err != nil {
 		return v, fmt.Errorf("stopping the soak's run: %w\n%s", err, c.logTail(20))
 	}
 	v = judgeAll(all, opts.Warmup, all[4]) // the committed lag
 	v.ID = b.id
+	v.CPU = fmt.Sprintf("cohortline run used %.0f CPU s in %s (%.2f cores); the producer and sampler %.0f CPU s (%.2f cores)",
+		runCPU.Seconds(), elapsed.Round(time.Second), runCPU.Seconds()/elapsed.Seconds(), ownCPU.Seconds(), ownCPU.Seconds()/elapsed.Seconds())
 	return v, nil
 }
 

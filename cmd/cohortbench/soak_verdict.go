@@ -125,6 +125,7 @@ func (s *series) judge(warmup float64) trend {
 // soakVerdict is the outcome of a soak: every series' trend, in order.
 type soakVerdict struct {
 	ID     string // the prefix of what the soak created (bench.id)
+	CPU    string // what the run and the driver used, for the report
 	Series []*series
 	Trends []trend
 	// NeverCommitted is set when the committed lag never dropped: no
@@ -207,6 +208,9 @@ func (v soakVerdict) print(w io.Writer) {
 		tr := v.Trends[0]
 		fmt.Fprintf(w, "judged: samples from %s to %s (after the warm-up and the first commit after a window closed); growth = slope × that span; limit = max(%g σ, floor)\n",
 			seconds(tr.warmupT), seconds(tr.spanTo), growthK)
+	}
+	if v.CPU != "" {
+		fmt.Fprintln(w, v.CPU)
 	}
 	if failed := v.failed(); len(failed) > 0 {
 		fmt.Fprintf(w, "verdict: FAILED: %s\n", strings.Join(failed, ", "))
