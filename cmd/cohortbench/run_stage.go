@@ -65,16 +65,20 @@ type runSpec struct {
 // group and databases until every message of spec.topic is handled, then
 // stops it with SIGTERM.
 func (b *bench) runCohortline(ctx context.Context, spec runSpec) (runResult, error) {
+	config, name, db, err := b.prepareRun(spec.label, spec.topic, runSettings{window: benchWindow})
+	if err != nil {
+		return runResult{}, err
+	}
 	var args []string
 	if spec.cpuprofile != "" {
 		args = append(args, "--cpuprofile", spec.cpuprofile)
 	}
+	began := b.mark()
 	var env []string
 	if spec.gctrace {
 		env = append(env, "GODEBUG=gctrace=1")
 	}
-	began := b.mark()
-	c, name, db, err := b.startRun(spec.label, spec.topic, runSettings{window: benchWindow}, env, args...)
+	c, err := startChild(b.opts.Cohortline, filepath.Join(b.dir, name+".log"), env, append(args, "run", "--config", config)...)
 	if err != nil {
 		return runResult{}, err
 	}
@@ -111,26 +115,21 @@ func (b *bench) runCohortline(ctx context.Context, spec runSpec) (runResult, err
 	return res, nil
 }
 
-// startRun starts `cohortline run` (flags before the command, env added
-// to this process's) with a config of its own (runConfig) over topic,
-// with a fresh group and databases named after label, which it registers
-// for deletion at the end along with the dead-letter topic. It returns the
-// group and the internal database.
-func (b *bench) startRun(label, topic string, rs runSettings, env []string, flags ...string) (c *child, group, db string, err error) {
+// prepareRun writes the config file of a `cohortline run` (runConfig)
+// over topic, with a fresh group and databases named after label, and
+// registers their deletion at the end along with the dead-letter topic.
+// It returns the config's path, the group and the internal database.
+func (b *bench) prepareRun(label, topic string, rs runSettings) (config, group, db string, err error) {
 	group = b.name(label)
 	db = strings.ReplaceAll(group, "-", "_")
 	b.cleanup(func(ctx context.Context) error { return b.kafka.deleteTopics(ctx, topic+".dlq") })
 	b.cleanup(func(ctx context.Context) error { return b.kafka.deleteGroup(ctx, group) })
 	b.cleanup(func(ctx context.Context) error { return b.ch.dropDatabases(ctx, db, db+"_pub") })
-	config := filepath.Join(b.dir, group+".yaml")
+	config = filepath.Join(b.dir, group+".yaml")
 	if err := os.WriteFile(config, []byte(b.runConfig(topic, group, db, rs)), 0o644); err != nil {
-		return nil, "", "", fmt.Errorf("writing the config of run %s: %w", label, err)
+		return "", "", "", fmt.Errorf("writing the config of run %s: %w", label, err)
 	}
-	c, err = startChild(b.opts.Cohortline, filepath.Join(b.dir, group+".log"), env, append(flags, "run", "--config", config)...)
-	if err != nil {
-		return nil, "", "", err
-	}
-	return c, group, db, nil
+	return config, group, db, nil
 }
 
 // benchWindow is the window of every stage: hourly, as the engine's and

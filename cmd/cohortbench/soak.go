@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -64,7 +65,11 @@ func runSoak(ctx context.Context, opts soakOptions, out, progress io.Writer) (v 
 		return v, err
 	}
 	rs := runSettings{window: opts.Window, lateness: opts.Lateness, publish: true, listen: listen}
-	c, group, _, err := b.startRun("soak", topic, rs, nil)
+	config, group, _, err := b.prepareRun("soak", topic, rs)
+	if err != nil {
+		return v, err
+	}
+	c, err := startChild(b.opts.Cohortline, filepath.Join(b.dir, group+".log"), nil, "run", "--config", config)
 	if err != nil {
 		return v, err
 	}
