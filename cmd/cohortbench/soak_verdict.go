@@ -64,15 +64,15 @@ func (s *series) add(at time.Duration, v float64) {
 // trend is the least-squares line through a series' samples after the
 // warm-up, and what the verdict made of it.
 type trend struct {
-	N               int
-	Start, End      float64 // first and last sample judged
-	Min, Max, Mean  float64
-	Slope           float64 // per second
-	Growth          float64 // Slope × the time the samples span
-	Sigma           float64 // standard deviation of the residuals
-	Threshold       float64 // max(growthK × Sigma, floor)
-	Grew, TooFew    bool
-	warmupT, spanTo float64
+	N              int
+	Start, End     float64 // first and last sample judged
+	Min, Max, Mean float64
+	Slope          float64 // per second
+	Growth         float64 // Slope × the time the samples span
+	Sigma          float64 // standard deviation of the residuals
+	Threshold      float64 // max(growthK × Sigma, floor)
+	From, To       float64 // times of the first and last sample judged
+	Grew, TooFew   bool
 }
 
 // minJudged is the fewest samples a line is fitted to: fewer give no
@@ -87,7 +87,7 @@ func (s *series) judge(warmup float64) trend {
 			t, y = append(t, s.T[i]), append(y, s.Y[i])
 		}
 	}
-	tr := trend{N: len(t), warmupT: warmup}
+	tr := trend{N: len(t)}
 	if len(t) < minJudged {
 		tr.TooFew = true
 		return tr
@@ -115,8 +115,8 @@ func (s *series) judge(warmup float64) trend {
 	}
 	tr.Mean = my
 	tr.Sigma = math.Sqrt(ss / (n - 2)) // two parameters fitted
-	tr.spanTo = t[len(t)-1]
-	tr.Growth = tr.Slope * (t[len(t)-1] - t[0])
+	tr.From, tr.To = t[0], t[len(t)-1]
+	tr.Growth = tr.Slope * (tr.To - tr.From)
 	tr.Threshold = max(growthK*tr.Sigma, s.Limit.Floor+s.Limit.FloorShare*math.Abs(my))
 	tr.Grew = tr.Growth > tr.Threshold
 	return tr
@@ -204,10 +204,10 @@ func (v soakVerdict) print(w io.Writer) {
 			f(tr.Slope*3600), f(tr.Growth), f(tr.Sigma), f(tr.Threshold), verdict)
 	}
 	tw.Flush()
-	if len(v.Trends) > 0 {
+	if len(v.Trends) > 0 && !v.Trends[0].TooFew {
 		tr := v.Trends[0]
-		fmt.Fprintf(w, "judged: samples from %s to %s (after the warm-up and the first commit after a window closed); growth = slope × that span; limit = max(%g σ, floor)\n",
-			seconds(tr.warmupT), seconds(tr.spanTo), growthK)
+		fmt.Fprintf(w, "judged: %d samples from %s to %s (after the warm-up and the first commit after a window closed); growth = slope × that span; limit = max(%g σ, floor)\n",
+			tr.N, seconds(tr.From), seconds(tr.To), growthK)
 	}
 	if v.CPU != "" {
 		fmt.Fprintln(w, v.CPU)
