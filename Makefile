@@ -7,7 +7,7 @@ GO ?= go
 BIN := bin/cohortline
 STATE ?= $(CURDIR)/.state
 
-.PHONY: help build demo test test-kafka4 test-deps test-unit fuzz bench services services-down
+.PHONY: help build demo test test-kafka4 test-deps test-unit fuzz bench soak services services-down
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -136,6 +136,23 @@ bench: build ## print the benchmark figures: Go benchmarks, then Cohortline vs r
 	COHORTLINE_BENCH_LOOKUP_ROWS=$(BENCH_LOOKUP_ROWS) $(GO) test -run '^$$' -bench '$(BENCH_PATTERN)' -benchmem -timeout 30m ./...; \
 	$(GO) build -o bin/cohortbench ./cmd/cohortbench; \
 	bin/cohortbench --cohortline $(BIN) --events $(BENCH_EVENTS) $(BENCH_FLAGS)
+
+# soak: `cohortbench soak` (BENCHMARKS.md, "Soak"): SOAK_RATE events/s of
+# realistic activity (late, duplicate and bad records) for SOAK_DURATION
+# through `cohortline run` on a topic and databases of its own, sampling
+# RSS, heap, goroutines, open files and lag every 10 s; it prints the
+# slopes and exits 1 when a series grew beyond its noise. Servers as for
+# bench. SOAK_FLAGS go to cohortbench soak (e.g. --interval 5s).
+SOAK_DURATION ?= 30m
+SOAK_RATE ?= 10000
+SOAK_FLAGS ?=
+
+soak: build ## run cohortline for SOAK_DURATION (default 30m) at SOAK_RATE events/s and fail on growth of memory, goroutines, open files or lag
+	if [[ -z "$${COHORTLINE_KAFKA:-}" || -z "$${COHORTLINE_CLICKHOUSE:-}" ]]; then \
+	  services=$$(deploy/dev/up clickhouse kafka); eval "$$services"; \
+	fi; \
+	$(GO) build -o bin/cohortbench ./cmd/cohortbench; \
+	bin/cohortbench soak --cohortline $(BIN) --duration $(SOAK_DURATION) --rate $(SOAK_RATE) $(SOAK_FLAGS)
 
 services: ## start Kafka and ClickHouse on loopback and print their addresses
 	deploy/dev/up

@@ -22,6 +22,12 @@
 //
 //	go run ./cmd/cohortbench --events 200000 --mem-users none
 //
+// `cohortbench soak` (soak.go, `make soak`) is the soak instead: a steady
+// rate of realistic activity through one `cohortline run` for 30 minutes,
+// its RSS, heap, goroutines, open files and lag sampled every 10 s and
+// judged by their least-squares growth against their noise
+// (soak_verdict.go).
+//
 // It needs bin/cohortline (make build), COHORTLINE_KAFKA and
 // COHORTLINE_CLICKHOUSE (eval "$(deploy/dev/up)"), and deletes every topic,
 // consumer group and database it created.

@@ -132,6 +132,22 @@ func retriable(err error) bool {
 
 // committedAll reports whether group has committed the end of every range.
 func (k *kafkaAdmin) committedAll(ctx context.Context, group, topic string, ranges []partitionRange) (bool, error) {
+	committed, err := k.committed(ctx, group, topic, ranges)
+	if committed == nil || err != nil {
+		return false, err
+	}
+	for _, r := range ranges {
+		if committed[r.Partition] < r.End {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// committed returns group's committed offset of every partition of ranges
+// (-1: none yet), or nil and no error when the broker asks to be asked
+// again (e.g. the coordinator of a fresh broker is still loading).
+func (k *kafkaAdmin) committed(ctx context.Context, group, topic string, ranges []partitionRange) (map[int]int64, error) {
 	var parts []int
 	for _, r := range ranges {
 		parts = append(parts, r.Partition)
@@ -141,27 +157,22 @@ func (k *kafkaAdmin) committedAll(ctx context.Context, group, topic string, rang
 		err = resp.Error
 	}
 	if retriable(err) {
-		return false, nil // e.g. the coordinator of a fresh broker is still loading: ask again
+		return nil, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("fetching the offsets of group %q: %w", group, err)
+		return nil, fmt.Errorf("fetching the offsets of group %q: %w", group, err)
 	}
 	committed := map[int]int64{}
 	for _, p := range resp.Topics[topic] {
 		if retriable(p.Error) {
-			return false, nil
+			return nil, nil
 		}
 		if p.Error != nil {
-			return false, fmt.Errorf("fetching the offset of %s/%d for group %q: %w", topic, p.Partition, group, p.Error)
+			return nil, fmt.Errorf("fetching the offset of %s/%d for group %q: %w", topic, p.Partition, group, p.Error)
 		}
 		committed[p.Partition] = p.CommittedOffset
 	}
-	for _, r := range ranges {
-		if committed[r.Partition] < r.End {
-			return false, nil
-		}
-	}
-	return true, nil
+	return committed, nil
 }
 
 // deleteGroup deletes group once its members have left (a member leaving

@@ -20,15 +20,15 @@ func main() {
 
 // run runs the benchmark with args and returns the exit code: 0 when every
 // stage ran (whether or not the targets were met: the report says), 1 when
-// a stage failed, 2 for a bad command line.
+// a stage failed, 2 for a bad command line. `cohortbench soak` is the soak
+// (soak.go) instead.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "soak" {
+		return runSoakCommand(ctx, args[1:], stdout, stderr)
+	}
 	opts, err := parseFlags(args, stderr)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		return 0
-	case err != nil:
-		fmt.Fprintf(stderr, "cohortbench: %v\n", err)
-		return 2
+	if code, stop := flagsFailed(err, "cohortbench", stderr); stop {
+		return code
 	}
 	rep, err := runBench(ctx, opts, stderr)
 	if err != nil {
@@ -37,4 +37,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	rep.print(stdout)
 	return 0
+}
+
+// flagsFailed tells a command whose flags did not parse to stop, and with
+// which exit code: 0 for --help (the flag package printed it), 2 for a
+// bad command line, said on stderr.
+func flagsFailed(err error, command string, stderr io.Writer) (code int, stop bool) {
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return 0, true
+	case err != nil:
+		fmt.Fprintf(stderr, "%s: %v\n", command, err)
+		return 2, true
+	}
+	return 0, false
 }

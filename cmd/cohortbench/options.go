@@ -210,14 +210,9 @@ func parseFlags(args []string, output io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("cohortbench", flag.ContinueOnError)
 	fs.SetOutput(output)
-	fs.StringVar(&o.Kafka, "kafka", "", "Kafka broker address (default $COHORTLINE_KAFKA)")
-	fs.StringVar(&o.KafkaConfig, "kafka-config", "", "cohortline config file whose kafka.tls and kafka.sasl secure the benchmark's Kafka connections (--kafka a secured listener); skips stages (c) and (d)")
-	fs.StringVar(&o.ClickHouse, "clickhouse", "", "ClickHouse native-protocol address (default $COHORTLINE_CLICKHOUSE)")
-	fs.StringVar(&o.Cohortline, "cohortline", "bin/cohortline", "the cohortline binary (make build)")
+	o.sharedFlags(fs, "; skips stages (c) and (d)")
 	fs.Int64Var(&o.Events, "events", 5_000_000, "messages in the benchmark topic")
 	fs.IntVar(&o.EventsPerUser, "events-per-user", 10, "users = events / this")
-	fs.IntVar(&o.Partitions, "partitions", 8, "partitions of the benchmark topic")
-	fs.Uint64Var(&o.Seed, "seed", 5, "gen --seed")
 	fs.DurationVar(&o.IdleTimeout, "idle-timeout", time.Second, "kafka.idle_timeout of the cohortline runs; subtracted from their time")
 	fs.Func("engine-consumers", "comma-separated kafka_num_consumers of the stage (c) runs (default 1,4)", func(s string) (err error) {
 		o.EngineConsumers, err = parseInts(s)
@@ -253,7 +248,6 @@ func parseFlags(args []string, output io.Writer) (options, error) {
 	fs.StringVar(&o.RunCPUProfile, "run-cpuprofile", "", "write a CPU profile of stage (b)'s cohortline run to this file")
 	fs.IntVar(&o.ClickHousePID, "clickhouse-pid", 0, "pid of the ClickHouse server (default: the process listening on its port)")
 	fs.IntVar(&o.KafkaPID, "kafka-pid", 0, "pid of the Kafka broker (default: the process listening on its port)")
-	fs.StringVar(&o.Dir, "dir", "", "keep the configs and logs of the runs here (default: a temporary directory, removed)")
 	if err := fs.Parse(args); err != nil {
 		return options{}, err
 	}
@@ -261,6 +255,19 @@ func parseFlags(args []string, output io.Writer) (options, error) {
 		return options{}, fmt.Errorf("unexpected arguments: %v", fs.Args())
 	}
 	return o, o.Validate()
+}
+
+// sharedFlags defines the flags of what the benchmark and the soak share:
+// the servers, the binary, the topic's partitions, the seed, --dir.
+// kafkaConfigNote ends --kafka-config's help.
+func (o *options) sharedFlags(fs *flag.FlagSet, kafkaConfigNote string) {
+	fs.StringVar(&o.Kafka, "kafka", "", "Kafka broker address (default $COHORTLINE_KAFKA)")
+	fs.StringVar(&o.KafkaConfig, "kafka-config", "", "cohortline config file whose kafka.tls and kafka.sasl secure every Kafka connection it makes (--kafka a secured listener)"+kafkaConfigNote)
+	fs.StringVar(&o.ClickHouse, "clickhouse", "", "ClickHouse native-protocol address (default $COHORTLINE_CLICKHOUSE)")
+	fs.StringVar(&o.Cohortline, "cohortline", "bin/cohortline", "the cohortline binary (make build)")
+	fs.IntVar(&o.Partitions, "partitions", 8, "partitions of the topic it creates")
+	fs.Uint64Var(&o.Seed, "seed", 5, "the generator's seed (gen --seed)")
+	fs.StringVar(&o.Dir, "dir", "", "keep the configs and logs of the cohortline runs here (default: a temporary directory, removed)")
 }
 
 func parseInts(s string) ([]int, error) {

@@ -69,14 +69,9 @@ type runSpec struct {
 // every message of spec.topic is handled, then stops them with SIGTERM.
 // CPU is the sum over the processes, PeakRSS the largest one's.
 func (b *bench) runCohortline(ctx context.Context, spec runSpec) (runResult, error) {
-	name := b.name(spec.label)
-	db := strings.ReplaceAll(name, "-", "_")
-	b.cleanup(func(ctx context.Context) error { return b.kafka.deleteTopics(ctx, spec.topic+".dlq") })
-	b.cleanup(func(ctx context.Context) error { return b.kafka.deleteGroup(ctx, name) })
-	b.cleanup(func(ctx context.Context) error { return b.ch.dropDatabases(ctx, db, db+"_pub") })
-	config := filepath.Join(b.dir, name+".yaml")
-	if err := os.WriteFile(config, []byte(b.runConfig(spec.topic, name, db)), 0o644); err != nil {
-		return runResult{}, fmt.Errorf("writing the config of run %s: %w", spec.label, err)
+	config, name, db, err := b.prepareRun(spec.label, spec.topic, runSettings{window: benchWindow})
+	if err != nil {
+		return runResult{}, err
 	}
 	var args []string
 	if spec.cpuprofile != "" {
@@ -144,16 +139,43 @@ func (b *bench) runCohortline(ctx context.Context, spec runSpec) (runResult, err
 	return res, nil
 }
 
+// prepareRun writes the config file of a `cohortline run` (runConfig)
+// over topic, with a fresh group and databases named after label, and
+// registers their deletion at the end along with the dead-letter topic.
+// It returns the config's path, the group and the internal database.
+func (b *bench) prepareRun(label, topic string, rs runSettings) (config, group, db string, err error) {
+	group = b.name(label)
+	db = strings.ReplaceAll(group, "-", "_")
+	b.cleanup(func(ctx context.Context) error { return b.kafka.deleteTopics(ctx, topic+".dlq") })
+	b.cleanup(func(ctx context.Context) error { return b.kafka.deleteGroup(ctx, group) })
+	b.cleanup(func(ctx context.Context) error { return b.ch.dropDatabases(ctx, db, db+"_pub") })
+	config = filepath.Join(b.dir, group+".yaml")
+	if err := os.WriteFile(config, []byte(b.runConfig(topic, group, db, rs)), 0o644); err != nil {
+		return "", "", "", fmt.Errorf("writing the config of run %s: %w", label, err)
+	}
+	return config, group, db, nil
+}
+
 // benchWindow is the window of every stage: hourly, as the engine's and
 // Flink's jobs count, and as the figures of BENCHMARKS.md were taken,
 // although cohortline's default became daily (issue 14). Feature set 1
 // keeps the hourly spec publishable, which the config check demands.
 const benchWindow = time.Hour
 
-// runConfig is the config file of a benchmark run: no HTTP listener, no
-// publishing (stage (b) measures the stream into ClickHouse), a short idle
-// timeout so the last windows close soon after the last message.
-func (b *bench) runConfig(topic, group, db string) string {
+// runSettings are what differs between the config files of the
+// benchmark's runs and the soak's.
+type runSettings struct {
+	window, lateness time.Duration // cohorts.window and allowed_lateness
+	publish          bool          // publish.auto
+	listen           string        // http.listen; "" disables it
+}
+
+// runConfig is the config file of a cohortline run: development mode,
+// feature set 1, a fresh group and databases. The benchmark's runs have no
+// HTTP listener and no publishing (stage (b) measures the stream into
+// ClickHouse), and a short idle timeout so the last windows close soon
+// after the last message.
+func (b *bench) runConfig(topic, group, db string, rs runSettings) string {
 	return fmt.Sprintf(`mode: development
 kafka:
   brokers: [%s]
@@ -162,16 +184,17 @@ kafka:
   idle_timeout: %s
 %scohorts:
   window: %s
+  allowed_lateness: %s
   feature_set: 1
 clickhouse:
   addr: [%s]
   database: %s
   published_database: %s_pub
 publish:
-  auto: false
+  auto: %t
 http:
-  listen: ""
-`, b.opts.Kafka, topic, group, b.opts.IdleTimeout, b.opts.kafka.yaml, benchWindow, b.opts.ClickHouse, db, db)
+  listen: %q
+`, b.opts.Kafka, topic, group, b.opts.IdleTimeout, b.opts.kafka.yaml, rs.window, rs.lateness, b.opts.ClickHouse, db, db, rs.publish, rs.listen)
 }
 
 // waitCommitted polls group's committed offsets until every partition's
