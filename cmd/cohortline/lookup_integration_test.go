@@ -44,7 +44,11 @@ func publishedFixture(t *testing.T, rows []clickhouse.EnrichmentRow) string {
 			}
 		}
 	}
+	// As publish writes them: the rows, then the lookup table lookup reads.
 	if err := admin.WriteEnrichment(ctx, rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := admin.WriteLatest(ctx, rows); err != nil {
 		t.Fatal(err)
 	}
 	var dict []clickhouse.DictionaryEntry
