@@ -127,11 +127,17 @@ func clusterFaultScenario(t *testing.T, brokers, nodes []string, cluster string,
 	t.Logf("%.1fs: %s back", time.Since(killed).Seconds(), node)
 
 	want := set.referenceWith(t, second)
-	if _, err := waitForPartials(t, set.clusterClient(t, nodes[3], cluster), want, 120*time.Second, daemons[1].exit); err != nil {
+	// Recovery takes 10-50 s here; the wait is long because CI runs this
+	// next to other packages on two cores, where it once took over 120 s.
+	// What the test checks is the result, not how soon it comes.
+	if _, err := waitForPartials(t, set.clusterClient(t, nodes[3], cluster), want, 300*time.Second, daemons[1].exit); err != nil {
+		// The error first: CI keeps the head and the tail of long output.
+		t.Errorf("%.1fs after the kill: %v", time.Since(killed).Seconds(), err)
+		t.Logf("the replicas:\n%s", replicaStates(nodes, set.db))
 		for i, d := range daemons {
-			t.Logf("log of instance %d:\n%s", i, d.logTail(15))
+			t.Logf("instance %d: its last warnings and errors:\n%s\nthe tail of its log:\n%s", i, d.logProblems(8), d.logTail(10))
 		}
-		t.Fatal(err)
+		t.FailNow()
 	}
 	t.Logf("%.1fs after the kill: %d partials through the Distributed tables equal the reference of both data sets", time.Since(killed).Seconds(), len(want))
 	for i, d := range daemons {

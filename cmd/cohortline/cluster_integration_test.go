@@ -256,3 +256,32 @@ func countLocalPartials(t *testing.T, addr, db string) uint64 {
 	}
 	return n
 }
+
+// replicaStates describes each node's replicas of the set's partials and
+// flushes: rows held, read-only, replication queue, for a failure message.
+func replicaStates(nodes []string, db string) string {
+	var b strings.Builder
+	for _, addr := range nodes {
+		fmt.Fprintf(&b, "%s: ", addr)
+		conn, err := ch.Open(&ch.Options{Addr: []string{addr}, Protocol: ch.Native, DialTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second})
+		if err != nil {
+			fmt.Fprintf(&b, "%v\n", err)
+			continue
+		}
+		for _, table := range []string{"cohort_partials_local", "window_progress_local"} {
+			var rows uint64
+			var queue uint32
+			var readonly uint8
+			err := conn.QueryRow(context.Background(), "SELECT (SELECT count() FROM "+db+"."+table+"), is_readonly, queue_size FROM system.replicas WHERE database = ? AND table = ?",
+				db, table).Scan(&rows, &readonly, &queue)
+			if err != nil {
+				fmt.Fprintf(&b, "%s: %v; ", table, err)
+				continue
+			}
+			fmt.Fprintf(&b, "%s: %d rows, read-only %d, queue %d; ", table, rows, readonly, queue)
+		}
+		conn.Close()
+		b.WriteString("\n")
+	}
+	return b.String()
+}

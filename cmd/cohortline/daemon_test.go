@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -92,6 +93,19 @@ func (d *daemon) stop(timeout time.Duration) (code int, took time.Duration, ok b
 func (d *daemon) logTail(lines int) string {
 	b, _ := os.ReadFile(d.log)
 	return tail(string(b), lines)
+}
+
+// logProblems is the last n warnings and errors of the daemon's log: what
+// went wrong is often older than the tail.
+func (d *daemon) logProblems(n int) string {
+	b, _ := os.ReadFile(d.log)
+	var problems []string
+	for line := range strings.Lines(string(b)) {
+		if strings.Contains(line, `"level":"WARN"`) || strings.Contains(line, `"level":"ERROR"`) {
+			problems = append(problems, line)
+		}
+	}
+	return strings.Join(problems[max(len(problems)-n, 0):], "")
 }
 
 // lockedBuffer collects the logs of an in-process run, which writes them

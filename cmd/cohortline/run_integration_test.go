@@ -163,7 +163,11 @@ func waitForPartials(t *testing.T, client *clickhouse.Client, want []string, tim
 	var lastErr error
 	for time.Now().Before(deadline) {
 		// Until run has migrated, the tables do not exist: keep polling.
-		rows, err := client.CurrentPartials(t.Context(), time.Unix(0, 0), time.Now().Add(24*time.Hour*365*10))
+		// One poll is bounded: a read stuck on a server that is starting
+		// again must not use up the whole wait.
+		poll, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+		rows, err := client.CurrentPartials(poll, time.Unix(0, 0), time.Now().Add(24*time.Hour*365*10))
+		cancel()
 		lastErr = err
 		got = got[:0]
 		for _, r := range rows {
