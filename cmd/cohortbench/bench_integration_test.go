@@ -23,7 +23,7 @@ func TestBenchSmall(t *testing.T) {
 	opts := options{
 		Kafka: kafkaAddr, ClickHouse: chAddr, Cohortline: buildCohortline(t),
 		Events: 20_000, EngineConsumers: []int{1}, EngineBlockSize: -1, Settle: 3 * time.Second, Stall: 30 * time.Second, Flink: "off", // TestBenchFlink
-		MemUsers: []int{2_000, 10_000}, StageTimeout: 2 * time.Minute, Dir: t.TempDir(),
+		MemUsers: []int{2_000, 5_000, 10_000}, StageTimeout: 2 * time.Minute, Dir: t.TempDir(),
 	}
 	if err := opts.Validate(); err != nil {
 		t.Fatal(err)
@@ -65,10 +65,22 @@ func TestBenchSmall(t *testing.T) {
 			t.Errorf("scale-out with %d instances: %+v, want every message handled, with CPU, and (b)'s partials exactly", row.Instances, r)
 		}
 	}
-	if m := rep.Memory; m == nil || m.Points[0].Active == 0 || m.Points[1].Active <= m.Points[0].Active {
-		t.Errorf("memory runs = %+v, want active users growing with --users", m)
-	}
+	assertMemoryCurve(t, rep.Memory, len(opts.MemUsers))
 	assertCleanedUp(t, kafkaAddr, chAddr, rep.ID)
+}
+
+// assertMemoryCurve checks that the memory curve has a point per
+// population, with active users growing with --users.
+func assertMemoryCurve(t *testing.T, m *memoryResult, want int) {
+	t.Helper()
+	if m == nil || len(m.Points) != want {
+		t.Fatalf("memory runs = %+v, want %d points", m, want)
+	}
+	for i, p := range m.Points {
+		if p.Active == 0 || i > 0 && p.Active <= m.Points[i-1].Active || p.PeakRSS == 0 {
+			t.Errorf("memory point %d = %+v, want active users growing with --users, and a peak RSS", i, p)
+		}
+	}
 }
 
 // assertCleanedUp checks that no topic or database named after the run is

@@ -47,9 +47,9 @@ type options struct {
 	// being complete; default 60s.
 	Stall time.Duration
 
-	// MemUsers are the two user populations of the memory runs (default
-	// 1M and 5M); MemEventsPerUser scales their events (default 2). Empty
-	// MemUsers skips them.
+	// MemUsers are the rising user populations of the memory curve, two
+	// or more (default 1M, 5M and 10M); MemEventsPerUser scales their
+	// events (default 2). Empty MemUsers skips them.
 	MemUsers         []int
 	MemEventsPerUser int
 
@@ -121,7 +121,7 @@ func (o *options) setDefaults() {
 		o.Stall = time.Minute
 	}
 	if o.MemUsers == nil {
-		o.MemUsers = []int{1_000_000, 5_000_000}
+		o.MemUsers = []int{1_000_000, 5_000_000, 10_000_000}
 	}
 	if o.MemEventsPerUser == 0 {
 		o.MemEventsPerUser = 2
@@ -168,8 +168,8 @@ func (o *options) Validate() error {
 	if o.Events < 1 || o.EventsPerUser < 1 || o.Partitions < 1 || o.MemEventsPerUser < 1 {
 		errs = append(errs, errors.New("--events, --events-per-user, --partitions and --mem-events-per-user must be at least 1"))
 	}
-	if len(o.MemUsers) != 0 && (len(o.MemUsers) != 2 || o.MemUsers[0] < 1 || o.MemUsers[1] <= o.MemUsers[0]) {
-		errs = append(errs, fmt.Errorf("--mem-users: %v, want two populations, the smaller first, or none", o.MemUsers))
+	if len(o.MemUsers) != 0 && (len(o.MemUsers) < 2 || !risingFromOne(o.MemUsers)) {
+		errs = append(errs, fmt.Errorf("--mem-users: %v, want two or more rising populations of at least 1, or none", o.MemUsers))
 	}
 	for i, n := range o.ScaleOut {
 		if n < 1 || n > o.Partitions || i > 0 && n <= o.ScaleOut[i-1] {
@@ -221,7 +221,7 @@ func parseFlags(args []string, output io.Writer) (options, error) {
 	fs.IntVar(&o.EngineBlockSize, "engine-max-block-size", 1<<20, "add a stage (c) run with 1 consumer and this kafka_max_block_size (-1: none)")
 	fs.DurationVar(&o.Settle, "settle", 10*time.Second, "stage (c) is done once its complete count stayed put this long")
 	fs.DurationVar(&o.Stall, "stall", time.Minute, "stage (c) gives up once its count stayed put this long, complete or not")
-	fs.Func("mem-users", `the two user populations of the memory runs, e.g. 1000000,5000000 (default); "none" skips them`, func(s string) (err error) {
+	fs.Func("mem-users", `the rising user populations of the memory curve, two or more, e.g. 1000000,5000000,10000000 (default); "none" skips them`, func(s string) (err error) {
 		if s == "none" {
 			o.MemUsers = []int{}
 			return nil
@@ -268,6 +268,16 @@ func (o *options) sharedFlags(fs *flag.FlagSet, kafkaConfigNote string) {
 	fs.IntVar(&o.Partitions, "partitions", 8, "partitions of the topic it creates")
 	fs.Uint64Var(&o.Seed, "seed", 5, "the generator's seed (gen --seed)")
 	fs.StringVar(&o.Dir, "dir", "", "keep the configs and logs of the cohortline runs here (default: a temporary directory, removed)")
+}
+
+// risingFromOne reports whether ns rise strictly from at least 1.
+func risingFromOne(ns []int) bool {
+	for i, n := range ns {
+		if n < 1 || i > 0 && n <= ns[i-1] {
+			return false
+		}
+	}
+	return true
 }
 
 func parseInts(s string) ([]int, error) {

@@ -119,7 +119,7 @@ func runBench(ctx context.Context, opts options, progress io.Writer) (rep *repor
 			f.Windowed, f.Late, f.Invalid, f.Duplicated, f.Lost, f.Cells.EventsWrong+f.Cells.UsersWrong)
 	}
 
-	if len(opts.MemUsers) == 2 {
+	if len(opts.MemUsers) > 0 {
 		m, err := b.memoryStage(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("memory per active user: %w", err)
