@@ -84,7 +84,7 @@ func (b *bench) memoryStage(ctx context.Context) (memoryResult, error) {
 		topic := b.name(label)
 		b.cleanup(func(ctx context.Context) error { return b.kafka.deleteTopics(ctx, topic) })
 		events := int64(users) * int64(b.opts.MemEventsPerUser)
-		ranges, _, err := b.gen(ctx, topic, users, events, memGenFlags...)
+		ranges, _, err := b.gen(ctx, topic, b.opts.Partitions, users, events, memGenFlags...)
 		if err != nil {
 			return memoryResult{}, err
 		}

@@ -56,6 +56,10 @@ type options struct {
 	// ScaleOut are the instance counts of the scale-out runs (default 1,
 	// 2, 3; 1 is stage (b) itself). Empty skips them.
 	ScaleOut []int
+	// CurvePartitions are the rising partition counts of the partition
+	// curve, one run over a topic of its own each (default 1, 2, 4, 8,
+	// 16; --partitions is stage (b) itself). Empty skips it.
+	CurvePartitions []int
 
 	// Flink is stage (d): "auto" (default) runs it when java and mvn are
 	// on the PATH and says in the report why not otherwise; "on" fails
@@ -129,6 +133,9 @@ func (o *options) setDefaults() {
 	if o.ScaleOut == nil {
 		o.ScaleOut = []int{1, 2, 3}
 	}
+	if o.CurvePartitions == nil {
+		o.CurvePartitions = []int{1, 2, 4, 8, 16}
+	}
 	if o.StageTimeout == 0 {
 		o.StageTimeout = 15 * time.Minute
 	}
@@ -176,6 +183,9 @@ func (o *options) Validate() error {
 			errs = append(errs, fmt.Errorf("--scale-out: %v, want rising instance counts from 1 to --partitions (%d), or none", o.ScaleOut, o.Partitions))
 			break
 		}
+	}
+	if !risingFromOne(o.CurvePartitions) {
+		errs = append(errs, fmt.Errorf("--curve-partitions: %v, want rising partition counts of at least 1, or none", o.CurvePartitions))
 	}
 	var err error
 	if o.kafka, err = loadKafkaSecurity(o.KafkaConfig); err != nil {
@@ -236,6 +246,14 @@ func parseFlags(args []string, output io.Writer) (options, error) {
 			return nil
 		}
 		o.ScaleOut, err = parseInts(s)
+		return err
+	})
+	fs.Func("curve-partitions", `rising partition counts of the partition curve, one run of stage (b) over a topic of its own each, e.g. 1,2,4,8,16 (default); "none" skips it`, func(s string) (err error) {
+		if s == "none" {
+			o.CurvePartitions = []int{}
+			return nil
+		}
+		o.CurvePartitions, err = parseInts(s)
 		return err
 	})
 	fs.StringVar(&o.Flink, "flink", "auto", `stage (d), the Flink job: "auto" runs it if java and mvn are on the PATH, "on" requires them, "off" skips it`)

@@ -45,3 +45,34 @@ func TestOptionsMemUsers(t *testing.T) {
 		}
 	}
 }
+
+func TestOptionsCurvePartitions(t *testing.T) {
+	for _, tc := range []struct {
+		arg  string
+		want []int
+		err  string // "" for none
+	}{
+		{"", []int{1, 2, 4, 8, 16}, ""},
+		{"none", []int{}, ""},
+		{"8", []int{8}, ""},
+		{"1,3,32", []int{1, 3, 32}, ""},
+		{"0,1", nil, "--curve-partitions: [0 1], want rising partition counts of at least 1"},
+		{"4,2", nil, "--curve-partitions: [4 2], want rising partition counts of at least 1"},
+		{"2,2", nil, "--curve-partitions: [2 2], want rising partition counts of at least 1"},
+		{"1,two", nil, `"1,two" is not a list of integers`},
+	} {
+		var args []string
+		if tc.arg != "" {
+			args = []string{"--curve-partitions", tc.arg}
+		}
+		o, err := parseBenchFlags(t, args...)
+		switch {
+		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
+			t.Errorf("--curve-partitions %q: error %v, want one containing %q", tc.arg, err, tc.err)
+		case tc.err == "" && err != nil:
+			t.Errorf("--curve-partitions %q: %v", tc.arg, err)
+		case tc.err == "" && !slices.Equal(o.CurvePartitions, tc.want):
+			t.Errorf("--curve-partitions %q = %v, want %v", tc.arg, o.CurvePartitions, tc.want)
+		}
+	}
+}

@@ -43,6 +43,10 @@ func (r *report) print(w io.Writer) {
 		fmt.Fprintln(w)
 		r.scaleOut(w)
 	}
+	if len(r.Curve) > 0 {
+		fmt.Fprintln(w)
+		r.partitionCurve(w)
+	}
 	if r.Memory != nil {
 		fmt.Fprintln(w)
 		r.memory(w)
@@ -291,6 +295,16 @@ func (r *report) method(w io.Writer) {
   %d cores with each other and with both servers. same partials: the run's partial rows, events,
   users and windows equal (b)'s, with no duplicate row.
 `, r.Machine.CPUs)
+	}
+	if len(r.Curve) > 0 {
+		fmt.Fprintf(w, `- partition curve: (b) again, one instance, over a topic of N partitions for each N of
+  --curve-partitions (%s), generated like (b)'s (same events, users and seed; each event keyed
+  by its user, so only where the events land differs) and deleted after its run; N = --partitions
+  is (b) itself. CPU-µs/event = cohortline's CPU seconds / events x 1e6. duplicate partials must
+  be 0, as for (b). events counted vs (b) is not 0 as a rule: late events are dropped by each
+  partition's own watermark, which moves with that partition's users, so which events are late
+  depends on how the users are spread over the partitions (the dead letters are the same).
+`, joinInts(r.opts.CurvePartitions))
 	}
 	if r.Memory != nil {
 		fmt.Fprintf(w, `- memory per active user: more runs of (b), on topics of --users %s with %d events
