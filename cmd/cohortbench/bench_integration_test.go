@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -24,6 +25,7 @@ func TestBenchSmall(t *testing.T) {
 		Kafka: kafkaAddr, ClickHouse: chAddr, Cohortline: buildCohortline(t),
 		Events: 20_000, EngineConsumers: []int{1}, EngineBlockSize: -1, Settle: 3 * time.Second, Stall: 30 * time.Second, Flink: "off", // TestBenchFlink
 		MemUsers: []int{2_000, 5_000, 10_000}, CurvePartitions: []int{1, 8}, StageTimeout: 2 * time.Minute, Dir: t.TempDir(),
+		Plot: filepath.Join(t.TempDir(), "curves.png"),
 	}
 	if err := opts.Validate(); err != nil {
 		t.Fatal(err)
@@ -67,6 +69,11 @@ func TestBenchSmall(t *testing.T) {
 	}
 	assertPartitionCurve(t, rep, []int{1, 8})
 	assertMemoryCurve(t, rep.Memory, len(opts.MemUsers))
+	if rep.plotErr != nil || !strings.HasPrefix(rep.PlotNote, "written to "+opts.Plot) {
+		t.Errorf("plot: %v (%s), want it written to %s", rep.plotErr, rep.PlotNote, opts.Plot)
+	} else if _, err := os.Stat(opts.Plot); err != nil {
+		t.Errorf("plot: %v", err)
+	}
 	assertCleanedUp(t, kafkaAddr, chAddr, rep.ID)
 }
 

@@ -60,6 +60,10 @@ type options struct {
 	// curve, one run over a topic of its own each (default 1, 2, 4, 8,
 	// 16; --partitions is stage (b) itself). Empty skips it.
 	CurvePartitions []int
+	// Plot is where the curves' PNG goes (plot.go); default
+	// BENCHMARKS-curves.png, beside BENCHMARKS.md when run from the
+	// repository's root as make bench does; "none" skips it.
+	Plot string
 
 	// Flink is stage (d): "auto" (default) runs it when java and mvn are
 	// on the PATH and says in the report why not otherwise; "on" fails
@@ -136,6 +140,9 @@ func (o *options) setDefaults() {
 	if o.CurvePartitions == nil {
 		o.CurvePartitions = []int{1, 2, 4, 8, 16}
 	}
+	if o.Plot == "" {
+		o.Plot = "BENCHMARKS-curves.png"
+	}
 	if o.StageTimeout == 0 {
 		o.StageTimeout = 15 * time.Minute
 	}
@@ -186,6 +193,12 @@ func (o *options) Validate() error {
 	}
 	if !risingFromOne(o.CurvePartitions) {
 		errs = append(errs, fmt.Errorf("--curve-partitions: %v, want rising partition counts of at least 1, or none", o.CurvePartitions))
+	}
+	if o.Plot != "none" {
+		// Found out now, not after the stages have run.
+		if st, err := os.Stat(filepath.Dir(o.Plot)); err != nil || !st.IsDir() {
+			errs = append(errs, fmt.Errorf("--plot %s: its directory %s does not exist (or \"none\" skips the plot)", o.Plot, filepath.Dir(o.Plot)))
+		}
 	}
 	var err error
 	if o.kafka, err = loadKafkaSecurity(o.KafkaConfig); err != nil {
@@ -256,6 +269,7 @@ func parseFlags(args []string, output io.Writer) (options, error) {
 		o.CurvePartitions, err = parseInts(s)
 		return err
 	})
+	fs.StringVar(&o.Plot, "plot", "BENCHMARKS-curves.png", `write the PNG plot of the partition and memory curves here; "none" skips it`)
 	fs.StringVar(&o.Flink, "flink", "auto", `stage (d), the Flink job: "auto" runs it if java and mvn are on the PATH, "on" requires them, "off" skips it`)
 	fs.StringVar(&o.FlinkDir, "flink-dir", filepath.Join("cmd", "cohortbench", "flink"), "the Flink job's Maven project")
 	fs.StringVar(&o.MavenRepo, "maven-repo", "", "Maven's local repository for the Flink job's build (default ~/.m2/repository)")

@@ -76,3 +76,17 @@ func TestOptionsCurvePartitions(t *testing.T) {
 		}
 	}
 }
+
+func TestOptionsPlot(t *testing.T) {
+	o, err := parseBenchFlags(t)
+	if err != nil || o.Plot != "BENCHMARKS-curves.png" {
+		t.Errorf("default --plot = %q (%v), want BENCHMARKS-curves.png", o.Plot, err)
+	}
+	if o, err := parseBenchFlags(t, "--plot", "none"); err != nil || o.Plot != "none" {
+		t.Errorf("--plot none = %q (%v)", o.Plot, err)
+	}
+	missing := t.TempDir() + "/gone/curves.png"
+	if _, err := parseBenchFlags(t, "--plot", missing); err == nil || !strings.Contains(err.Error(), "--plot "+missing+": its directory") {
+		t.Errorf("--plot into a missing directory: %v, want an error naming the flag", err)
+	}
+}

@@ -52,6 +52,8 @@ func (r *report) print(w io.Writer) {
 		r.memory(w)
 	}
 	fmt.Fprintln(w)
+	r.plotStatus(w)
+	fmt.Fprintln(w)
 	r.method(w)
 }
 

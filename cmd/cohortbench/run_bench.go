@@ -45,6 +45,10 @@ type report struct {
 	Memory     *memoryResult // nil when skipped
 	ScaleOut   []scaleRow    // empty when skipped
 	Curve      []curveRow    // the partition curve; empty when skipped
+	// PlotNote says where the curves' PNG went, or why it did not;
+	// plotErr is a failure to write it (drawPlot).
+	PlotNote string
+	plotErr  error
 
 	Machine       machine
 	Began, Finish time.Time
@@ -131,6 +135,7 @@ func runBench(ctx context.Context, opts options, progress io.Writer) (rep *repor
 		rep.Memory = &m
 	}
 	rep.Finish, rep.LoadAfter = time.Now(), loadAverage()
+	rep.drawPlot()
 	return rep, nil
 }
 

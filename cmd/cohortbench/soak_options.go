@@ -76,7 +76,7 @@ func (o *soakOptions) Validate() error {
 	// keeps cohortline's default idle timeout: the benchmark's 1 s would
 	// close every partition's windows between two of the producer's
 	// batches (a second apart at 10k events/s).
-	o.bench.Flink, o.bench.MemUsers, o.bench.CurvePartitions = "off", []int{}, []int{}
+	o.bench.Flink, o.bench.MemUsers, o.bench.CurvePartitions, o.bench.Plot = "off", []int{}, []int{}, "none"
 	if o.bench.IdleTimeout == 0 {
 		o.bench.IdleTimeout = time.Minute
 	}
