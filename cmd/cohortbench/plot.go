@@ -210,15 +210,16 @@ func plotSeries(img *image.RGBA, a plotArea, fx []float64, s plotLine, top float
 	}
 }
 
-// niceCeil is the smallest round number (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6
+// niceCeil is the smallest round number (1, 1.2, 1.6, 2, 2.4, 3, 4, 5, 6
 // or 8 times a power of ten) at or above v: the top of an axis whose
-// quarters read easily. 1 for no positive v.
+// quarters are round too (no 1.5: its quarter is 0.375). 1 for no
+// positive v.
 func niceCeil(v float64) float64 {
 	if v <= 0 || math.IsNaN(v) || math.IsInf(v, 0) {
 		return 1
 	}
 	unit := math.Pow(10, math.Floor(math.Log10(v)))
-	for _, m := range []float64{1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10} {
+	for _, m := range []float64{1, 1.2, 1.6, 2, 2.4, 3, 4, 5, 6, 8, 10} {
 		if m*unit >= v*(1-1e-9) {
 			return m * unit
 		}

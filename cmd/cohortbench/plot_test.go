@@ -130,7 +130,7 @@ func TestPlotNoCurveIsAnError(t *testing.T) {
 
 func TestNiceCeil(t *testing.T) {
 	for _, tc := range []struct{ v, want float64 }{
-		{400_000, 400_000}, {410_000, 500_000}, {8, 8}, {8.5, 10}, {1, 1}, {0.0042, 0.005}, {11, 12}, {0, 1}, {-3, 1},
+		{400_000, 400_000}, {410_000, 500_000}, {129_000, 160_000}, {2.2, 2.4}, {8, 8}, {8.5, 10}, {1, 1}, {0.0042, 0.005}, {11, 12}, {0, 1}, {-3, 1},
 	} {
 		if got := niceCeil(tc.v); got < tc.want*(1-1e-12) || got > tc.want*(1+1e-12) {
 			t.Errorf("niceCeil(%v) = %v, want %v", tc.v, got, tc.want)
