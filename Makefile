@@ -117,7 +117,10 @@ fuzz: ## run every fuzz target for FUZZTIME (default 10m) each
 
 # bench: the Go benchmarks (BENCH_PATTERN selects them, "NONE" skips them),
 # then cmd/cohortbench's side-by-side run on the real servers over a topic of
-# BENCH_EVENTS events (BENCHMARKS.md). Servers named by COHORTLINE_KAFKA and
+# BENCH_EVENTS events (BENCHMARKS.md), with its partition and memory curves
+# (--curve-partitions, default 1,2,4,8,16; --mem-users, default
+# 1000000,5000000,10000000) drawn into BENCHMARKS-curves.png in the
+# repository's root (--plot). Servers named by COHORTLINE_KAFKA and
 # COHORTLINE_CLICKHOUSE are used as they are; otherwise deploy/dev/up starts
 # them. BENCH_FLAGS go to cohortbench (e.g. --mem-users none).
 # BENCH_LOOKUP_ROWS are the sizes of the published tables that the lookup

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -23,7 +24,8 @@ func TestBenchSmall(t *testing.T) {
 	opts := options{
 		Kafka: kafkaAddr, ClickHouse: chAddr, Cohortline: buildCohortline(t),
 		Events: 20_000, EngineConsumers: []int{1}, EngineBlockSize: -1, Settle: 3 * time.Second, Stall: 30 * time.Second, Flink: "off", // TestBenchFlink
-		MemUsers: []int{2_000, 10_000}, StageTimeout: 2 * time.Minute, Dir: t.TempDir(),
+		MemUsers: []int{2_000, 5_000, 10_000}, CurvePartitions: []int{1, 8}, StageTimeout: 2 * time.Minute, Dir: t.TempDir(),
+		Plot: filepath.Join(t.TempDir(), "curves.png"),
 	}
 	if err := opts.Validate(); err != nil {
 		t.Fatal(err)
@@ -65,10 +67,49 @@ func TestBenchSmall(t *testing.T) {
 			t.Errorf("scale-out with %d instances: %+v, want every message handled, with CPU, and (b)'s partials exactly", row.Instances, r)
 		}
 	}
-	if m := rep.Memory; m == nil || m.Points[0].Active == 0 || m.Points[1].Active <= m.Points[0].Active {
-		t.Errorf("memory runs = %+v, want active users growing with --users", m)
+	assertPartitionCurve(t, rep, []int{1, 8})
+	assertMemoryCurve(t, rep.Memory, len(opts.MemUsers))
+	if rep.plotErr != nil || !strings.HasPrefix(rep.PlotNote, "written to "+opts.Plot) {
+		t.Errorf("plot: %v (%s), want it written to %s", rep.plotErr, rep.PlotNote, opts.Plot)
+	} else if _, err := os.Stat(opts.Plot); err != nil {
+		t.Errorf("plot: %v", err)
 	}
 	assertCleanedUp(t, kafkaAddr, chAddr, rep.ID)
+}
+
+// assertPartitionCurve checks that the partition curve has a row per
+// count, the one of --partitions being stage (b), and that every other
+// run handled every message with CPU, counted events and wrote no partial
+// twice: what (b) is held to (its counts differ from (b)'s by the events
+// that come late under other partitions' watermarks).
+func assertPartitionCurve(t *testing.T, rep *report, want []int) {
+	t.Helper()
+	if len(rep.Curve) != len(want) {
+		t.Fatalf("partition curve has %d rows, want %v", len(rep.Curve), want)
+	}
+	for i, row := range rep.Curve {
+		r := row.Run
+		if row.Partitions != want[i] || row.IsStageB != (row.Partitions == rep.opts.Partitions) {
+			t.Errorf("partition curve row %d: %d partitions (stage (b): %v), want %d", i, row.Partitions, row.IsStageB, want[i])
+		}
+		if r.Messages != rep.Events || r.Wall <= 0 || row.cpuMicrosPerEvent() <= 0 || r.Partials.Events == 0 || r.Partials.Duplicates != 0 {
+			t.Errorf("partition curve, %d partitions: %+v, want every message handled, with CPU, events counted and no duplicate partial", row.Partitions, r)
+		}
+	}
+}
+
+// assertMemoryCurve checks that the memory curve has a point per
+// population, with active users growing with --users.
+func assertMemoryCurve(t *testing.T, m *memoryResult, want int) {
+	t.Helper()
+	if m == nil || len(m.Points) != want {
+		t.Fatalf("memory runs = %+v, want %d points", m, want)
+	}
+	for i, p := range m.Points {
+		if p.Active == 0 || i > 0 && p.Active <= m.Points[i-1].Active || p.PeakRSS == 0 {
+			t.Errorf("memory point %d = %+v, want active users growing with --users, and a peak RSS", i, p)
+		}
+	}
 }
 
 // assertCleanedUp checks that no topic or database named after the run is

@@ -13,14 +13,20 @@
 //	    and distinct users per cohort key and 1 h event-time window into
 //	    ClickHouse; skipped, and said so, without java and mvn (--flink);
 //
-// plus cohortline's memory per active user from two runs that differ only
-// in the number of users. It prints events/s, CPU seconds and peak memory
-// of every process that did the work, duplicate rows, and the ratios that
-// issue 5 sets targets for. BENCHMARKS.md explains each figure and keeps
-// the latest ones. Each of (c) and (d) is checked key by key against the
-// topic.
+// plus two curves of how cohortline's cost grows with its work (issue 19):
+// the partition curve, (b) once over a topic of each --curve-partitions
+// count (default 1, 2, 4, 8, 16) holding (b)'s events, for events/s and
+// CPU-µs per event (curve_stage.go); and the memory curve, (b) over topics
+// of each --mem-users population (default 1M, 5M, 10M) with all events in
+// one window, for peak RSS and bytes per active user (memory_stage.go).
+// It prints events/s, CPU seconds and peak memory of every process that
+// did the work, duplicate rows, the ratios that issue 5 sets targets for,
+// and a table per curve, and draws the curves into a PNG (--plot, default
+// BENCHMARKS-curves.png; plot.go). BENCHMARKS.md explains each figure and
+// keeps the latest ones. Each of (c) and (d) is checked key by key against
+// the topic.
 //
-//	go run ./cmd/cohortbench --events 200000 --mem-users none
+//	go run ./cmd/cohortbench --events 200000 --mem-users none --curve-partitions none --plot none
 //
 // `cohortbench soak` (soak.go, `make soak`) is the soak instead: a steady
 // rate of realistic activity through one `cohortline run` for 30 minutes,

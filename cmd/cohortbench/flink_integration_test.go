@@ -32,7 +32,7 @@ func TestBenchFlink(t *testing.T) {
 	}
 	opts := options{
 		Kafka: kafkaAddr, ClickHouse: chAddr, Cohortline: buildCohortline(t),
-		Events: 20_000, EngineConsumers: []int{}, EngineBlockSize: -1, MemUsers: []int{},
+		Events: 20_000, EngineConsumers: []int{}, EngineBlockSize: -1, MemUsers: []int{}, CurvePartitions: []int{}, Plot: "none",
 		Flink: "on", FlinkDir: "flink", FlinkCheckpointInterval: 300 * time.Millisecond,
 		StageTimeout: 8 * time.Minute, Dir: t.TempDir(),
 	}

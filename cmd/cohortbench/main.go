@@ -20,7 +20,8 @@ func main() {
 
 // run runs the benchmark with args and returns the exit code: 0 when every
 // stage ran (whether or not the targets were met: the report says), 1 when
-// a stage failed, 2 for a bad command line. `cohortbench soak` is the soak
+// a stage failed or the plot could not be written (after the report), 2
+// for a bad command line. `cohortbench soak` is the soak
 // (soak.go) instead.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "soak" {
@@ -36,6 +37,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	rep.print(stdout)
+	if rep.plotErr != nil {
+		fmt.Fprintf(stderr, "cohortbench: FAILED: %v\n", rep.plotErr)
+		return 1
+	}
 	return 0
 }
 

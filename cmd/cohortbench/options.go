@@ -47,15 +47,23 @@ type options struct {
 	// being complete; default 60s.
 	Stall time.Duration
 
-	// MemUsers are the two user populations of the memory runs (default
-	// 1M and 5M); MemEventsPerUser scales their events (default 2). Empty
-	// MemUsers skips them.
+	// MemUsers are the rising user populations of the memory curve, two
+	// or more (default 1M, 5M and 10M); MemEventsPerUser scales their
+	// events (default 2). Empty MemUsers skips them.
 	MemUsers         []int
 	MemEventsPerUser int
 
 	// ScaleOut are the instance counts of the scale-out runs (default 1,
 	// 2, 3; 1 is stage (b) itself). Empty skips them.
 	ScaleOut []int
+	// CurvePartitions are the rising partition counts of the partition
+	// curve, one run over a topic of its own each (default 1, 2, 4, 8,
+	// 16; --partitions is stage (b) itself). Empty skips it.
+	CurvePartitions []int
+	// Plot is where the curves' PNG goes (plot.go); default
+	// BENCHMARKS-curves.png, beside BENCHMARKS.md when run from the
+	// repository's root as make bench does; "none" skips it.
+	Plot string
 
 	// Flink is stage (d): "auto" (default) runs it when java and mvn are
 	// on the PATH and says in the report why not otherwise; "on" fails
@@ -121,13 +129,19 @@ func (o *options) setDefaults() {
 		o.Stall = time.Minute
 	}
 	if o.MemUsers == nil {
-		o.MemUsers = []int{1_000_000, 5_000_000}
+		o.MemUsers = []int{1_000_000, 5_000_000, 10_000_000}
 	}
 	if o.MemEventsPerUser == 0 {
 		o.MemEventsPerUser = 2
 	}
 	if o.ScaleOut == nil {
 		o.ScaleOut = []int{1, 2, 3}
+	}
+	if o.CurvePartitions == nil {
+		o.CurvePartitions = []int{1, 2, 4, 8, 16}
+	}
+	if o.Plot == "" {
+		o.Plot = "BENCHMARKS-curves.png"
 	}
 	if o.StageTimeout == 0 {
 		o.StageTimeout = 15 * time.Minute
@@ -168,13 +182,22 @@ func (o *options) Validate() error {
 	if o.Events < 1 || o.EventsPerUser < 1 || o.Partitions < 1 || o.MemEventsPerUser < 1 {
 		errs = append(errs, errors.New("--events, --events-per-user, --partitions and --mem-events-per-user must be at least 1"))
 	}
-	if len(o.MemUsers) != 0 && (len(o.MemUsers) != 2 || o.MemUsers[0] < 1 || o.MemUsers[1] <= o.MemUsers[0]) {
-		errs = append(errs, fmt.Errorf("--mem-users: %v, want two populations, the smaller first, or none", o.MemUsers))
+	if len(o.MemUsers) != 0 && (len(o.MemUsers) < 2 || !risingFromOne(o.MemUsers)) {
+		errs = append(errs, fmt.Errorf("--mem-users: %v, want two or more rising populations of at least 1, or none", o.MemUsers))
 	}
 	for i, n := range o.ScaleOut {
 		if n < 1 || n > o.Partitions || i > 0 && n <= o.ScaleOut[i-1] {
 			errs = append(errs, fmt.Errorf("--scale-out: %v, want rising instance counts from 1 to --partitions (%d), or none", o.ScaleOut, o.Partitions))
 			break
+		}
+	}
+	if !risingFromOne(o.CurvePartitions) {
+		errs = append(errs, fmt.Errorf("--curve-partitions: %v, want rising partition counts of at least 1, or none", o.CurvePartitions))
+	}
+	if o.Plot != "none" {
+		// Found out now, not after the stages have run.
+		if st, err := os.Stat(filepath.Dir(o.Plot)); err != nil || !st.IsDir() {
+			errs = append(errs, fmt.Errorf("--plot %s: its directory %s does not exist (or \"none\" skips the plot)", o.Plot, filepath.Dir(o.Plot)))
 		}
 	}
 	var err error
@@ -221,7 +244,7 @@ func parseFlags(args []string, output io.Writer) (options, error) {
 	fs.IntVar(&o.EngineBlockSize, "engine-max-block-size", 1<<20, "add a stage (c) run with 1 consumer and this kafka_max_block_size (-1: none)")
 	fs.DurationVar(&o.Settle, "settle", 10*time.Second, "stage (c) is done once its complete count stayed put this long")
 	fs.DurationVar(&o.Stall, "stall", time.Minute, "stage (c) gives up once its count stayed put this long, complete or not")
-	fs.Func("mem-users", `the two user populations of the memory runs, e.g. 1000000,5000000 (default); "none" skips them`, func(s string) (err error) {
+	fs.Func("mem-users", `the rising user populations of the memory curve, two or more, e.g. 1000000,5000000,10000000 (default); "none" skips them`, func(s string) (err error) {
 		if s == "none" {
 			o.MemUsers = []int{}
 			return nil
@@ -238,6 +261,15 @@ func parseFlags(args []string, output io.Writer) (options, error) {
 		o.ScaleOut, err = parseInts(s)
 		return err
 	})
+	fs.Func("curve-partitions", `rising partition counts of the partition curve, one run of stage (b) over a topic of its own each, e.g. 1,2,4,8,16 (default); "none" skips it`, func(s string) (err error) {
+		if s == "none" {
+			o.CurvePartitions = []int{}
+			return nil
+		}
+		o.CurvePartitions, err = parseInts(s)
+		return err
+	})
+	fs.StringVar(&o.Plot, "plot", "BENCHMARKS-curves.png", `write the PNG plot of the partition and memory curves here; "none" skips it`)
 	fs.StringVar(&o.Flink, "flink", "auto", `stage (d), the Flink job: "auto" runs it if java and mvn are on the PATH, "on" requires them, "off" skips it`)
 	fs.StringVar(&o.FlinkDir, "flink-dir", filepath.Join("cmd", "cohortbench", "flink"), "the Flink job's Maven project")
 	fs.StringVar(&o.MavenRepo, "maven-repo", "", "Maven's local repository for the Flink job's build (default ~/.m2/repository)")
@@ -268,6 +300,16 @@ func (o *options) sharedFlags(fs *flag.FlagSet, kafkaConfigNote string) {
 	fs.IntVar(&o.Partitions, "partitions", 8, "partitions of the topic it creates")
 	fs.Uint64Var(&o.Seed, "seed", 5, "the generator's seed (gen --seed)")
 	fs.StringVar(&o.Dir, "dir", "", "keep the configs and logs of the cohortline runs here (default: a temporary directory, removed)")
+}
+
+// risingFromOne reports whether ns rise strictly from at least 1.
+func risingFromOne(ns []int) bool {
+	for i, n := range ns {
+		if n < 1 || i > 0 && n <= ns[i-1] {
+			return false
+		}
+	}
+	return true
 }
 
 func parseInts(s string) ([]int, error) {

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -42,10 +43,16 @@ func (r *report) print(w io.Writer) {
 		fmt.Fprintln(w)
 		r.scaleOut(w)
 	}
+	if len(r.Curve) > 0 {
+		fmt.Fprintln(w)
+		r.partitionCurve(w)
+	}
 	if r.Memory != nil {
 		fmt.Fprintln(w)
 		r.memory(w)
 	}
+	fmt.Fprintln(w)
+	r.plotStatus(w)
 	fmt.Fprintln(w)
 	r.method(w)
 }
@@ -210,13 +217,24 @@ func flinkShort(ratio, perCPU float64, exact bool) string {
 	return strings.Join(miss, ", ")
 }
 
+// memory is the memory curve: a row per run, then the slope between its
+// ends against the target.
 func (r *report) memory(w io.Writer) {
 	m := r.Memory
-	lo, hi := m.Points[0], m.Points[1]
-	for _, p := range m.Points {
-		fmt.Fprintf(w, "memory run: --users %d, %d events in one window: %d active users, cohortline peak RSS %s, peak live heap %s (%s events/s)\n",
-			p.Users, p.Events, p.Active, mib(p.PeakRSS), mib(p.LiveHeap), console.Short(console.PerSecond(p.Events, p.Wall)))
+	fmt.Fprintf(w, "memory curve: cohortline runs with all of a topic's events in one window, %d events per user\n", r.opts.MemEventsPerUser)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "--users\tactive users\tevents/s\tpeak RSS\tlive heap\tbytes/user\t")
+	for i, p := range m.Points {
+		step := "-"
+		if i > 0 {
+			step = fmt.Sprintf("%.0f", m.stepPerUser(i))
+		}
+		fmt.Fprintf(tw, "%d\t%d\t%s\t%s\t%s\t%s\t\n", p.Users, p.Active, console.Short(console.PerSecond(p.Events, p.Wall)),
+			mib(p.PeakRSS), mib(p.LiveHeap), step)
 	}
+	tw.Flush()
+	fmt.Fprintln(w, "(bytes/user: the peak RSS added per active user since the row above)")
+	lo, hi := m.smallest(), m.largest()
 	bpu := m.BytesPerUser()
 	fmt.Fprintf(w, "memory per active user = (%s - %s) / (%d - %d) users = %.0f bytes of peak RSS   target <= %.0f: %s\n",
 		mib(hi.PeakRSS), mib(lo.PeakRSS), hi.Active, lo.Active, bpu, targetBytesPerUser,
@@ -280,18 +298,37 @@ func (r *report) method(w io.Writer) {
   users and windows equal (b)'s, with no duplicate row.
 `, r.Machine.CPUs)
 	}
+	if len(r.Curve) > 0 {
+		fmt.Fprintf(w, `- partition curve: (b) again, one instance, over a topic of N partitions for each N of
+  --curve-partitions (%s), generated like (b)'s (same events, users and seed; each event keyed
+  by its user, so only where the events land differs) and deleted after its run; N = --partitions
+  is (b) itself. CPU-µs/event = cohortline's CPU seconds / events x 1e6. duplicate partials must
+  be 0, as for (b). events counted vs (b) is not 0 as a rule: late events are dropped by each
+  partition's own watermark, which moves with that partition's users, so which events are late
+  depends on how the users are spread over the partitions (the dead letters are the same).
+`, joinInts(r.opts.CurvePartitions))
+	}
 	if r.Memory != nil {
-		fmt.Fprintf(w, `- memory per active user: two more runs of (b), on topics of --users %d and %d with %d events
+		fmt.Fprintf(w, `- memory per active user: more runs of (b), on topics of --users %s with %d events
   per user, all in one 1h window (gen --span 50m --activity-skew 0 --late 0 --out-of-order 0),
   so every active user's state is held until the idle timeout closes the window. Active users
   are the window's distinct users in the partials (minors hold no state and are not counted).
-  (peak RSS of the larger - of the smaller) / (difference in active users): the runtime,
+  (peak RSS of the largest - of the smallest) / (difference in active users): the runtime,
   buffers and connections cancel out; the garbage collector's headroom (GOGC=100) and the
   tables' growth steps are included, as in production. Live heap: the largest heap a GC marked
-  live in each run (GODEBUG=gctrace=1 on these two runs only), differenced the same way; the
+  live in each run (GODEBUG=gctrace=1 on these runs only), differenced the same way; the
   per-user tables are mapped outside the Go heap (cohorts/slab.go), so it does not hold them.
-`, r.Memory.Points[0].Users, r.Memory.Points[1].Users, r.opts.MemEventsPerUser)
+`, joinInts(r.opts.MemUsers), r.opts.MemEventsPerUser)
 	}
+}
+
+// joinInts spells a flag's list of integers as it is given: 1,2,4.
+func joinInts(ns []int) string {
+	s := make([]string, len(ns))
+	for i, n := range ns {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ",")
 }
 
 func verdict(ok bool, miss string) string {

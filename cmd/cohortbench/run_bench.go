@@ -44,6 +44,11 @@ type report struct {
 	flinkTruth *flinkTruth
 	Memory     *memoryResult // nil when skipped
 	ScaleOut   []scaleRow    // empty when skipped
+	Curve      []curveRow    // the partition curve; empty when skipped
+	// PlotNote says where the curves' PNG went, or why it did not;
+	// plotErr is a failure to write it (drawPlot).
+	PlotNote string
+	plotErr  error
 
 	Machine       machine
 	Began, Finish time.Time
@@ -77,7 +82,7 @@ func runBench(ctx context.Context, opts options, progress io.Writer) (rep *repor
 	}
 	topic := b.name("events")
 	b.cleanup(func(ctx context.Context) error { return b.kafka.deleteTopics(ctx, topic) })
-	ranges, took, err := b.gen(ctx, topic, max(rep.Users, 1), opts.Events, "--span", "24h")
+	ranges, took, err := b.genBenchTopic(ctx, topic, opts.Partitions)
 	if err != nil {
 		return nil, err
 	}
@@ -93,6 +98,9 @@ func runBench(ctx context.Context, opts options, progress io.Writer) (rep *repor
 	}
 	b.logf("(b) cohortline run: %s", rateOf(rep.Run.Messages, rep.Run.Wall))
 	if rep.ScaleOut, err = b.scaleOutStage(ctx, topic, ranges, rep.Run); err != nil {
+		return nil, err
+	}
+	if rep.Curve, err = b.partitionCurveStage(ctx, rep.Run); err != nil {
 		return nil, err
 	}
 
@@ -119,7 +127,7 @@ func runBench(ctx context.Context, opts options, progress io.Writer) (rep *repor
 			f.Windowed, f.Late, f.Invalid, f.Duplicated, f.Lost, f.Cells.EventsWrong+f.Cells.UsersWrong)
 	}
 
-	if len(opts.MemUsers) == 2 {
+	if len(opts.MemUsers) > 0 {
 		m, err := b.memoryStage(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("memory per active user: %w", err)
@@ -127,6 +135,7 @@ func runBench(ctx context.Context, opts options, progress io.Writer) (rep *repor
 		rep.Memory = &m
 	}
 	rep.Finish, rep.LoadAfter = time.Now(), loadAverage()
+	rep.drawPlot()
 	return rep, nil
 }
 
@@ -147,16 +156,25 @@ func flinkSkip(opts options) string {
 	return ""
 }
 
-// gen fills topic with `cohortline gen` (users, events, then extra flags)
-// and returns its partitions.
-func (b *bench) gen(ctx context.Context, topic string, users int, events int64, extra ...string) ([]partitionRange, time.Duration, error) {
-	b.logf("generating %d events of %d users into topic %s…", events, users, topic)
-	if err := b.kafka.createTopic(ctx, topic, b.opts.Partitions); err != nil {
+// genBenchTopic fills topic, created with partitions partitions, with
+// stage (b)'s events: --events of --events / --events-per-user users over
+// 24 h, from --seed. The generator keys each event by its user, so only
+// the partitions the events land in differ between two such topics.
+func (b *bench) genBenchTopic(ctx context.Context, topic string, partitions int) ([]partitionRange, time.Duration, error) {
+	users := max(int(b.opts.Events)/b.opts.EventsPerUser, 1)
+	return b.gen(ctx, topic, partitions, users, b.opts.Events, "--span", "24h")
+}
+
+// gen fills topic, created with partitions partitions, with `cohortline
+// gen` (users, events, then extra flags) and returns its partitions.
+func (b *bench) gen(ctx context.Context, topic string, partitions, users int, events int64, extra ...string) ([]partitionRange, time.Duration, error) {
+	b.logf("generating %d events of %d users into topic %s (%d partitions)…", events, users, topic, partitions)
+	if err := b.kafka.createTopic(ctx, topic, partitions); err != nil {
 		return nil, 0, err
 	}
 	args := append([]string{"gen", "--seed", strconv.FormatUint(b.opts.Seed, 10), "--users", strconv.Itoa(users),
 		"--events", strconv.FormatInt(events, 10), "--kafka", b.opts.Kafka, "--topic", topic,
-		"--partitions", strconv.Itoa(b.opts.Partitions)}, extra...)
+		"--partitions", strconv.Itoa(partitions)}, extra...)
 	if b.opts.KafkaConfig != "" {
 		args = append(args, "--config", b.opts.KafkaConfig)
 	}

@@ -72,11 +72,11 @@ func (o *soakOptions) setDefaults() {
 // Validate applies the defaults and checks o; errors name the flag.
 func (o *soakOptions) Validate() error {
 	o.setDefaults()
-	// The soak runs neither the Flink job nor the memory runs. Its run
+	// The soak runs neither the Flink job nor the curves. Its run
 	// keeps cohortline's default idle timeout: the benchmark's 1 s would
 	// close every partition's windows between two of the producer's
 	// batches (a second apart at 10k events/s).
-	o.bench.Flink, o.bench.MemUsers = "off", []int{}
+	o.bench.Flink, o.bench.MemUsers, o.bench.CurvePartitions, o.bench.Plot = "off", []int{}, []int{}, "none"
 	if o.bench.IdleTimeout == 0 {
 		o.bench.IdleTimeout = time.Minute
 	}
