@@ -277,7 +277,7 @@ func TestRecordSetAllocates(t *testing.T) {
 				}
 			}
 			read()
-			if n := testing.AllocsPerRun(20, read); n != 0 {
+			if n := steadyAllocs(100, read); n != 0 {
 				t.Errorf("%v allocations per batch of 500 records", n)
 			}
 			if m.Offset != 499 || m.Time.UnixMilli() != 499 {
@@ -285,4 +285,18 @@ func TestRecordSetAllocates(t *testing.T) {
 			}
 		})
 	}
+}
+
+// steadyAllocs is the fewest allocations per call of f over three
+// measurements of testing.AllocsPerRun(runs, f). AllocsPerRun counts every
+// allocation in the process, and a goroutine left by an earlier test can
+// allocate meanwhile (once in CI under -race: "1 allocations per batch",
+// never in 200 runs of the test alone); an allocation f makes itself is in
+// every measurement.
+func steadyAllocs(runs int, f func()) float64 {
+	fewest := testing.AllocsPerRun(runs, f)
+	for range 2 {
+		fewest = min(fewest, testing.AllocsPerRun(runs, f))
+	}
+	return fewest
 }
