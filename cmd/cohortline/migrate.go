@@ -67,13 +67,9 @@ the flags).`,
 func migrateConfig(cmd *cobra.Command, flags clickhouse.Config, path, addr string) (clickhouse.Config, error) {
 	cfg := flags
 	if path != "" {
-		data, err := os.ReadFile(path)
+		file, _, err := configfile.Read(path)
 		if err != nil {
-			return cfg, usageErrorf("reading config: %w", err)
-		}
-		file, _, err := configfile.Decode(data)
-		if err != nil {
-			return cfg, usageErrorf("config %s: %w", path, err)
+			return cfg, usageError{err}
 		}
 		cfg = file.ClickHouse
 		changed := cmd.Flags().Changed

@@ -1,10 +1,6 @@
 package main
 
-import (
-	"os"
-
-	"github.com/cohortline/cohortline/cmd/internal/configfile"
-)
+import "github.com/cohortline/cohortline/cmd/internal/configfile"
 
 // Security settings outside run's config: gen and the demo take --config
 // for kafka.tls and kafka.sasl alone (File.WarnInsecure warns of a tls
@@ -17,13 +13,9 @@ func demoSecurity(f *configfile.File, opts demoOptions) error {
 	if opts.config == "" {
 		return nil
 	}
-	data, err := os.ReadFile(opts.config)
+	file, _, err := configfile.Read(opts.config)
 	if err != nil {
-		return usageErrorf("reading config: %w", err)
-	}
-	file, _, err := configfile.Decode(data)
-	if err != nil {
-		return usageErrorf("config %s: %w", opts.config, err)
+		return usageError{err}
 	}
 	if opts.kafka != "" {
 		f.Kafka.TLS, f.Kafka.SASL = file.Kafka.TLS, file.Kafka.SASL

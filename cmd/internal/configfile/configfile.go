@@ -72,15 +72,31 @@ type Config struct {
 // Load reads and checks the config file at path; every error names the
 // file and the key.
 func Load(path string, getenv func(string) string) (*Config, error) {
-	data, err := os.ReadFile(path)
+	f, lines, err := Read(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading config: %w", err)
+		return nil, err
 	}
-	cfg, err := Parse(data, getenv)
+	cfg, err := Check(f, getenv)
 	if err != nil {
-		return nil, fmt.Errorf("config %s: %w", path, err)
+		return nil, fmt.Errorf("config %s: %w", path, lines.locate(err))
 	}
 	return cfg, nil
+}
+
+// Read reads the config file at path and decodes it strictly (Decode),
+// checking nothing else: each command checks the sections it uses. Its
+// errors name the file; a caller's own check of a value names it too,
+// with the key's line from lines.
+func Read(path string) (File, Lines, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return File{}, nil, fmt.Errorf("reading config: %w", err)
+	}
+	f, lines, err := Decode(data)
+	if err != nil {
+		return File{}, nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return f, lines, nil
 }
 
 // Parse decodes and checks a config file's bytes.
@@ -170,13 +186,9 @@ func Decode(data []byte) (f File, lines Lines, err error) {
 // strictly and its cohorts section checked, nothing else; no Kafka, no
 // secret. Errors name the file (and the key's line).
 func LoadSpec(path string) (File, cohorts.Spec, error) {
-	data, err := os.ReadFile(path)
+	file, lines, err := Read(path)
 	if err != nil {
-		return File{}, cohorts.Spec{}, fmt.Errorf("reading config: %w", err)
-	}
-	file, lines, err := Decode(data)
-	if err != nil {
-		return File{}, cohorts.Spec{}, fmt.Errorf("config %s: %w", path, err)
+		return File{}, cohorts.Spec{}, err
 	}
 	spec, err := specOf(&file.Cohorts)
 	if err != nil {
@@ -233,13 +245,9 @@ func KafkaDialer(path string, getenv func(string) string) (*pipeline.Dialer, err
 	if path == "" {
 		return nil, nil
 	}
-	data, err := os.ReadFile(path)
+	f, lines, err := Read(path)
 	if err != nil {
-		return nil, fmt.Errorf("reading config: %w", err)
-	}
-	f, lines, err := Decode(data)
-	if err != nil {
-		return nil, fmt.Errorf("config %s: %w", path, err)
+		return nil, err
 	}
 	d, err := pipeline.NewDialer(f.Kafka.TLS, f.Kafka.SASL, getenv)
 	if err != nil {

@@ -155,3 +155,45 @@ func TestConfigErrorsGiveTheFilesLine(t *testing.T) {
 		})
 	}
 }
+
+// TestReadNamesTheFile: every reader of the file (Load, LoadSpec,
+// KafkaDialer, and the commands that take one section) goes through Read,
+// whose errors say what failed and which file; a value's error from Load
+// names the file, the key and its line too.
+func TestReadNamesTheFile(t *testing.T) {
+	dir := t.TempDir()
+	missing := filepath.Join(dir, "missing.yaml")
+	if _, _, err := Read(missing); err == nil || !strings.HasPrefix(err.Error(), "reading config: ") || !strings.Contains(err.Error(), missing) {
+		t.Errorf("missing file: %v", err)
+	}
+	badKey := filepath.Join(dir, "bad-key.yaml")
+	writeFile(t, badKey, "kafka:\n  topik: x\n")
+	for name, read := range map[string]func() error{
+		"Read":        func() error { _, _, err := Read(badKey); return err },
+		"Load":        func() error { _, err := Load(badKey, envOf(nil)); return err },
+		"LoadSpec":    func() error { _, _, err := LoadSpec(badKey); return err },
+		"KafkaDialer": func() error { _, err := KafkaDialer(badKey, envOf(nil)); return err },
+	} {
+		want := "config " + badKey + ": kafka.topik (line 2): unknown key; did you mean topic?"
+		if err := read(); err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("%s: %v, want %q", name, err, want)
+		}
+	}
+	badValue := filepath.Join(dir, "bad-value.yaml")
+	writeFile(t, badValue, "kafka:\n  topic: x\nmode: weird\n")
+	want := "config " + badValue + `: mode (line 3): "weird" is none of production, development, test`
+	if _, err := Load(badValue, envOf(map[string]string{EnvSecret: testSecret})); err == nil || err.Error() != want {
+		t.Errorf("Load: %v, want %q", err, want)
+	}
+	f, lines, err := Read(badValue)
+	if err != nil || f.Kafka.Topic != "x" || len(lines) == 0 {
+		t.Errorf("Read of a file with a bad value (not checked by Read): %+v, %d lines, %v", f.Kafka, len(lines), err)
+	}
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
