@@ -185,11 +185,8 @@ func (o *options) Validate() error {
 	if len(o.MemUsers) != 0 && (len(o.MemUsers) < 2 || !risingFromOne(o.MemUsers)) {
 		errs = append(errs, fmt.Errorf("--mem-users: %v, want two or more rising populations of at least 1, or none", o.MemUsers))
 	}
-	for i, n := range o.ScaleOut {
-		if n < 1 || n > o.Partitions || i > 0 && n <= o.ScaleOut[i-1] {
-			errs = append(errs, fmt.Errorf("--scale-out: %v, want rising instance counts from 1 to --partitions (%d), or none", o.ScaleOut, o.Partitions))
-			break
-		}
+	if !risingFromOne(o.ScaleOut) || len(o.ScaleOut) > 0 && o.ScaleOut[len(o.ScaleOut)-1] > o.Partitions {
+		errs = append(errs, fmt.Errorf("--scale-out: %v, want rising instance counts from 1 to --partitions (%d), or none", o.ScaleOut, o.Partitions))
 	}
 	if !risingFromOne(o.CurvePartitions) {
 		errs = append(errs, fmt.Errorf("--curve-partitions: %v, want rising partition counts of at least 1, or none", o.CurvePartitions))
@@ -244,31 +241,10 @@ func parseFlags(args []string, output io.Writer) (options, error) {
 	fs.IntVar(&o.EngineBlockSize, "engine-max-block-size", 1<<20, "add a stage (c) run with 1 consumer and this kafka_max_block_size (-1: none)")
 	fs.DurationVar(&o.Settle, "settle", 10*time.Second, "stage (c) is done once its complete count stayed put this long")
 	fs.DurationVar(&o.Stall, "stall", time.Minute, "stage (c) gives up once its count stayed put this long, complete or not")
-	fs.Func("mem-users", `the rising user populations of the memory curve, two or more, e.g. 1000000,5000000,10000000 (default); "none" skips them`, func(s string) (err error) {
-		if s == "none" {
-			o.MemUsers = []int{}
-			return nil
-		}
-		o.MemUsers, err = parseInts(s)
-		return err
-	})
+	fs.Func("mem-users", `the rising user populations of the memory curve, two or more, e.g. 1000000,5000000,10000000 (default); "none" skips them`, intsOrNone(&o.MemUsers))
 	fs.IntVar(&o.MemEventsPerUser, "mem-events-per-user", 2, "events per user in the memory runs")
-	fs.Func("scale-out", `instance counts of the scale-out runs of stage (b), one consumer group each, e.g. 1,2,3 (default); "none" skips them`, func(s string) (err error) {
-		if s == "none" {
-			o.ScaleOut = []int{}
-			return nil
-		}
-		o.ScaleOut, err = parseInts(s)
-		return err
-	})
-	fs.Func("curve-partitions", `rising partition counts of the partition curve, one run of stage (b) over a topic of its own each, e.g. 1,2,4,8,16 (default); "none" skips it`, func(s string) (err error) {
-		if s == "none" {
-			o.CurvePartitions = []int{}
-			return nil
-		}
-		o.CurvePartitions, err = parseInts(s)
-		return err
-	})
+	fs.Func("scale-out", `instance counts of the scale-out runs of stage (b), one consumer group each, e.g. 1,2,3 (default); "none" skips them`, intsOrNone(&o.ScaleOut))
+	fs.Func("curve-partitions", `rising partition counts of the partition curve, one run of stage (b) over a topic of its own each, e.g. 1,2,4,8,16 (default); "none" skips it`, intsOrNone(&o.CurvePartitions))
 	fs.StringVar(&o.Plot, "plot", "BENCHMARKS-curves.png", `write the PNG plot of the partition and memory curves here; "none" skips it`)
 	fs.StringVar(&o.Flink, "flink", "auto", `stage (d), the Flink job: "auto" runs it if java and mvn are on the PATH, "on" requires them, "off" skips it`)
 	fs.StringVar(&o.FlinkDir, "flink-dir", filepath.Join("cmd", "cohortbench", "flink"), "the Flink job's Maven project")
@@ -310,6 +286,20 @@ func risingFromOne(ns []int) bool {
 		}
 	}
 	return true
+}
+
+// intsOrNone parses a flag's comma-separated integers into dst; "none"
+// sets it to an empty list, which skips what the list is for (nil would
+// take the default).
+func intsOrNone(dst *[]int) func(string) error {
+	return func(s string) (err error) {
+		if s == "none" {
+			*dst = []int{}
+			return nil
+		}
+		*dst, err = parseInts(s)
+		return err
+	}
 }
 
 func parseInts(s string) ([]int, error) {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"io"
 	"slices"
 	"strings"
@@ -12,6 +13,25 @@ import (
 func parseBenchFlags(t *testing.T, args ...string) (options, error) {
 	t.Helper()
 	return parseFlags(append([]string{"--kafka", "127.0.0.1:1", "--clickhouse", "127.0.0.1:2", "--flink", "off"}, args...), io.Discard)
+}
+
+// checkIntsFlag parses flag arg ("" for no flag) and checks that it fails
+// with an error containing wantErr, or sets field to want.
+func checkIntsFlag(t *testing.T, flag, arg string, want []int, wantErr string, field func(options) []int) {
+	t.Helper()
+	var args []string
+	if arg != "" {
+		args = []string{flag, arg}
+	}
+	o, err := parseBenchFlags(t, args...)
+	switch {
+	case wantErr != "" && (err == nil || !strings.Contains(err.Error(), wantErr)):
+		t.Errorf("%s %q: error %v, want one containing %q", flag, arg, err, wantErr)
+	case wantErr == "" && err != nil:
+		t.Errorf("%s %q: %v", flag, arg, err)
+	case wantErr == "" && !slices.Equal(field(o), want):
+		t.Errorf("%s %q = %v, want %v", flag, arg, field(o), want)
+	}
 }
 
 func TestOptionsMemUsers(t *testing.T) {
@@ -30,19 +50,7 @@ func TestOptionsMemUsers(t *testing.T) {
 		{"0,10", nil, "--mem-users: [0 10], want two or more rising"},
 		{"1k,2k", nil, `"1k,2k" is not a list of integers`},
 	} {
-		var args []string
-		if tc.arg != "" {
-			args = []string{"--mem-users", tc.arg}
-		}
-		o, err := parseBenchFlags(t, args...)
-		switch {
-		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
-			t.Errorf("--mem-users %q: error %v, want one containing %q", tc.arg, err, tc.err)
-		case tc.err == "" && err != nil:
-			t.Errorf("--mem-users %q: %v", tc.arg, err)
-		case tc.err == "" && !slices.Equal(o.MemUsers, tc.want):
-			t.Errorf("--mem-users %q = %v, want %v", tc.arg, o.MemUsers, tc.want)
-		}
+		checkIntsFlag(t, "--mem-users", tc.arg, tc.want, tc.err, func(o options) []int { return o.MemUsers })
 	}
 }
 
@@ -61,19 +69,26 @@ func TestOptionsCurvePartitions(t *testing.T) {
 		{"2,2", nil, "--curve-partitions: [2 2], want rising partition counts of at least 1"},
 		{"1,two", nil, `"1,two" is not a list of integers`},
 	} {
-		var args []string
-		if tc.arg != "" {
-			args = []string{"--curve-partitions", tc.arg}
-		}
-		o, err := parseBenchFlags(t, args...)
-		switch {
-		case tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)):
-			t.Errorf("--curve-partitions %q: error %v, want one containing %q", tc.arg, err, tc.err)
-		case tc.err == "" && err != nil:
-			t.Errorf("--curve-partitions %q: %v", tc.arg, err)
-		case tc.err == "" && !slices.Equal(o.CurvePartitions, tc.want):
-			t.Errorf("--curve-partitions %q = %v, want %v", tc.arg, o.CurvePartitions, tc.want)
-		}
+		checkIntsFlag(t, "--curve-partitions", tc.arg, tc.want, tc.err, func(o options) []int { return o.CurvePartitions })
+	}
+}
+
+func TestOptionsScaleOut(t *testing.T) {
+	want := "--scale-out: %s, want rising instance counts from 1 to --partitions (8), or none"
+	for _, tc := range []struct {
+		arg  string
+		want []int
+		err  string // "" for none
+	}{
+		{"", []int{1, 2, 3}, ""},
+		{"none", []int{}, ""},
+		{"1,8", []int{1, 8}, ""},
+		{"1,9", nil, fmt.Sprintf(want, "[1 9]")},
+		{"2,1", nil, fmt.Sprintf(want, "[2 1]")},
+		{"0,1", nil, fmt.Sprintf(want, "[0 1]")},
+		{"3,3", nil, fmt.Sprintf(want, "[3 3]")},
+	} {
+		checkIntsFlag(t, "--scale-out", tc.arg, tc.want, tc.err, func(o options) []int { return o.ScaleOut })
 	}
 }
 
