@@ -33,7 +33,7 @@ func memoryPanel(m *memoryResult) panel {
 	p := panel{
 		title: "memory curve: all events in one window", xLabel: "active users",
 		noData: "--mem-users none",
-		xTick:  func(x float64) string { return console.Short(x) },
+		xTick:  console.Short,
 		left:   plotLine{name: "peak RSS MiB", color: colorRSS, tick: func(v float64) string { return strconv.FormatFloat(v, 'f', 0, 64) }},
 	}
 	if m == nil {
